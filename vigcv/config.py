@@ -49,7 +49,9 @@ def _merge(base: dict[str, Any], over: Mapping[str, Any], *, where: str, source:
         current = base[key]
         if isinstance(current, dict):
             if not isinstance(value, Mapping):
-                raise ConfigError(f"{source}: '{name}' must be a section (a [table]), got {value!r}")
+                raise ConfigError(
+                    f"{source}: '{name}' must be a section (a [table]), got {value!r}"
+                )
             _merge(current, value, where=name, source=source)
             continue
         base[key] = _check_type(name, current, value, source)
