@@ -48,9 +48,8 @@ def main() -> None:
     print(f"{len(files)} files, {media_s:.1f} s of media in {args.folder}")
     print("| what | frames | seconds | real-time factor |")
     print("| --- | ---: | ---: | ---: |")
-    print(
-        f"| decode video, RGB at {fps:g} fps | {n_sampled} | {sampled_s:.2f} | {sampled_s / media_s:.4f} |"
-    )
+    rtf = sampled_s / media_s
+    print(f"| decode video, RGB at {fps:g} fps | {n_sampled} | {sampled_s:.2f} | {rtf:.4f} |")
     print(f"| decode video, RGB every frame | {n_all} | {all_s:.2f} | {all_s / media_s:.4f} |")
     print(f"| decode audio to 16 kHz mono | - | {audio_s:.2f} | {audio_s / media_s:.4f} |")
 
