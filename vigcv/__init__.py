@@ -8,6 +8,7 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 from vigcv.config import load_config
+from vigcv.pipeline import load, rescore, run_session
 from vigcv.types import FrameFeatures, Moment, Segment, SpeechTrack
 
 __all__ = [
@@ -16,5 +17,8 @@ __all__ = [
     "Segment",
     "SpeechTrack",
     "__version__",
+    "load",
     "load_config",
+    "rescore",
+    "run_session",
 ]

@@ -30,6 +30,7 @@ SUMMARY_COLUMNS = (
     "media_duration_s",
     "processing_s",
     "moments",
+    "notes",
 )
 
 
@@ -144,6 +145,7 @@ def _run_one(
                 reason="already done (use --force to redo)",
                 duration=float(run.get("media", {}).get("duration_s", 0.0)),
                 moments=int(run.get("moments", 0)),
+                warnings=list(run.get("warnings", [])),
                 out_dir=session_dir,
             )
         return run_session(
@@ -216,6 +218,7 @@ def summary_table(results: Sequence[SessionResult]) -> pd.DataFrame:
             "media_duration_s": round(r.duration, 3),
             "processing_s": round(r.seconds, 3),
             "moments": r.moments,
+            "notes": "; ".join(r.warnings),
         }
         for r in results
     ]

@@ -141,20 +141,29 @@ def apply_roles(
     return frames, speech
 
 
+def attribute(frames: FrameFeatures, speech: SpeechTrack, *, config: Config) -> SpeechTrack:
+    """Speakers matched to the faces on screen, and the turns and responses between them."""
+    from vigcv.audio import attribute_speakers, find_turns
+
+    speech = attribute_speakers(speech, frames, config=config)
+    turns = find_turns(speech, frames, config=config)
+    return SpeechTrack(speech.times, speech.vad, speech.segments, turns, speech.provenance)
+
+
 def derive(
     frames: FrameFeatures,
     speech: SpeechTrack,
     *,
     config: Config,
     hook: Hook = _noop,
+    attributed: bool = False,
 ) -> dict[str, Any]:
     """The cheap stages: speakers, turns, timeline, scores and moments (pure; no disk)."""
-    from vigcv.audio import attribute_speakers, find_turns, speaking_timeline
+    from vigcv.audio import speaking_timeline
     from vigcv.scoring import score_session
 
-    speech = attribute_speakers(speech, frames, config=config)
-    turns = find_turns(speech, frames, config=config)
-    speech = SpeechTrack(speech.times, speech.vad, speech.segments, turns, speech.provenance)
+    if not attributed:
+        speech = attribute(frames, speech, config=config)
     hook("speech", speech)
     if len(frames.dyad):
         timeline = frames.dyad.copy()
@@ -170,7 +179,7 @@ def derive(
     hook("moments", moments)
     return {
         "speech": speech,
-        "turns": turns,
+        "turns": speech.turns,
         "timeline": timeline,
         "scores": scores,
         "moments": moments,
@@ -359,35 +368,38 @@ def run_session(
     )
 
 
-def load(session_dir: str | Path) -> tuple[FrameFeatures, SpeechTrack]:
-    """The cached features of a processed session: ``frames, speech = vigcv.load(dir)``.
-
-    Roles are as the guider last set them (a swap on the review page is applied).
-    """
-    session_dir = Path(session_dir)
+def _load_cached(session_dir: Path) -> tuple[FrameFeatures, SpeechTrack, dict[str, Any]]:
     run_file = session_dir / RUN_FILE
     if not run_file.is_file():
-        raise VigcvError(
-            f"{session_dir}: not a processed session (no run.json); run `vigcv run` first"
-        )
+        raise VigcvError(f"{session_dir}: not a processed session (no run.json); run `vigcv run`")
     run = store.read_json(run_file)
-    caches = sorted(
-        (session_dir / "cache").glob(f"{run['input_sha256'][:16]}-{run['extract_config_hash']}-*")
-    )
+    pattern = f"{run['input_sha256'][:16]}-{run['extract_config_hash']}-*"
     complete = [
         c
-        for c in caches
+        for c in sorted((session_dir / "cache").glob(pattern))
         if (c / "vision" / "COMPLETE").is_file() and (c / "audio" / "COMPLETE").is_file()
     ]
     if not complete:
-        raise VigcvError(
-            f"{session_dir}: cached features are missing; run `vigcv run --force` on it"
-        )
+        raise VigcvError(f"{session_dir}: cached features are missing; run `vigcv run --force`")
     frames = store.load_frames(complete[-1] / "vision")
     speech = store.load_speech(complete[-1] / "audio")
-    return apply_roles(
+    frames, speech = apply_roles(
         frames, speech, swapped=roles_swapped(session_dir), parent_side=run.get("parent_side")
     )
+    return frames, speech, run
+
+
+def load(
+    session_dir: str | Path, *, config: Config | None = None
+) -> tuple[FrameFeatures, SpeechTrack]:
+    """The cached features of a processed session: ``frames, speech = vigcv.load(dir)``.
+
+    Speech comes with its speakers attributed and its turns found (cheap, from the cache); roles
+    are as the guider last set them (a swap on the review page is applied). Nothing is decoded.
+    """
+    frames, speech, _ = _load_cached(Path(session_dir))
+    config = config if config is not None else load_config()
+    return frames, attribute(frames, speech, config=config)
 
 
 def rescore(
@@ -397,8 +409,7 @@ def rescore(
     session_dir = Path(session_dir)
     config = config if config is not None else load_config()
     started = time.perf_counter()
-    frames, speech = load(session_dir)
-    run = store.read_json(session_dir / RUN_FILE)
+    frames, speech, run = _load_cached(session_dir)
     derived = derive(frames, speech, config=config, hook=hook or _noop)
     write_outputs(
         session_dir, session=run["session"], frames=frames, derived=derived, config=config

@@ -46,6 +46,7 @@ def batch(tmp_path_factory: pytest.TempPathFactory, good_video: Path) -> dict:
     truncate(good_video, films / "cut.mp4")
     (films / "readme.txt").write_text("ignored: not media")
     write_audio(films / "talk.wav", seconds=3.0)
+    write_video(films / "silent.mp4", seconds=3.0, audio=False)
     out = root / "out"
     proc = vigcv("run", films, root / "missing.mp4", "--out", out)
     return {"root": root, "films": films, "out": out, "proc": proc}
@@ -98,6 +99,9 @@ def test_each_session_has_its_outputs_and_run_json(batch: dict) -> None:
     audio_only = json.loads((out / "talk" / "run.json").read_text())
     assert not audio_only["media"]["has_video"]
     assert any("audio only" in w for w in audio_only["warnings"])
+    assert "audio only" in summary(out).loc["talk", "notes"]
+    assert summary(out).loc["silent", "status"] == "ok"
+    assert "no audio track" in summary(out).loc["silent", "notes"]
 
 
 def test_rerun_skips_done_sessions_and_force_redoes_them(batch: dict) -> None:
