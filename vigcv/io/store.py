@@ -36,6 +36,15 @@ def output_error(path: Path, exc: OSError) -> OutputError:
     return OutputError(f"{path}: cannot write ({exc.strerror or exc}); choose another --out")
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+_FILE_MODE = 0o666 & ~_umask()
+
+
 @contextlib.contextmanager
 def atomic_path(path: Path) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; on success rename it onto ``path``."""
@@ -43,6 +52,7 @@ def atomic_path(path: Path) -> Iterator[Path]:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+        os.fchmod(fd, _FILE_MODE)  # mkstemp makes 0600; results are ordinary files
         os.close(fd)
     except OSError as exc:
         raise output_error(path.parent, exc) from None
@@ -96,6 +106,7 @@ def atomic_dir(path: Path) -> Iterator[Path]:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part"))
+        tmp.chmod(0o777 & ~_umask())
     except OSError as exc:
         raise output_error(path.parent, exc) from None
     try:

@@ -1,0 +1,115 @@
+"""Who speaks: mouths that move with the voice, the voice's clusters, and the synthetic session."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tests.audio.builders import hand_frames
+from vigcv.audio import attribute_speakers, speaking_timeline
+from vigcv.evaluation.speech import attribution_accuracy, read_rttm
+from vigcv.types import SpeechTrack
+
+
+def two_speaker_track() -> SpeechTrack:
+    """Voice 1-2 s (cluster A), 3-4 s (cluster B), 5-6 s (cluster A), 7-8 s (cluster B)."""
+    times = np.arange(0, 10, 0.032) + 0.016
+    vad = np.zeros(times.size)
+    rows = []
+    for k, (start, end) in enumerate([(1, 2), (3, 4), (5, 6), (7, 8)]):
+        vad[(times >= start) & (times < end)] = 0.95
+        rows.append((start, end, "AB"[k % 2], 0.9, "AB"[k % 2], np.nan, "unknown"))
+    columns = ["start", "end", "speaker", "confidence", "cluster", "pitch_hz", "role_guess"]
+    seg = pd.DataFrame(rows, columns=columns)
+    return SpeechTrack(times, vad, seg, SpeechTrack.empty().turns)
+
+
+def talking_mouth(times: np.ndarray, spans: list[tuple[float, float]], rng) -> np.ndarray:
+    """Closed mouth with jitter; opens and closes at 4 Hz while talking."""
+    mouth = 0.03 + 0.02 * rng.random(times.size)
+    for start, end in spans:
+        inside = (times >= start) & (times < end)
+        mouth[inside] = 0.3 + 0.25 * np.sin(2 * np.pi * 4 * times[inside]) ** 2
+    return mouth
+
+
+def test_mouth_that_moves_with_the_voice_is_the_speaker(rng, config):
+    t = np.arange(0, 10, 0.1)
+    mouths = {
+        "parent": talking_mouth(t, [(1, 2), (5, 6)], rng),
+        "child": talking_mouth(t, [(3, 4), (7, 8)], rng),
+    }
+    got = attribute_speakers(two_speaker_track(), hand_frames(mouths, t), config=config)
+    assert got.segments["speaker"].tolist() == ["parent", "child", "parent", "child"]
+    assert got.segments["evidence"].eq("face").all()
+    assert (got.segments["confidence"] > 0.7).all()
+    # swapping the mouths swaps the speakers
+    swapped = {"parent": mouths["child"], "child": mouths["parent"]}
+    again = attribute_speakers(two_speaker_track(), hand_frames(swapped, t), config=config)
+    assert again.segments["speaker"].tolist() == ["child", "parent", "child", "parent"]
+
+
+def test_hidden_face_falls_back_to_the_voice_cluster(rng, config):
+    t = np.arange(0, 10, 0.1)
+    mouths = {
+        "parent": talking_mouth(t, [(1, 2), (5, 6)], rng),
+        "child": talking_mouth(t, [(3, 4), (7, 8)], rng),
+    }
+    frames = hand_frames(mouths, t)
+    table = frames.table.copy()
+    hidden = (table["t"] >= 6.5) & (table["t"] < 8.5)
+    table.loc[hidden, "visible"] = 0.0  # nobody is seen during the last segment
+    frames = type(frames)(table, frames.dyad, frames.fps, frames.video_id)
+    got = attribute_speakers(two_speaker_track(), frames, config=config).segments
+    assert got["evidence"].tolist() == ["face", "face", "face", "voice"]
+    assert got["speaker"].iloc[3] == "child"  # cluster B was the child's when seen
+    assert 0 < got["confidence"].iloc[3] < got["confidence"].iloc[1]
+
+
+def test_audio_only_keeps_cluster_labels(config):
+    got = attribute_speakers(two_speaker_track(), None, config=config)
+    assert got.segments["speaker"].tolist() == ["A", "B", "A", "B"]
+    assert got.provenance["attributed"] == "audio"
+    assert got.turns["event"].eq("switch").sum() == 3
+
+
+def test_synthetic_session_attribution(synth_speech):
+    hyp = synth_speech.attributed.segments
+    assert attribution_accuracy(synth_speech.reference, hyp) >= 0.9
+    timeline = speaking_timeline(synth_speech.attributed, np.array([11.9, 14.8, 21.5]))
+    assert timeline["child_speaking"].tolist()[:2] == [pytest.approx(1.0, abs=0.2)] * 2
+    assert timeline["parent_speaking"].iloc[2] > 0.5
+
+
+def test_synthetic_session_audio_only_clusters(synth_speech):
+    """Without faces, the child's voice forms its own cluster, guessed a child by its pitch."""
+    seg = synth_speech.speech.segments
+    assert set(seg["speaker"]) >= {"A", "B"}
+    ref = synth_speech.reference
+    guess = seg.assign(speaker=seg["role_guess"].map({"adult": "parent", "child": "child"}))
+    assert attribution_accuracy(ref, guess) >= 0.8
+
+
+def test_scripted_answers_are_contingent(synth_speech):
+    turns = synth_speech.attributed.turns
+    found = turns[(turns["from"] == "child") & (turns["to"] == "parent")]
+    assert len(synth_speech.answers) >= 5
+    for child_end, delay in synth_speech.answers:
+        near = found[np.abs(found["time"] - child_end) < 0.5]
+        assert len(near) == 1, f"no switch after the child's utterance ending at {child_end:.2f}"
+        row = near.iloc[0]
+        assert bool(row["contingent"])
+        assert row["latency_s"] == pytest.approx(delay, abs=0.2)
+
+
+def test_real_two_speaker_call(shared_eval, config):
+    """The pyannote sample call: two adults, diarized from the voice alone."""
+    from vigcv.audio import extract_audio
+    from vigcv.evaluation.speech import diarization_error_rate
+
+    speech = extract_audio(shared_eval / "speech" / "sample.wav", config=config)
+    reference = read_rttm(shared_eval / "speech" / "sample.rttm")
+    assert speech.segments["speaker"].nunique() == 2
+    assert set(speech.segments["role_guess"]) == {"adult"}
+    assert diarization_error_rate(reference, speech.segments)["der"] < 0.25

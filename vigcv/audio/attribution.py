@@ -1,0 +1,189 @@
+"""Who is speaking: the visible person whose mouth moves with the speech, else the voice.
+
+Audio-visual evidence, per speech segment and visible role: how far the person's mouth opening
+during the segment stands above their own silent baseline, and how much more it moves, both in
+units of the person's own variability (a z-score; a talking mouth opens and moves, a listening
+mouth does not), plus the correlation of mouth opening with voice activity over the segment and a
+second of context on each side. The role with the highest score is the speaker when the score is
+at least ``av_min_score``; the confidence grows with the margin over the other role.
+
+Acoustic fallback (speech while the speaker's face is hidden or off screen): each speaker cluster
+takes the role that the audio-visual decisions gave most of its time (at least
+``av_cluster_share``), else the role its pitch suggests (a child's voice is high); a second
+adult-sounding cluster is ``other``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from vigcv.types import ROLES, FrameFeatures, SpeechTrack
+
+
+def _interp_vad(speech: SpeechTrack, t: np.ndarray) -> np.ndarray:
+    if speech.times.size == 0:
+        return np.zeros_like(t)
+    return np.interp(t, speech.times, speech.vad, left=0.0, right=0.0)
+
+
+def _person_series(frames: FrameFeatures, role: str) -> tuple[np.ndarray, np.ndarray]:
+    """Times and mouth opening of one role's visible frames (one row per time)."""
+    rows = frames.person(role)
+    if rows.empty or "mouth_open" not in rows:
+        return np.zeros(0), np.zeros(0)
+    visible = rows["visible"].to_numpy(float) >= 0.5 if "visible" in rows else True
+    rows = rows[visible & np.isfinite(rows["mouth_open"].to_numpy(float))]
+    rows = rows.groupby("t", as_index=False)["mouth_open"].mean()
+    return rows["t"].to_numpy(float), rows["mouth_open"].to_numpy(float)
+
+
+def mouth_scores(
+    speech: SpeechTrack, frames: FrameFeatures, *, off: float = 0.35, context_s: float = 1.0
+) -> dict[str, np.ndarray]:
+    """Audio-visual speaking score of each role for each segment (NaN: not enough frames).
+
+    Parameters
+    ----------
+    speech : SpeechTrack
+        Voice activity and segments.
+    frames : FrameFeatures
+        ``table`` with ``t``, ``role``, ``visible``, ``mouth_open``.
+    off : float
+        Voice activity below this is silence (the mouths' baseline).
+    context_s : float
+        Seconds each side of a segment over which mouth opening is correlated with the voice.
+
+    Returns
+    -------
+    dict
+        ``{role: ndarray, shape (n_segments,)}`` in z units (0 = like the person's silence).
+    """
+    seg = speech.segments
+    out = {}
+    for role in ROLES:
+        t, mouth = _person_series(frames, role)
+        scores = np.full(len(seg), np.nan)
+        if t.size < 5:
+            out[role] = scores
+            continue
+        motion = np.abs(np.diff(mouth, prepend=mouth[0]))
+        vad = _interp_vad(speech, t)
+        silent = vad < off
+        base = mouth[silent] if silent.sum() >= 5 else mouth
+        base_motion = motion[silent] if silent.sum() >= 5 else motion
+        scale = max(float(np.std(mouth)), 0.02)
+        scale_motion = max(float(np.std(motion)), 0.01)
+        for k, (start, end) in enumerate(zip(seg["start"], seg["end"], strict=True)):
+            inside = (t >= start) & (t < end)
+            if inside.sum() < 2:
+                continue
+            z_open = (mouth[inside].mean() - np.median(base)) / scale
+            z_move = (motion[inside].mean() - np.median(base_motion)) / scale_motion
+            around = (t >= start - context_s) & (t < end + context_s)
+            corr = 0.0
+            if around.sum() >= 5 and np.std(vad[around]) > 1e-3 and np.std(mouth[around]) > 1e-6:
+                corr = float(np.corrcoef(vad[around], mouth[around])[0, 1])
+            scores[k] = 0.5 * (z_open + z_move) + corr
+        out[role] = scores
+    return out
+
+
+def attribute_speakers(
+    speech: SpeechTrack, frames: FrameFeatures | None, *, config: dict[str, Any]
+) -> SpeechTrack:
+    """Name each speech segment's speaker and find the turns.
+
+    Parameters
+    ----------
+    speech : SpeechTrack
+        From :func:`vigcv.audio.extract_audio` (segments with ``cluster`` and ``role_guess``).
+    frames : FrameFeatures or None
+        Vision features (``table`` with ``t``, ``role``, ``visible``, ``mouth_open``). ``None``
+        means an audio-only recording: speakers keep their cluster labels ``A``, ``B``, ….
+    config : dict
+        The whole config (``[audio]`` is read).
+
+    Returns
+    -------
+    SpeechTrack
+        With video: ``speaker`` in ``parent``/``child``/``other``/``unknown``, ``confidence``
+        0..1 and ``evidence`` (``face``, ``voice`` or ``none``). Turns from
+        :func:`vigcv.audio.find_turns` in both cases.
+    """
+    from vigcv.audio.turns import find_turns
+
+    cfg = config["audio"]
+    seg = speech.segments.copy()
+    if frames is not None and len(seg):
+        seg = _attribute(speech, frames, seg, cfg)
+    attributed = SpeechTrack(speech.times, speech.vad, seg, speech.turns, dict(speech.provenance))
+    turns = find_turns(attributed, frames, config=config)
+    prov = dict(speech.provenance, attributed="audio-visual" if frames is not None else "audio")
+    return SpeechTrack(speech.times, speech.vad, seg, turns, prov)
+
+
+def _attribute(
+    speech: SpeechTrack, frames: FrameFeatures, seg: pd.DataFrame, cfg: dict[str, Any]
+) -> pd.DataFrame:
+    scores = mouth_scores(speech, frames, off=cfg["vad_off"], context_s=cfg["av_context_s"])
+    n = len(seg)
+    speaker = np.array(["unknown"] * n, dtype=object)
+    confidence = np.zeros(n)
+    evidence = np.array(["none"] * n, dtype=object)
+    stacked = np.stack([scores[r] for r in ROLES], axis=1)  # (n, 2)
+    for k in range(n):
+        row = stacked[k]
+        if np.all(np.isnan(row)):
+            continue
+        best = int(np.nanargmax(row))
+        if row[best] < cfg["av_min_score"]:
+            continue
+        other = row[1 - best]
+        margin = row[best] - (other if np.isfinite(other) else 0.0)
+        speaker[k] = ROLES[best]
+        confidence[k] = float(1.0 / (1.0 + np.exp(-2.0 * margin)))
+        evidence[k] = "face"
+    cluster_role = _cluster_roles(seg, speaker, evidence, cfg)
+    for k in range(n):
+        if evidence[k] == "face":
+            continue
+        role, conf = cluster_role.get(seg["cluster"].iloc[k], ("unknown", 0.0))
+        speaker[k], confidence[k] = role, conf * float(seg["confidence"].iloc[k])
+        evidence[k] = "voice" if role != "unknown" else "none"
+    seg["speaker"] = speaker
+    seg["confidence"] = confidence
+    seg["evidence"] = evidence
+    return seg
+
+
+def _cluster_roles(
+    seg: pd.DataFrame, speaker: np.ndarray, evidence: np.ndarray, cfg: dict[str, Any]
+) -> dict[str, tuple[str, float]]:
+    """Role and its confidence for each cluster, from face votes, else pitch."""
+    duration = (seg["end"] - seg["start"]).to_numpy(float)
+    clusters = seg["cluster"].to_numpy()
+    roles: dict[str, tuple[str, float]] = {}
+    for c in pd.unique(clusters):
+        mine = (clusters == c) & (evidence == "face")
+        total = duration[mine].sum()
+        if total > 0:
+            shares = {r: duration[mine & (speaker == r)].sum() / total for r in ROLES}
+            role = max(shares, key=lambda r: shares[r])
+            if shares[role] >= cfg["av_cluster_share"]:
+                roles[str(c)] = (role, float(shares[role]))
+    taken = {r for r, _ in roles.values()}
+    by_time = seg.assign(d=duration).groupby("cluster")["d"].sum().sort_values(ascending=False)
+    for c in by_time.index:
+        if str(c) in roles:
+            continue
+        guess = str(seg.loc[seg["cluster"] == c, "role_guess"].iloc[0])
+        role = {"adult": "parent", "child": "child"}.get(guess, "unknown")
+        if role in taken:
+            role = "other" if role == "parent" else role
+        roles[str(c)] = (role, 0.6 if role != "unknown" else 0.0)
+        if role in ROLES:
+            taken.add(role)
+    return roles

@@ -1,0 +1,253 @@
+"""Who speaks when, from the sound alone: clustering of spectral features, then resegmentation.
+
+1. Speech frames (20 ms) get mean/variance-normalised MFCCs (c1-c19; c0, the loudness, is left
+   out so that distance to the microphone does not split a speaker).
+2. Sliding windows inside each speech segment are summarised by the mean and standard deviation
+   of those MFCCs and clustered agglomeratively (average linkage, cosine distance, cut at a
+   threshold), so the number of speakers is found, not given.
+3. Each cluster gets a full-covariance Gaussian over frame MFCCs; frame log-likelihoods are
+   smoothed and decoded with a Viterbi pass per speech segment that pays a penalty for each
+   speaker change. This is the sliding-window change detection: boundaries land where the
+   likelihood ratio of two speakers' models crosses over, at frame precision.
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy.cluster.hierarchy import fcluster, linkage
+from scipy.ndimage import uniform_filter1d
+
+from vigcv.audio.features import HOP_S, AcousticFrames
+from vigcv.types import Segment
+
+LABELS = tuple("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+
+
+def speech_mask(segments: list[Segment], *, n: int, hop_s: float = HOP_S) -> np.ndarray:
+    """Segment index of each frame (``-1`` outside speech), shape (n,)."""
+    owner = np.full(n, -1, dtype=int)
+    centres = np.arange(n) * hop_s
+    for k, seg in enumerate(segments):
+        lo, hi = np.searchsorted(centres, [seg.start, seg.end])
+        owner[lo:hi] = k
+    return owner
+
+
+def _windows(owner: np.ndarray, *, win: int, hop: int, min_len: int) -> list[np.ndarray]:
+    """Frame index arrays of sliding windows inside each segment."""
+    out = []
+    for k in np.unique(owner[owner >= 0]):
+        idx = np.flatnonzero(owner == k)
+        if idx.size < min_len:
+            continue
+        if idx.size <= win:
+            out.append(idx)
+            continue
+        starts = list(range(0, idx.size - win + 1, hop))
+        if starts[-1] + win < idx.size:
+            starts.append(idx.size - win)
+        out.extend(idx[s : s + win] for s in starts)
+    return out
+
+
+class _Gaussian:
+    """A full-covariance Gaussian with a little diagonal loading."""
+
+    def __init__(self, x: np.ndarray) -> None:
+        self.mean = x.mean(axis=0)
+        cov = np.cov(x, rowvar=False) + 0.05 * np.eye(x.shape[1])
+        self.inv = np.linalg.inv(cov)
+        self.logdet = float(np.linalg.slogdet(cov)[1])
+
+    def loglik(self, x: np.ndarray) -> np.ndarray:
+        d = x - self.mean
+        return -0.5 * (np.einsum("ij,jk,ik->i", d, self.inv, d) + self.logdet)
+
+
+def _viterbi(loglik: np.ndarray, *, penalty: float) -> np.ndarray:
+    """Best state path, shape (n,), for (n, k) log-likelihoods and a per-switch penalty."""
+    n, k = loglik.shape
+    score = loglik[0].copy()
+    back = np.zeros((n, k), dtype=int)
+    for t in range(1, n):
+        best = int(np.argmax(score))
+        stay = score
+        move = score[best] - penalty
+        back[t] = np.where(stay >= move, np.arange(k), best)
+        score = np.maximum(stay, move) + loglik[t]
+    path = np.zeros(n, dtype=int)
+    path[-1] = int(np.argmax(score))
+    for t in range(n - 1, 0, -1):
+        path[t - 1] = back[t, path[t]]
+    return path
+
+
+def cluster_speakers(
+    frames: AcousticFrames, segments: list[Segment], *, config: dict[str, Any]
+) -> pd.DataFrame:
+    """Speaker-homogeneous segments with anonymous cluster labels.
+
+    Parameters
+    ----------
+    frames : AcousticFrames
+        Features on the 20 ms grid.
+    segments : list of Segment
+        Speech segments (voice activity).
+    config : dict
+        The ``[audio]`` section: ``window_s``, ``window_hop_s``, ``cluster_threshold``,
+        ``max_speakers``, ``min_cluster_s``, ``change_penalty``, ``smooth_s``, ``bic_weight``,
+        ``cluster_ceps``, ``model_ceps``, ``resegment_passes``.
+
+    Returns
+    -------
+    DataFrame
+        Columns ``start``, ``end`` (s), ``cluster`` (``A``, ``B``, … by decreasing speech time),
+        ``confidence`` (0..1, mean posterior of the chosen cluster over the segment's frames).
+    """
+    columns = ["start", "end", "cluster", "confidence"]
+    n = frames.mfcc.shape[0]
+    owner = speech_mask(segments, n=n)
+    if not np.any(owner >= 0):
+        return pd.DataFrame({c: pd.Series(dtype=float) for c in columns})
+    sp = owner >= 0
+    x = _normalised(frames.mfcc[:, 1 : 1 + int(config["model_ceps"])], sp)
+    xc = _normalised(frames.mfcc[:, 1 : 1 + int(config["cluster_ceps"])], sp)
+    win = max(2, round(config["window_s"] / HOP_S))
+    hop = max(1, round(config["window_hop_s"] / HOP_S))
+    windows = _windows(owner, win=win, hop=hop, min_len=max(5, win // 3))
+    labels = _cluster_windows(xc, windows, config=config)
+    # frame labels for training the speaker models (first window wins)
+    frame_label = np.full(n, -1, dtype=int)
+    for idx, lab in zip(windows, labels, strict=True):
+        free = frame_label[idx] < 0
+        frame_label[idx[free]] = lab
+    k = int(labels.max()) + 1 if labels.size else 1
+    if labels.size == 0:
+        frame_label[sp] = 0
+    models = [_Gaussian(x[frame_label == j]) for j in range(k) if np.sum(frame_label == j) > 20]
+    if not models:
+        models = [_Gaussian(x[sp])]
+    smooth = max(1, round(config["smooth_s"] / HOP_S))
+    for _ in range(int(config["resegment_passes"])):
+        path = _resegment(x, owner, models, smooth=smooth, penalty=config["change_penalty"])
+        models = [_Gaussian(x[path == j]) for j in range(len(models)) if np.sum(path == j) > 20]
+    path = _resegment(x, owner, models, smooth=smooth, penalty=config["change_penalty"])
+    for _ in range(len(models)):  # merge the closest pair while the BIC prefers one speaker
+        groups = [x[path == j] for j in range(int(path.max()) + 1) if np.sum(path == j) > 20]
+        pair = _closest_pair(groups, weight=config["bic_weight"])
+        if pair is None:
+            models = [_Gaussian(g) for g in groups]
+            break
+        a, b = pair
+        merged = np.concatenate([groups[a], groups[b]])
+        groups = [g for i, g in enumerate(groups) if i not in pair] + [merged]
+        models = [_Gaussian(g) for g in groups]
+        path = _resegment(x, owner, models, smooth=smooth, penalty=config["change_penalty"])
+    path = _resegment(x, owner, models, smooth=smooth, penalty=config["change_penalty"])
+    ll = uniform_filter1d(
+        np.stack([m.loglik(x) for m in models], axis=1), size=smooth, axis=0, mode="nearest"
+    )
+    prob = np.exp(ll - ll.max(axis=1, keepdims=True))
+    prob /= prob.sum(axis=1, keepdims=True)
+    post = prob[np.arange(n), np.maximum(path, 0)]
+    return _runs_to_segments(path, post, owner, segments)
+
+
+def _normalised(x: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """``x`` as float64 with zero mean and unit variance over ``rows``."""
+    x = x.astype(np.float64)
+    return (x - x[rows].mean(axis=0)) / (x[rows].std(axis=0) + 1e-6)
+
+
+def _resegment(
+    x: np.ndarray, owner: np.ndarray, models: list[_Gaussian], *, smooth: int, penalty: float
+) -> np.ndarray:
+    """Viterbi speaker path per speech segment (``-1`` outside speech), shape (n,)."""
+    ll = np.stack([m.loglik(x) for m in models], axis=1)
+    ll = uniform_filter1d(ll, size=smooth, axis=0, mode="nearest")
+    path = np.full(x.shape[0], -1, dtype=int)
+    for s in np.unique(owner[owner >= 0]):
+        idx = np.flatnonzero(owner == s)
+        path[idx] = _viterbi(ll[idx], penalty=penalty)
+    return path
+
+
+def _delta_bic(a: np.ndarray, b: np.ndarray, *, weight: float) -> float:
+    """BIC gain of modelling two frame sets as two speakers rather than one (< 0: one)."""
+    both = np.concatenate([a, b])
+    d = both.shape[1]
+    n, na, nb = both.shape[0], a.shape[0], b.shape[0]
+
+    def logdet(v: np.ndarray) -> float:
+        return float(np.linalg.slogdet(np.cov(v, rowvar=False) + 1e-3 * np.eye(d))[1])
+
+    gain = 0.5 * (n * logdet(both) - na * logdet(a) - nb * logdet(b))
+    params = d + d * (d + 1) / 2
+    return gain - weight * 0.5 * params * np.log(n)
+
+
+def _closest_pair(groups: list[np.ndarray], *, weight: float) -> tuple[int, int] | None:
+    """The pair of clusters with the lowest BIC gain, if it is below zero."""
+    best, pair = 0.0, None
+    for i in range(len(groups)):
+        for j in range(i + 1, len(groups)):
+            gain = _delta_bic(groups[i], groups[j], weight=weight)
+            if gain < best:
+                best, pair = gain, (i, j)
+    return pair
+
+
+def _cluster_windows(
+    x: np.ndarray, windows: list[np.ndarray], *, config: dict[str, Any]
+) -> np.ndarray:
+    """Cluster index of each window, ``0..k-1``."""
+    if len(windows) < 2:
+        return np.zeros(len(windows), dtype=int)
+    emb = np.stack([np.concatenate([x[i].mean(axis=0), x[i].std(axis=0)]) for i in windows])
+    emb = (emb - emb.mean(axis=0)) / (emb.std(axis=0) + 1e-6)
+    tree = linkage(emb, method="average", metric="cosine")
+    labels = fcluster(tree, t=config["cluster_threshold"], criterion="distance") - 1
+    max_k = int(config["max_speakers"])
+    if labels.max() + 1 > max_k:
+        labels = fcluster(tree, t=max_k, criterion="maxclust") - 1
+    # fold clusters with too little speech into the nearest big one
+    size = np.array(
+        [sum(windows[i].size for i in np.flatnonzero(labels == j)) for j in range(labels.max() + 1)]
+    )
+    big = np.flatnonzero(size * HOP_S >= config["min_cluster_s"])
+    if big.size == 0:
+        big = np.array([int(np.argmax(size))])
+    centres = np.stack([emb[labels == j].mean(axis=0) for j in big])
+    for i in np.flatnonzero(~np.isin(labels, big)):
+        sim = centres @ emb[i] / (np.linalg.norm(centres, axis=1) * np.linalg.norm(emb[i]) + 1e-9)
+        labels[i] = big[int(np.argmax(sim))]
+    remap = {int(j): r for r, j in enumerate(big)}
+    return np.array([remap[int(v)] for v in labels])
+
+
+def _runs_to_segments(
+    path: np.ndarray, post: np.ndarray, owner: np.ndarray, segments: list[Segment]
+) -> pd.DataFrame:
+    """Runs of one cluster inside one speech segment, labelled A, B, … by speech time."""
+    rows = []
+    for s, seg in enumerate(segments):
+        idx = np.flatnonzero(owner == s)
+        if idx.size == 0:
+            continue
+        p = path[idx]
+        cuts = np.flatnonzero(np.diff(p)) + 1
+        bounds = [0, *cuts.tolist(), idx.size]
+        for a, b in itertools.pairwise(bounds):
+            start = seg.start if a == 0 else float(idx[a]) * HOP_S
+            end = seg.end if b == idx.size else float(idx[b]) * HOP_S
+            rows.append((start, end, int(p[a]), float(np.mean(post[idx[a:b]]))))
+    table = pd.DataFrame(rows, columns=["start", "end", "cluster", "confidence"])
+    totals = (table["end"] - table["start"]).groupby(table["cluster"]).sum()
+    order = totals.sort_values(ascending=False, kind="stable").index
+    names = {int(c): LABELS[i % len(LABELS)] for i, c in enumerate(order)}
+    table["cluster"] = table["cluster"].map(names)
+    return table

@@ -1,0 +1,138 @@
+"""Per-frame acoustic features for speaker attribution: MFCC, pitch (pYIN) and loudness.
+
+Frames are ``HOP`` samples (20 ms at 16 kHz) apart; frame ``k`` is centred at ``k * 0.02`` s.
+Computed block by block while the audio streams past, so no more than one block of audio is
+held; the features themselves take 172 bytes per 20 ms (about 62 MB for two hours).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import librosa
+import numpy as np
+
+RATE = 16000
+HOP = 320  # samples between feature frames (20 ms)
+HOP_S = HOP / RATE
+N_MFCC = 40
+# pYIN's set-up per call costs about as much as running it over 4 s of audio, so stretches
+# closer than this (frames) are analysed in one call.
+MERGE_GAP = 200
+
+
+@dataclass(frozen=True)
+class AcousticFrames:
+    """Acoustic features on the 20 ms grid.
+
+    Attributes
+    ----------
+    mfcc : ndarray, shape (n, 40), float32
+        Mel-frequency cepstral coefficients (c0 = log energy first).
+    f0 : ndarray, shape (n,), float32
+        Fundamental frequency in Hz, NaN where unvoiced (pYIN).
+    voiced : ndarray, shape (n,), float32
+        pYIN voicing probability 0..1.
+    db : ndarray, shape (n,), float32
+        Loudness, dB relative to full scale (RMS over 32 ms).
+    """
+
+    mfcc: np.ndarray
+    f0: np.ndarray
+    voiced: np.ndarray
+    db: np.ndarray
+
+    @property
+    def times(self) -> np.ndarray:
+        """Centre time of each frame in seconds, shape (n,)."""
+        return np.arange(self.mfcc.shape[0]) * HOP_S
+
+    @classmethod
+    def concatenate(cls, parts: list[AcousticFrames]) -> AcousticFrames:
+        if not parts:
+            return cls.empty()
+        return cls(
+            np.concatenate([p.mfcc for p in parts]),
+            np.concatenate([p.f0 for p in parts]),
+            np.concatenate([p.voiced for p in parts]),
+            np.concatenate([p.db for p in parts]),
+        )
+
+    @classmethod
+    def empty(cls) -> AcousticFrames:
+        zeros = np.zeros(0, np.float32)
+        return cls(np.zeros((0, N_MFCC), np.float32), zeros, zeros, zeros)
+
+
+def acoustic_frames(
+    samples: np.ndarray,
+    *,
+    speech: np.ndarray | None = None,
+    loud_db: float | None = None,
+    fmin: float = 70.0,
+    fmax: float = 700.0,
+) -> AcousticFrames:
+    """Features of one block of 16 kHz mono audio, ``len(samples) // 320`` frames.
+
+    Parameters
+    ----------
+    samples : ndarray, shape (n_samples,)
+        float32 audio; blocks must start on multiples of 320 samples to keep the grid.
+    speech : ndarray of bool, shape (n_frames,), optional
+        Frames where pitch is wanted; elsewhere ``f0`` is NaN (pYIN is skipped for a block
+        without any).
+    loud_db : float, optional
+        Pitch is also wanted where the loudness is this many dB above the block's noise floor
+        (its 10th percentile), so that vocalisations that are not speech-like get a voicing
+        probability too.
+    fmin, fmax : float
+        Pitch search range in Hz (a young child's voice reaches 500-700 Hz).
+    """
+    n = samples.size // HOP
+    y = samples[: n * HOP].astype(np.float32)
+    if n == 0:
+        return AcousticFrames.empty()
+    mfcc = librosa.feature.mfcc(
+        y=y, sr=RATE, n_mfcc=N_MFCC, n_fft=512, hop_length=HOP, n_mels=40, fmax=7600
+    )[:, :n].T.astype(np.float32)
+    rms = librosa.feature.rms(y=y, frame_length=512, hop_length=HOP)[0, :n]
+    db = (20 * np.log10(np.maximum(rms, 1e-6))).astype(np.float32)
+    f0 = np.full(n, np.nan, np.float32)
+    voiced = np.zeros(n, np.float32)
+    mask = np.ones(n, bool) if speech is None else np.asarray(speech, bool)[:n].copy()
+    if loud_db is not None:
+        mask |= db >= np.percentile(db, 10) + loud_db
+    for lo, hi in _merged(runs(mask), gap=MERGE_GAP):
+        a, b = max(0, lo - 2), min(n, hi + 2)
+        freq, _, prob = librosa.pyin(
+            y[a * HOP : b * HOP],
+            fmin=fmin,
+            fmax=fmax,
+            sr=RATE,
+            frame_length=1024,
+            hop_length=HOP,
+            resolution=1.0,
+            n_thresholds=20,
+        )
+        m = min(b - a, freq.size)
+        f0[a : a + m] = np.where(mask[a : a + m], freq[:m], np.nan)
+        voiced[a : a + m] = np.where(mask[a : a + m], prob[:m], 0.0)
+    return AcousticFrames(mfcc, f0, voiced, db)
+
+
+def _merged(spans: list[tuple[int, int]], *, gap: int) -> list[tuple[int, int]]:
+    """``spans`` with those less than ``gap`` apart joined."""
+    out: list[tuple[int, int]] = []
+    for lo, hi in spans:
+        if out and lo - out[-1][1] < gap:
+            out[-1] = (out[-1][0], hi)
+        else:
+            out.append((lo, hi))
+    return out
+
+
+def runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    """``[lo, hi)`` index ranges where ``mask`` is true."""
+    padded = np.concatenate([[False], mask, [False]])
+    edges = np.flatnonzero(np.diff(padded.astype(np.int8)))
+    return list(zip(edges[::2].tolist(), edges[1::2].tolist(), strict=True))

@@ -1,0 +1,182 @@
+"""Voice activity with Silero VAD (ONNX, onnxruntime), streamed and batched.
+
+Silero VAD is recurrent: each call takes 64 samples of context plus 512 new samples at 16 kHz
+(32 ms) and a state, and returns the speech probability of those 512 samples. To run it batched,
+audio is gathered into blocks that are cut into ``batch`` contiguous pieces run as parallel
+streams; each piece first runs over ``warmup_chunks`` chunks of the audio before it (its state
+then matches a sequential run to within a few hundredths of probability). Only one block of
+audio is held at a time, so memory does not grow with the length of the file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from functools import lru_cache
+
+import numpy as np
+import onnxruntime as ort
+
+from vigcv.models import model_path
+from vigcv.types import Segment
+
+RATE = 16000
+CHUNK = 512  # new samples per call (32 ms)
+CONTEXT = 64  # samples of context before each chunk
+HOP_S = CHUNK / RATE
+
+
+@lru_cache(maxsize=1)
+def vad_session() -> ort.InferenceSession:
+    """The Silero VAD ONNX session (one thread; the machine's cores go to parallel sessions)."""
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1
+    options.inter_op_num_threads = 1
+    options.log_severity_level = 3
+    return ort.InferenceSession(
+        str(model_path("silero_vad")), options, providers=["CPUExecutionProvider"]
+    )
+
+
+def chunk_times(n: int) -> np.ndarray:
+    """Centre time in seconds of VAD chunks ``0 .. n-1``, shape (n,)."""
+    return (np.arange(n) + 0.5) * HOP_S
+
+
+def _run_pieces(
+    audio: np.ndarray, *, first: int, n_chunks: int, batch: int, warmup: int
+) -> np.ndarray:
+    """Probabilities of chunks ``first .. first + n_chunks - 1`` of ``audio``.
+
+    ``audio`` holds at least ``CONTEXT + warmup * CHUNK`` samples before chunk ``first`` (zeros
+    at the start of the file) and whole chunks after it.
+    """
+    session = vad_session()
+    pieces = max(1, min(batch, n_chunks // max(1, 2 * warmup) or 1))
+    length = -(-n_chunks // pieces)  # chunks per piece
+    need = CONTEXT + (first + pieces * length + 1) * CHUNK
+    if audio.size < need:
+        audio = np.concatenate([audio, np.zeros(need - audio.size, np.float32)])
+    # piece p starts at chunk first + p * length - warmup (its first sample index below)
+    starts = (first + np.arange(pieces) * length - warmup) * CHUNK
+    index = starts[:, None] + np.arange(CONTEXT + CHUNK)[None, :]
+    state = np.zeros((2, pieces, 128), np.float32)
+    rate = np.array(RATE, dtype=np.int64)
+    out = np.zeros((pieces, length + warmup), np.float32)
+    for j in range(length + warmup):
+        x = audio[index + j * CHUNK]
+        prob, state = session.run(None, {"input": x, "state": state, "sr": rate})
+        out[:, j] = prob.reshape(-1)
+    return out[:, warmup:].reshape(-1)[:n_chunks]
+
+
+def stream_vad(
+    blocks: Iterable[np.ndarray],
+    *,
+    batch: int = 8,
+    warmup_chunks: int = 32,
+    block_chunks: int = 1875,
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Speech probabilities of a stream of 16 kHz mono audio blocks.
+
+    Parameters
+    ----------
+    blocks : iterable of ndarray
+        Consecutive float32 sample blocks of any length.
+    batch : int
+        Parallel streams per model call.
+    warmup_chunks : int
+        Chunks (32 ms each) of preceding audio each piece runs over before its own chunks.
+    block_chunks : int
+        Chunks processed together (1875 chunks = 60 s).
+
+    Yields
+    ------
+    (samples, probabilities)
+        The audio samples of each processed stretch (whole chunks, zero-padded at the very end),
+        shape (k * 512,), and their speech probabilities, shape (k,), in order.
+    """
+    keep = CONTEXT + warmup_chunks * CHUNK
+    history = np.zeros(keep, np.float32)  # audio just before the pending samples
+    pending: list[np.ndarray] = []
+    size = 0
+
+    def process(samples: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        nonlocal history
+        n = samples.size // CHUNK
+        buf = np.concatenate([history, samples])
+        probs = _run_pieces(buf, first=warmup_chunks, n_chunks=n, batch=batch, warmup=warmup_chunks)
+        history = buf[-keep:]
+        return samples, probs
+
+    for block in blocks:
+        pending.append(np.asarray(block, np.float32).reshape(-1))
+        size += pending[-1].size
+        if size >= block_chunks * CHUNK:
+            joined = np.concatenate(pending)
+            take = (joined.size // (block_chunks * CHUNK)) * block_chunks * CHUNK
+            rest = joined[take:]
+            pending, size = ([rest] if rest.size else []), rest.size
+            for lo in range(0, take, block_chunks * CHUNK):
+                yield process(joined[lo : lo + block_chunks * CHUNK])
+    if size:
+        joined = np.concatenate(pending)
+        pad = (-joined.size) % CHUNK
+        yield process(np.concatenate([joined, np.zeros(pad, np.float32)]))
+
+
+def hysteresis_segments(
+    prob: np.ndarray,
+    *,
+    hop_s: float = HOP_S,
+    on: float = 0.5,
+    off: float = 0.35,
+    min_speech_s: float = 0.2,
+    min_silence_s: float = 0.15,
+    pad_s: float = 0.0,
+) -> list[Segment]:
+    """Speech segments from per-frame probabilities with hysteresis.
+
+    Speech starts at a frame with ``prob >= on`` and lasts until a frame with ``prob < off``.
+    Silences shorter than ``min_silence_s`` are bridged, then segments shorter than
+    ``min_speech_s`` dropped, then each side padded by ``pad_s`` (clipped to the file and to
+    the neighbours' middle).
+
+    Parameters
+    ----------
+    prob : ndarray, shape (n,)
+        Speech probability of frame ``k``, which covers ``[k, k + 1) * hop_s`` seconds.
+    hop_s : float
+        Frame step in seconds.
+
+    Returns
+    -------
+    list of Segment
+        Ordered, disjoint, in seconds.
+    """
+    prob = np.asarray(prob, dtype=float)
+    runs: list[list[int]] = []
+    speaking = False
+    for k, p in enumerate(prob):
+        if not speaking and p >= on:
+            speaking = True
+            runs.append([k, k + 1])
+        elif speaking:
+            if p < off:
+                speaking = False
+            else:
+                runs[-1][1] = k + 1
+    merged: list[list[int]] = []
+    for run in runs:
+        if merged and (run[0] - merged[-1][1]) * hop_s < min_silence_s:
+            merged[-1][1] = run[1]
+        else:
+            merged.append(run)
+    kept = [r for r in merged if (r[1] - r[0]) * hop_s >= min_speech_s]
+    total = prob.size * hop_s
+    segments = []
+    for i, (a, b) in enumerate(kept):
+        start, end = a * hop_s, b * hop_s
+        lo = 0.0 if i == 0 else 0.5 * (kept[i - 1][1] * hop_s + start)
+        hi = total if i == len(kept) - 1 else 0.5 * (end + kept[i + 1][0] * hop_s)
+        segments.append(Segment(max(lo, start - pad_s), min(hi, end + pad_s)))
+    return segments
