@@ -29,6 +29,7 @@ from vigcv import models
 from vigcv.config import Config, extract_hash, load_config, score_hash
 from vigcv.errors import MediaError, VigcvError
 from vigcv.io import MediaInfo, probe, store
+from vigcv.io.quiet import native_stderr_silenced
 from vigcv.types import FrameFeatures, SpeechTrack
 
 Hook = Callable[[str, Any], None]
@@ -96,15 +97,17 @@ def extract(
         return extract_audio(path, config=config, hook=hook, warnings=warnings)
 
     started = time.perf_counter()
-    frames, hit_v = store.cached(
-        cache / "vision", vision, save=store.save_frames, load=store.load_frames
-    )
+    with native_stderr_silenced():
+        frames, hit_v = store.cached(
+            cache / "vision", vision, save=store.save_frames, load=store.load_frames
+        )
     timings["vision"] = round(time.perf_counter() - started, 3)
     hook("vision_done", frames)
     started = time.perf_counter()
-    speech, hit_a = store.cached(
-        cache / "audio", audio, save=store.save_speech, load=store.load_speech
-    )
+    with native_stderr_silenced():
+        speech, hit_a = store.cached(
+            cache / "audio", audio, save=store.save_speech, load=store.load_speech
+        )
     timings["audio"] = round(time.perf_counter() - started, 3)
     hook("audio_done", speech)
     if hit_v and hit_a:
