@@ -10,7 +10,6 @@ import os
 import time
 import traceback
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -97,7 +96,9 @@ def discover(inputs: Iterable[str | Path]) -> list[Job]:
             unique.append(path)
     names = _session_names(unique)
     jobs = [Job(input=p, session=n) for p, n in zip(unique, names, strict=True)]
-    jobs += [Job(input=p, session=_safe(p.stem or p.name), problem=why) for p, why in problems]
+    jobs += [
+        Job(input=p, session=_safe(p.stem or p.name), problem=f"{p}: {why}") for p, why in problems
+    ]
     return jobs
 
 
@@ -121,16 +122,18 @@ def _session_names(paths: Sequence[Path]) -> list[str]:
     return result
 
 
-def _run_one(
+def run_one(
     job: Job,
     out: Path,
     config: Config,
-    force: bool,
-    parent_side: str | None,
-    overlay: bool,
-    debug: bool,
+    *,
+    force: bool = False,
+    parent_side: str | None = None,
+    overlay: bool = False,
+    debug: bool = False,
     hook: Callable[[str, Any], None] | None = None,
 ) -> SessionResult:
+    """Run (or skip, when already done) one job; a failure becomes a result with one-line reason."""
     started = time.perf_counter()
     if job.problem:
         return SessionResult(job.session, job.input, "failed", reason=job.problem)
@@ -162,7 +165,8 @@ def _run_one(
     except MemoryError:
         reason = f"{job.input}: ran out of memory; try a lower [ingest] max_side or analysis_fps"
     except Exception as exc:  # a bug must not stop the batch; say so plainly
-        reason = f"{job.input}: internal error {type(exc).__name__}: {exc} (--debug shows more)"
+        detail = " ".join(str(exc).split())
+        reason = f"{job.input}: internal error {type(exc).__name__}: {detail} (--debug shows more)"
         if debug:
             traceback.print_exc()
     return SessionResult(
@@ -179,11 +183,38 @@ def run_batch(
     parent_side: str | None = None,
     overlay: bool = False,
     jobs_n: int = 1,
+    executor: str = "local",
+    scheduler: Any = None,
     debug: bool = False,
     hook: Callable[[str, Any], None] | None = None,
     on_result: Callable[[SessionResult], None] | None = None,
 ) -> list[SessionResult]:
-    """Run every job; never raises for one session's problem. Writes ``out/summary.csv``."""
+    """Run every job and write ``out/summary.csv``; never raises for one session's problem.
+
+    Parameters
+    ----------
+    jobs : sequence of Job
+        From :func:`discover`.
+    out : Path
+        The results folder (``out/<session>/`` per job).
+    jobs_n : int
+        ``executor="local"``: sessions run at once in worker processes (1: in this process).
+    executor : {"local", "dask"}
+        Where sessions run; ``"dask"`` sends each to the cluster at ``scheduler``.
+    scheduler : str or distributed.Client, optional
+        The Dask scheduler address (``tcp://host:8786``) or a connected client.
+    hook : callable, optional
+        ``hook(step, artifact)``; progress dicts carry a ``"session"`` key.
+    on_result : callable, optional
+        Called with each :class:`SessionResult` as its session finishes (in finishing order).
+
+    Returns
+    -------
+    list of SessionResult
+        In the order of ``jobs``, whatever order they finished in.
+    """
+    from vigcv import executors
+
     results: list[SessionResult] = []
 
     def done(result: SessionResult) -> None:
@@ -191,17 +222,25 @@ def run_batch(
         if on_result is not None:
             on_result(result)
 
-    if jobs_n <= 1 or len(jobs) <= 1:
-        for job in jobs:
-            done(_run_one(job, out, config, force, parent_side, overlay, debug, hook))
+    tasks = [executors.Task(job, out, config, force, parent_side, overlay, debug) for job in jobs]
+    if executor == "dask":
+        if scheduler is None:
+            raise VigcvError("--executor dask needs --scheduler tcp://HOST:8786")
+        # inputs that cannot run are reported here; only real work goes to the cluster
+        for task in tasks:
+            if task.job.problem:
+                done(run_one(task.job, out, config))
+        work = [t for t in tasks if not t.job.problem]
+        executors.run_dask(work, scheduler=scheduler, on_result=done)
+    elif executor != "local":
+        raise VigcvError(
+            f"unknown executor {executor!r}; use one of {', '.join(executors.EXECUTORS)}"
+        )
+    elif jobs_n <= 1 or len(tasks) <= 1:
+        executors.run_serial(tasks, hook=hook, on_result=done)
     else:
-        with ProcessPoolExecutor(max_workers=jobs_n) as pool:
-            futures = {
-                pool.submit(_run_one, job, out, config, force, parent_side, overlay, debug): job
-                for job in jobs
-            }
-            for future in as_completed(futures):
-                done(future.result())
+        workers = min(jobs_n, len(tasks))
+        executors.run_local(tasks, workers=workers, hook=hook, on_result=done)
     order = {job.session: i for i, job in enumerate(jobs)}
     results.sort(key=lambda r: order.get(r.session, 0))
     write_summary(out, results)
