@@ -323,7 +323,6 @@ def run_session(
 
         write_overlay(media, frames, session_dir / "overlay.mp4", config=config)
     timings["write"] = round(time.perf_counter() - t, 3)
-    warnings.extend(n for n in derived["notes"] if n not in warnings)
     timings["total"] = round(time.perf_counter() - started, 3)
     stat = media.stat()
     run = {
@@ -354,6 +353,7 @@ def run_session(
         "roles_swapped": roles_swapped(session_dir),
         "timings_s": timings,
         "warnings": warnings,
+        "notes": list(derived["notes"]),
         "moments": len(derived["moments"]),
         "finished": datetime.now(UTC).isoformat(timespec="seconds"),
     }
@@ -366,7 +366,7 @@ def run_session(
         duration=info.duration,
         seconds=time.perf_counter() - started,
         moments=len(derived["moments"]),
-        warnings=warnings,
+        warnings=warnings + list(derived["notes"]),
         out_dir=session_dir,
     )
 
@@ -420,6 +420,7 @@ def rescore(
     run["config_hash"] = score_hash(config)
     run["roles_swapped"] = roles_swapped(session_dir)
     run["moments"] = len(derived["moments"])
+    run["notes"] = list(derived["notes"])
     run.setdefault("timings_s", {})["rescore"] = round(time.perf_counter() - started, 3)
     store.write_json(session_dir / RUN_FILE, run)
     return SessionResult(

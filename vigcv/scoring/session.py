@@ -55,9 +55,8 @@ def session_notes(
         notes.append("No stretch of the session stood out, so no moments are suggested.")
     elif len(moments) < top_k:
         gap = float(config["selection"]["min_gap_s"])
-        notes.append(
-            f"{len(moments)} moments stood out (of up to {top_k}), kept at least {gap:g} s apart."
-        )
+        stood = "1 moment stood out" if len(moments) == 1 else f"{len(moments)} moments stood out"
+        notes.append(f"{stood} (of up to {top_k}), kept at least {gap:g} s apart.")
     return notes
 
 
