@@ -1,0 +1,210 @@
+"""The streaming pass over a video: detect, track and measure faces frame by frame.
+
+Decoding runs in a background thread (PyAV releases the GIL) while this thread runs the models,
+so the two cores overlap. Only small per-face records are kept; frames are dropped as soon as
+they are analysed, so memory does not grow with the length of the video beyond those records.
+"""
+
+from __future__ import annotations
+
+import math
+import queue
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from vigcv.io import VideoFrame, iter_frames
+from vigcv.vision.detect import Detections, detect_faces
+from vigcv.vision.landmarks import FaceMeasures, Landmarker, square_crop
+from vigcv.vision.pose import yaw_from_five_points
+from vigcv.vision.track import FaceTracker, containment, match_cost
+
+MEASURE_FIELDS = ("yaw", "pitch", "roll", "eye_x", "eye_y", "smile", "cheek", "jaw_open")
+
+
+@dataclass(frozen=True)
+class ScanResult:
+    """Per-frame times and per-face records of one video.
+
+    Attributes
+    ----------
+    times : ndarray, shape (n_frames,)
+        Seconds of each analysed frame.
+    faces : dict of str to ndarray, each shape (n_faces,)
+        ``frame`` (analysed-frame index), ``track``, ``x0, y0, x1, y1`` (original pixels),
+        ``score``, ``fp_yaw`` (five-point yaw fit, deg, before the gain), ``lm_tried`` (0/1),
+        ``lm_ok`` (0/1) and the landmarker's :data:`MEASURE_FIELDS` (NaN when not tried or
+        failed).
+    width, height : int
+        Original frame size in pixels.
+    """
+
+    times: np.ndarray
+    faces: dict[str, np.ndarray]
+    width: int
+    height: int
+
+
+def _prefetch(frames: Iterator[VideoFrame], depth: int = 4) -> Iterator[VideoFrame]:
+    """Decode in a background thread, a few frames ahead."""
+    box: queue.Queue[Any] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+    done = object()
+
+    def worker() -> None:
+        try:
+            for frame in frames:
+                if stop.is_set():
+                    return
+                box.put(frame)
+        except BaseException as exc:  # handed to the consumer
+            box.put(exc)
+        box.put(done)
+
+    thread = threading.Thread(target=worker, daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = box.get()
+            if item is done:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        while thread.is_alive():
+            try:
+                box.get_nowait()
+            except queue.Empty:
+                thread.join(timeout=0.05)
+
+
+def _roi_detections(
+    rgb: np.ndarray, dets: Detections, tracker: FaceTracker, t: float, vc: dict[str, Any]
+) -> Detections:
+    """Look again, closer and with a lower threshold, around established tracks left unmatched."""
+    extra: list[Detections] = []
+    h, w = rgb.shape[:2]
+    established = sorted(tracker.active(t), key=lambda a: -a[3])[: int(vc["roi_max_faces"])]
+    for _, box, lost, hits in established:
+        if hits < 3 or lost > vc["roi_max_lost_s"]:
+            continue
+        if len(dets) and match_cost(box[None], dets.boxes).min() <= tracker.gate:
+            continue
+        cx, cy = 0.5 * (box[0] + box[2]), 0.5 * (box[1] + box[3])
+        half = 0.5 * vc["roi_margin"] * max(box[2] - box[0], box[3] - box[1])
+        x0, y0 = int(max(0, cx - half)), int(max(0, cy - half))
+        x1, y1 = int(min(w, cx + half)), int(min(h, cy + half))
+        if x1 - x0 < 16 or y1 - y0 < 16:
+            continue
+        found = detect_faces(
+            rgb[y0:y1, x0:x1],
+            width=int(vc["roi_width"]),
+            threshold=vc["roi_threshold"],
+            threads=int(vc["threads"]),
+        )
+        if len(found):
+            best = found[np.array([int(np.argmax(found.scores))])]
+            best = best.transformed(scale=1.0, dx=x0, dy=y0)
+            taken = Detections.concat([dets, *extra])
+            if not len(taken) or containment(best.boxes[0], taken.boxes).max() < 0.3:
+                extra.append(best)  # a face another track already holds is not a new one
+    return Detections.concat([dets, *extra])
+
+
+def scan_video(
+    path: Path,
+    *,
+    fps: float,
+    max_side: int,
+    vc: dict[str, Any],
+    total: int,
+    hook: Callable[[str, object], None] | None = None,
+    warnings: list[str] | None = None,
+) -> ScanResult:
+    """Detect, track and measure the faces of every analysed frame (see :class:`ScanResult`)."""
+    tracker = FaceTracker(
+        gate=vc["track_gate"],
+        gate_growth=vc["track_gate_growth"],
+        max_gate=vc["track_max_gate"],
+        max_lost_s=vc["track_max_lost_s"],
+    )
+    landmarker = Landmarker(min_confidence=vc["landmark_confidence"])
+    rows: dict[str, list[float]] = {k: [] for k in _FIELDS}
+    times: list[float] = []
+    last_measured: dict[int, int] = {}
+    last_ok: dict[int, bool] = {}
+    width = height = 0
+    every = max(1, int(vc["detect_every"]))
+    lm_every = max(1, int(vc["landmark_every"]))
+    lm_every_failed = max(1, int(vc["landmark_every_failed"]))
+    try:
+        frames = iter_frames(path, fps=fps, max_side=max_side, warnings=warnings)
+        for frame in _prefetch(frames):
+            rgb, i = frame.rgb, frame.index
+            times.append(frame.t)
+            if not width:
+                height = round(float(rgb.shape[0] / frame.scale))
+                width = round(float(rgb.shape[1] / frame.scale))
+            if hook is not None and i % int(vc["progress_every"]) == 0:
+                hook("vision", {"done": i, "total": max(total, i + 1)})
+            if i % every:
+                continue
+            dets = detect_faces(
+                rgb,
+                width=int(vc["detect_width"]),
+                threshold=vc["detect_threshold"],
+                nms_iou=vc["nms_iou"],
+                threads=int(vc["threads"]),
+            )
+            if vc["roi_redetect"]:
+                dets = _roi_detections(rgb, dets, tracker, frame.t, vc)
+            ids = tracker.update(frame.t, dets.boxes)
+            fp_yaw = yaw_from_five_points(dets.landmarks, dets.boxes)
+            for k in range(len(dets)):
+                tid = int(ids[k])
+                measures: FaceMeasures | None = None
+                wait = lm_every if last_ok.get(tid, True) else lm_every_failed
+                tried = i - last_measured.get(tid, -(10**9)) >= wait
+                if tried:
+                    last_measured[tid] = i
+                    crop, *_ = square_crop(
+                        rgb, dets.boxes[k], margin=vc["crop_margin"], side=int(vc["crop_side"])
+                    )
+                    measures = landmarker.measure(crop)
+                    last_ok[tid] = measures is not None
+                box = dets.boxes[k] / frame.scale
+                _append(rows, i, tid, box, float(dets.scores[k]), float(fp_yaw[k]), tried, measures)
+    finally:
+        landmarker.close()
+    if hook is not None:
+        hook("vision", {"done": len(times), "total": len(times)})
+    faces = {k: np.asarray(v, dtype=float) for k, v in rows.items()}
+    return ScanResult(np.asarray(times, dtype=float), faces, width, height)
+
+
+_BASE_FIELDS = ("frame", "track", "x0", "y0", "x1", "y1", "score", "fp_yaw", "lm_tried", "lm_ok")
+_FIELDS: tuple[str, ...] = _BASE_FIELDS + MEASURE_FIELDS
+
+
+def _append(
+    rows: dict[str, list[float]],
+    frame: int,
+    track: int,
+    box: np.ndarray,
+    score: float,
+    fp_yaw: float,
+    tried: bool,
+    measures: FaceMeasures | None,
+) -> None:
+    values = [frame, track, *(float(v) for v in box), score, fp_yaw, float(tried)]
+    values.append(float(measures is not None))
+    for name, value in zip(_FIELDS, values, strict=False):
+        rows[name].append(value)
+    for name in MEASURE_FIELDS:
+        rows[name].append(getattr(measures, name) if measures is not None else math.nan)
