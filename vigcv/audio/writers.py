@@ -2,29 +2,16 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import pandas as pd
 
-from vigcv.errors import OutputError
+from vigcv.io import store
 from vigcv.types import SEGMENT_COLUMNS, TURN_COLUMNS, SpeechTrack
 
 
 def _write_csv(table: pd.DataFrame, path: Path) -> None:
-    path = Path(path)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        os.close(fd)
-        try:
-            table.to_csv(tmp, index=False, float_format="%.3f")
-            os.replace(tmp, path)
-        finally:
-            Path(tmp).unlink(missing_ok=True)
-    except OSError as exc:
-        raise OutputError(f"{path}: cannot write ({exc.strerror}); check the folder") from None
+    store.write_csv(Path(path), table, float_format="%.3f")
 
 
 def write_speech_csv(speech: SpeechTrack, path: Path) -> None:

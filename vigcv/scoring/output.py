@@ -7,14 +7,13 @@ interrupted run never leaves a half-written file.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from vigcv.errors import OutputError
+from vigcv.io import store
 from vigcv.scoring.combine import WindowScores
 from vigcv.scoring.components import COMPONENTS
 from vigcv.types import Moment
@@ -49,15 +48,8 @@ def moments_table(moments: Sequence[Moment]) -> pd.DataFrame:
 
 
 def _atomic(path: Path, write: Callable[[Path], object]) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
+    with store.atomic_path(path) as tmp:
         write(tmp)
-        os.replace(tmp, path)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise OutputError(
-            f"{path}: cannot write ({exc.strerror or exc}); check the folder"
-        ) from None
 
 
 def write_moments(
@@ -79,7 +71,7 @@ def write_moments(
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise OutputError(f"{out_dir}: cannot create the output folder ({exc.strerror})") from None
+        raise store.output_error(out_dir, exc) from None
     doc = moments_document(moments, session=session, config_hash=config_hash)
     paths = {
         "json": out_dir / "moments.json",
