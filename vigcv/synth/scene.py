@@ -1,0 +1,236 @@
+"""Where people sit and what the room looks like (all drawn once per session, seeded).
+
+The room: a wall with a window or pictures, a floor with grain, a sofa and a shelf, a low table
+in front with a ball on it (the "toy" people look at), lighting with a colour cast, a gradient and
+a vignette. Bodies (torso and neck) are drawn into the background; heads are rendered per frame.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from vigcv.synth.script import Script
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where one person's face sits: centre (pixels) and face height (pixels)."""
+
+    cx: float
+    cy: float
+    size: float
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Placement and lighting of one session.
+
+    Attributes
+    ----------
+    width, height : int
+        Frame size, pixels.
+    places : dict of str to Place
+        ``"parent"`` and ``"child"``.
+    toy : tuple of float
+        Image position of the toy, pixels.
+    gain : float
+        Overall brightness factor.
+    tint : ndarray, shape (3,)
+        RGB colour cast factors.
+    light : ndarray, shape (3,)
+        Direction towards the key light (camera coordinates).
+    shirts : dict of str to tuple of int
+        Shirt colours, RGB.
+    """
+
+    width: int
+    height: int
+    places: dict[str, Place]
+    toy: tuple[float, float]
+    gain: float
+    tint: np.ndarray
+    light: np.ndarray
+    shirts: dict[str, tuple[int, int, int]]
+
+
+def make_layout(script: Script, *, size: tuple[int, int], rng: np.random.Generator) -> Layout:
+    """Seeded placement: parent face about a quarter of the frame high, child's 60-70 % of it."""
+    width, height = size
+    parent_size = height * rng.uniform(0.2, 0.24)
+    child_size = parent_size * rng.uniform(0.6, 0.7)
+    px = width * rng.uniform(0.26, 0.33)
+    cx = width * rng.uniform(0.67, 0.74)
+    if script.parent.side == "right":
+        px, cx = width - px, width - cx
+    places = {
+        "parent": Place(px, height * rng.uniform(0.31, 0.38), parent_size),
+        "child": Place(cx, height * rng.uniform(0.5, 0.56), child_size),
+    }
+    palette = [(70, 90, 160), (160, 60, 60), (60, 130, 90), (200, 170, 60), (120, 70, 140)]
+    picks = rng.choice(len(palette), size=2, replace=False)
+    return Layout(
+        width=width,
+        height=height,
+        places=places,
+        toy=(width * 0.5 + rng.uniform(-30, 30), height * rng.uniform(0.83, 0.88)),
+        gain=float(rng.uniform(0.85, 1.08)),
+        tint=np.array([rng.uniform(0.95, 1.06), 1.0, rng.uniform(0.88, 1.02)], np.float32),
+        light=np.array([rng.uniform(-0.6, 0.6), rng.uniform(-0.6, -0.2), -1.0]),
+        shirts={"parent": palette[picks[0]], "child": palette[picks[1]]},
+    )
+
+
+def _noise(shape: tuple[int, int], *, rng: np.random.Generator, sigma: float) -> np.ndarray:
+    return cv2.GaussianBlur(rng.standard_normal(shape).astype(np.float32), (0, 0), sigma)
+
+
+def _body(
+    img: np.ndarray, place: Place, shirt: tuple[int, int, int], skin: tuple, *, width: float
+) -> None:
+    """Neck and shoulders (half-width ``width`` face heights) under the face at ``place``."""
+    s = place.size
+    cx, chin = place.cx, place.cy + 0.5 * s
+    half_neck = 0.26 * s
+    neck = [(cx - half_neck, chin - 0.25 * s), (cx + half_neck, chin - 0.25 * s)]
+    neck += [(cx + 1.2 * half_neck, chin + 0.45 * s), (cx - 1.2 * half_neck, chin + 0.45 * s)]
+    cv2.fillConvexPoly(img, np.array(neck, np.int32), skin, cv2.LINE_AA)
+    shoulders = (int(cx), int(chin + 0.78 * s))
+    axes = (int(width * s), int(0.62 * s))
+    cv2.ellipse(img, shoulders, axes, 0, 180, 360, shirt, -1, cv2.LINE_AA)
+    cv2.rectangle(
+        img, (int(cx - width * s), shoulders[1]), (int(cx + width * s), img.shape[0]), shirt, -1
+    )
+    collar = tuple(int(c * 0.7) for c in shirt)
+    cv2.ellipse(
+        img,
+        (int(cx), int(chin + 0.36 * s)),
+        (int(0.3 * s), int(0.16 * s)),
+        0,
+        0,
+        180,
+        collar,
+        -1,
+        cv2.LINE_AA,
+    )
+
+
+def _arms(
+    img: np.ndarray,
+    place: Place,
+    shirt: tuple[int, int, int],
+    skin: tuple,
+    *,
+    width: float,
+    table_y: int,
+) -> None:
+    """Sleeves down the sides of the torso, forearms forward onto the table, hands on it."""
+    s = place.size
+    cx, chin = place.cx, place.cy + 0.5 * s
+    sleeve = tuple(int(c * 0.82) for c in shirt)
+    thick = max(2, int(0.34 * s))
+    for side in (-1.0, 1.0):
+        shoulder = (int(cx + side * 0.78 * width * s), int(chin + 0.45 * s))
+        elbow = (int(cx + side * 0.92 * width * s), int(table_y - 0.15 * s))
+        hand = (int(cx + side * 0.42 * s), int(table_y + 0.18 * s))
+        cv2.line(img, shoulder, elbow, sleeve, thick, cv2.LINE_AA)
+        cv2.line(img, elbow, hand, sleeve, thick, cv2.LINE_AA)
+        cv2.ellipse(img, hand, (int(0.17 * s), int(0.12 * s)), 0, 0, 360, skin, -1, cv2.LINE_AA)
+
+
+def make_background(
+    layout: Layout, *, rng: np.random.Generator, skins: dict[str, tuple[int, int, int]]
+) -> np.ndarray:
+    """The room with both bodies, float32 (H, W, 3) RGB 0..255, before lighting."""
+    w, h = layout.width, layout.height
+    img = np.zeros((h, w, 3), np.uint8)
+    wall = np.array([rng.uniform(170, 225), rng.uniform(160, 215), rng.uniform(140, 200)])
+    img[:] = wall.astype(np.uint8)
+    floor_y = int(h * rng.uniform(0.6, 0.68))
+    floor = (int(rng.uniform(110, 160)), int(rng.uniform(80, 110)), int(rng.uniform(50, 80)))
+    img[floor_y:] = floor
+    # floorboards
+    for x in range(-w, 2 * w, int(rng.uniform(40, 60))):
+        cv2.line(
+            img,
+            (w // 2 + (x - w // 2) // 3, floor_y),
+            (x, h),
+            tuple(int(c * 0.8) for c in floor),
+            1,
+        )
+    # window or pictures on the wall
+    if rng.random() < 0.5:
+        x0 = int(w * rng.uniform(0.38, 0.5))
+        cv2.rectangle(
+            img, (x0, int(h * 0.06)), (x0 + int(w * 0.18), int(h * 0.36)), (235, 240, 245), -1
+        )
+        cv2.rectangle(
+            img, (x0, int(h * 0.06)), (x0 + int(w * 0.18), int(h * 0.36)), (250, 250, 250), 4
+        )
+        cv2.line(
+            img,
+            (x0 + int(w * 0.09), int(h * 0.06)),
+            (x0 + int(w * 0.09), int(h * 0.36)),
+            (250, 250, 250),
+            3,
+        )
+    else:
+        for _ in range(2):
+            x0, y0 = int(w * rng.uniform(0.05, 0.85)), int(h * rng.uniform(0.05, 0.2))
+            colour = tuple(int(c) for c in rng.uniform(40, 200, 3))
+            cv2.rectangle(img, (x0, y0), (x0 + int(w * 0.1), y0 + int(h * 0.12)), colour, -1)
+            cv2.rectangle(img, (x0, y0), (x0 + int(w * 0.1), y0 + int(h * 0.12)), (60, 45, 30), 3)
+    # sofa behind the people
+    sofa = tuple(int(c) for c in rng.uniform(60, 160, 3))
+    sy = int(h * rng.uniform(0.42, 0.5))
+    cv2.rectangle(img, (int(w * 0.02), sy), (int(w * 0.98), floor_y + 30), sofa, -1)
+    cv2.rectangle(
+        img,
+        (int(w * 0.02), sy),
+        (int(w * 0.98), sy + 14),
+        tuple(int(c * 1.1) % 256 for c in sofa),
+        -1,
+    )
+    # shelf at one side
+    sx = int(w * (0.86 if rng.random() < 0.5 else 0.02))
+    cv2.rectangle(img, (sx, int(h * 0.1)), (sx + int(w * 0.12), sy), (120, 85, 55), -1)
+    for k in range(3):
+        yk = int(h * 0.1) + (k + 1) * (sy - int(h * 0.1)) // 4
+        cv2.line(img, (sx, yk), (sx + int(w * 0.12), yk), (90, 60, 40), 3)
+        for j in range(4):
+            colour = tuple(int(c) for c in rng.uniform(30, 230, 3))
+            bx = sx + 4 + j * int(w * 0.028)
+            cv2.rectangle(
+                img, (bx, yk - int(rng.uniform(18, 30))), (bx + int(w * 0.02), yk - 2), colour, -1
+            )
+    for role in ("parent", "child"):
+        width = 1.1 if role == "parent" else 0.85
+        _body(img, layout.places[role], layout.shirts[role], skins[role], width=width)
+    # low table and the toy (a ball)
+    ty = int(h * 0.8)
+    cv2.rectangle(img, (int(w * 0.25), ty), (int(w * 0.75), h), (150, 110, 70), -1)
+    cv2.rectangle(img, (int(w * 0.25), ty), (int(w * 0.75), ty + 6), (175, 135, 90), -1)
+    for role in ("parent", "child"):
+        width = 1.1 if role == "parent" else 0.85
+        place = layout.places[role]
+        _arms(img, place, layout.shirts[role], skins[role], width=width, table_y=ty)
+    tx, tyy = (int(v) for v in layout.toy)
+    cv2.circle(img, (tx, tyy - 14), 16, (220, 40, 40), -1, cv2.LINE_AA)
+    cv2.circle(img, (tx - 5, tyy - 19), 5, (250, 140, 140), -1, cv2.LINE_AA)
+
+    out = img.astype(np.float32)
+    out *= 1.0 + 0.06 * _noise((h, w), rng=rng, sigma=1.2)[..., None]  # texture
+    return np.asarray(cv2.GaussianBlur(out, (0, 0), 0.8), np.float32)
+
+
+def lighting(layout: Layout) -> np.ndarray:
+    """Per-pixel light factor (H, W, 3) float32: gain, tint, side gradient and vignette."""
+    w, h = layout.width, layout.height
+    xs = np.linspace(-1, 1, w, dtype=np.float32)[None, :]
+    ys = np.linspace(-1, 1, h, dtype=np.float32)[:, None]
+    side = 1.0 + 0.12 * xs * float(np.sign(layout.light[0]) or 1.0)
+    vignette = 1.0 - 0.18 * (xs**2 + ys**2) / 2
+    factor = (layout.gain * side * vignette)[..., None] * layout.tint
+    return factor.astype(np.float32)

@@ -1,0 +1,335 @@
+"""The synthetic-session script language (TOML).
+
+A script says who does what when, in sentences that a researcher can read aloud::
+
+    title = "textbook"
+    duration = 12.0            # seconds
+    idle_gaze = "toy"          # where people look when no "looks at" event says otherwise
+    events = [
+      "child looks at parent 2.0-5.0",
+      "parent looks at child 2.2-6.0",
+      "parent smiles 3.0-6.5",
+      "child smiles 3.4-6.0",
+      'child says "ba ba" at 4.0',
+      'parent answers "yes, ball!" 0.6 s later',
+      "parent turns away 8.0-11.0",
+    ]
+
+    [[attuned_moments]]        # copied into the labels (times follow the jitter)
+    start = 2.0
+    end = 7.0
+    strength = 3
+    why = "child initiative, parent answers within 1 s, mutual gaze, shared smile"
+
+    [parent]                   # optional; these are the defaults
+    face = "grace_hopper"      # "grace_hopper" or "astronaut"
+    voice = "adult"            # a key of vigcv.synth.voice.VOICES
+    side = "left"              # where the parent sits: "left" or "right"
+    [child]
+    face = "astronaut"         # made child-like (smaller, rounder) whatever the photo
+    voice = "child"
+
+Sentences (``WHO`` is ``parent`` or ``child``; times in seconds, ``A-B`` is an interval):
+
+- ``WHO looks at TARGET A-B`` with TARGET one of ``parent``, ``child``, ``toy``, ``camera``;
+- ``WHO turns away A-B``: the head turns about 55° away from the other person;
+- ``WHO smiles A-B``;
+- ``WHO says "TEXT" at A``: the voice starts at A (espeak-ng decides how long it lasts);
+- ``WHO answers "TEXT" D s later``: starts D seconds after the end of the other person's
+  latest utterance listed before it.
+
+Optional top-level keys: ``jitter_s`` (largest random shift of each event, seconds, default
+0.15) and ``idle_motion_deg`` (amplitude of the slow random head motion, degrees, default 4).
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from vigcv.errors import VigcvError
+
+ROLES = ("parent", "child")
+TARGETS = ("parent", "child", "toy", "camera", "away")
+ACTIONS = ("look", "smile", "say")
+
+
+class ScriptError(VigcvError):
+    """A synthetic-session script that cannot be understood."""
+
+
+@dataclass(frozen=True)
+class Event:
+    """One scripted event.
+
+    Attributes
+    ----------
+    who : str
+        ``"parent"`` or ``"child"``.
+    action : str
+        ``"look"``, ``"smile"`` or ``"say"``.
+    start, end : float
+        Seconds. For ``say`` events ``end`` is NaN until the voice has been synthesised, and
+        ``start`` is NaN for answers until their referent is resolved.
+    target : str
+        For ``look``: one of :data:`TARGETS`; empty otherwise.
+    text : str
+        For ``say``: the words.
+    after : float
+        For answers: the delay after the other person's latest utterance, seconds; NaN for
+        events with a fixed start.
+    source : str
+        The sentence this came from.
+    """
+
+    who: str
+    action: str
+    start: float
+    end: float = float("nan")
+    target: str = ""
+    text: str = ""
+    after: float = float("nan")
+    source: str = ""
+
+    @property
+    def is_answer(self) -> bool:
+        return not np.isnan(self.after)
+
+    def covers(self, t: float) -> bool:
+        return self.start <= t < self.end
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"who": self.who, "action": self.action}
+        out["start"] = round(float(self.start), 4)
+        out["end"] = round(float(self.end), 4)
+        if self.target:
+            out["target"] = self.target
+        if self.text:
+            out["text"] = self.text
+        if self.is_answer:
+            out["after"] = round(float(self.after), 4)
+        out["source"] = self.source
+        return out
+
+
+@dataclass(frozen=True)
+class AttunedMoment:
+    """A labelled attuned moment (the label format's ``attuned_moments`` entry)."""
+
+    start: float
+    end: float
+    strength: int
+    why: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "start": round(self.start, 2),
+            "end": round(self.end, 2),
+            "strength": self.strength,
+            "why": self.why,
+        }
+
+
+@dataclass(frozen=True)
+class Person:
+    """How one role looks and sounds."""
+
+    face: str
+    voice: str
+    side: str
+
+
+@dataclass(frozen=True)
+class Script:
+    """A parsed script (see the module docstring for the language)."""
+
+    title: str
+    duration: float
+    events: tuple[Event, ...]
+    attuned_moments: tuple[AttunedMoment, ...] = ()
+    parent: Person = field(default_factory=lambda: Person("grace_hopper", "adult", "left"))
+    child: Person = field(default_factory=lambda: Person("astronaut", "child", "right"))
+    idle_gaze: str = "toy"
+    jitter_s: float = 0.15
+    idle_motion_deg: float = 4.0
+
+    def person(self, role: str) -> Person:
+        return self.parent if role == "parent" else self.child
+
+
+_WHO = r"(?P<who>parent|child)"
+_NUM = r"[0-9]+(?:\.[0-9]+)?"
+_SPAN = rf"(?P<a>{_NUM})\s*-\s*(?P<b>{_NUM})"
+_TEXT = r"\"(?P<text>[^\"]+)\""
+_SENTENCES = (
+    ("look", re.compile(rf"^{_WHO}\s+looks\s+at\s+(?P<target>\w+)\s+{_SPAN}$")),
+    ("away", re.compile(rf"^{_WHO}\s+turns\s+away\s+{_SPAN}$")),
+    ("smile", re.compile(rf"^{_WHO}\s+smiles\s+{_SPAN}$")),
+    ("say", re.compile(rf"^{_WHO}\s+says\s+{_TEXT}\s+at\s+(?P<a>{_NUM})$")),
+    ("answer", re.compile(rf"^{_WHO}\s+answers\s+{_TEXT}\s+(?P<d>{_NUM})\s*s\s+later$")),
+)
+
+
+def parse_event(sentence: str) -> Event:
+    """One sentence of the language (module docstring) as an :class:`Event`."""
+    text = " ".join(sentence.strip().split())
+    for kind, pattern in _SENTENCES:
+        m = pattern.match(text)
+        if m is None:
+            continue
+        who = m["who"]
+        if kind in ("look", "away", "smile"):
+            start, end = float(m["a"]), float(m["b"])
+            if end <= start:
+                raise ScriptError(f"event {sentence!r}: the interval ends before it starts")
+            if kind == "smile":
+                return Event(who, "smile", start, end, source=text)
+            target = "away" if kind == "away" else m["target"]
+            if target not in TARGETS or target == who:
+                valid = ", ".join(t for t in TARGETS if t not in (who, "away"))
+                raise ScriptError(f"event {sentence!r}: {who} can look at {valid}")
+            return Event(who, "look", start, end, target=target, source=text)
+        if kind == "say":
+            return Event(who, "say", float(m["a"]), text=m["text"], source=text)
+        return Event(who, "say", float("nan"), text=m["text"], after=float(m["d"]), source=text)
+    raise ScriptError(
+        f"cannot read event {sentence!r}; write e.g. 'child looks at parent 2.0-5.0', "
+        "'parent smiles 3-6.5', 'child says \"ba ba\" at 4.0', "
+        "'parent answers \"yes, ball!\" 0.6 s later' or 'parent turns away 8-11'"
+    )
+
+
+def _person(raw: dict[str, Any], role: str, default: Person) -> Person:
+    from vigcv.synth.facemesh import PHOTOS
+    from vigcv.synth.voice import VOICES
+
+    unknown = set(raw) - {"face", "voice", "side"}
+    if unknown:
+        raise ScriptError(f"[{role}] has unknown keys {sorted(unknown)}; use face, voice, side")
+    person = replace(default, **raw)
+    if person.face not in PHOTOS:
+        raise ScriptError(f"[{role}] face = {person.face!r}; use one of {', '.join(PHOTOS)}")
+    if person.voice not in VOICES:
+        raise ScriptError(f"[{role}] voice = {person.voice!r}; use one of {', '.join(VOICES)}")
+    if person.side not in ("left", "right"):
+        raise ScriptError(f"[{role}] side = {person.side!r}; use left or right")
+    return person
+
+
+def parse_script(raw: dict[str, Any], *, name: str = "script") -> Script:
+    """Validate a script already read from TOML (a dict) into a :class:`Script`."""
+    known = {
+        "title",
+        "duration",
+        "events",
+        "attuned_moments",
+        "parent",
+        "child",
+        "idle_gaze",
+        "jitter_s",
+        "idle_motion_deg",
+    }
+    unknown = set(raw) - known
+    if unknown:
+        raise ScriptError(f"{name}: unknown keys {sorted(unknown)}; known: {sorted(known)}")
+    try:
+        duration = float(raw["duration"])
+    except (KeyError, TypeError, ValueError):
+        raise ScriptError(f"{name}: needs `duration = <seconds>`") from None
+    if not 1.0 <= duration <= 3600.0:
+        raise ScriptError(f"{name}: duration {duration} s is outside 1..3600")
+    events = tuple(parse_event(str(s)) for s in raw.get("events", []))
+    for ev in events:
+        if ev.start > duration or (not np.isnan(ev.end) and ev.end > duration + 1e-9):
+            raise ScriptError(f"{name}: event {ev.source!r} ends after duration {duration}")
+        if ev.is_answer:
+            earlier = events[: events.index(ev)]
+            if not any(e.action == "say" and e.who != ev.who for e in earlier):
+                raise ScriptError(f"{name}: {ev.source!r} answers nobody (no earlier utterance)")
+    moments = []
+    for i, m in enumerate(raw.get("attuned_moments", [])):
+        try:
+            moment = AttunedMoment(
+                float(m["start"]), float(m["end"]), int(m["strength"]), str(m.get("why", ""))
+            )
+        except (KeyError, TypeError, ValueError):
+            raise ScriptError(
+                f"{name}: attuned_moments[{i}] needs start, end, strength (1-3) and why"
+            ) from None
+        if not (moment.end > moment.start and 1 <= moment.strength <= 3):
+            raise ScriptError(f"{name}: attuned_moments[{i}] needs end > start, strength 1-3")
+        moments.append(moment)
+    idle = str(raw.get("idle_gaze", "toy"))
+    if idle not in ("toy", "camera"):
+        raise ScriptError(f"{name}: idle_gaze = {idle!r}; use toy or camera")
+    parent = _person(raw.get("parent", {}), "parent", Person("grace_hopper", "adult", "left"))
+    child_default = Person("astronaut", "child", "right" if parent.side == "left" else "left")
+    child = _person(raw.get("child", {}), "child", child_default)
+    if child.side == parent.side:
+        raise ScriptError(f"{name}: parent and child cannot both sit on the {child.side}")
+    return Script(
+        title=str(raw.get("title", name)),
+        duration=duration,
+        events=events,
+        attuned_moments=tuple(moments),
+        parent=parent,
+        child=child,
+        idle_gaze=idle,
+        jitter_s=float(raw.get("jitter_s", 0.15)),
+        idle_motion_deg=float(raw.get("idle_motion_deg", 4.0)),
+    )
+
+
+def load_script(path: Path) -> Script:
+    """Read and validate a script file (one-line :class:`ScriptError` on any problem)."""
+    path = Path(path)
+    try:
+        with path.open("rb") as fh:
+            raw = tomllib.load(fh)
+    except FileNotFoundError:
+        raise ScriptError(f"script {path} does not exist") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ScriptError(f"script {path} is not valid TOML: {exc}") from None
+    return parse_script(raw, name=path.stem)
+
+
+def jittered(script: Script, rng: np.random.Generator) -> Script:
+    """The script with every time moved by up to ``jitter_s`` (answers' delays by half that).
+
+    Intervals keep at least 0.3 s; attuned moments move by the mean shift of the events they
+    overlap, so that the labels follow the jittered truth.
+    """
+    j = script.jitter_s
+    if j <= 0:
+        return script
+    events, shifts = [], []
+    for ev in script.events:
+        d0, d1 = rng.uniform(-j, j, size=2)
+        if ev.is_answer:
+            after = max(0.1, ev.after + rng.uniform(-j / 2, j / 2))
+            events.append(replace(ev, after=after))
+            shifts.append(0.0)
+            continue
+        start = float(np.clip(ev.start + d0, 0.0, script.duration - 0.3))
+        end = ev.end
+        if not np.isnan(ev.end):
+            end = float(np.clip(ev.end + d1, start + 0.3, script.duration))
+        events.append(replace(ev, start=start, end=end))
+        shifts.append(start - ev.start)
+    moments = []
+    for m in script.attuned_moments:
+        near = [
+            s
+            for ev, s in zip(script.events, shifts, strict=True)
+            if not ev.is_answer and ev.start < m.end and (np.isnan(ev.end) or ev.end > m.start)
+        ]
+        shift = float(np.mean(near)) if near else 0.0
+        start = round(max(0.0, m.start + shift), 2)
+        end = round(min(script.duration, m.end + shift), 2)
+        moments.append(replace(m, start=start, end=end))
+    return replace(script, events=tuple(events), attuned_moments=tuple(moments))

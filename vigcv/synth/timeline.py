@@ -1,0 +1,146 @@
+"""From resolved events to per-frame head motion and expression, and to the 0.5 s labels.
+
+Gaze is head direction here: a person "looks at" a target when the scripted head direction
+points at it. With the person on the left, looking at the other person (on the right) means
+turning towards image right, which is a negative yaw (``yaw > 0`` turns towards image left, as in
+:mod:`vigcv.types`). Turns are smoothed over about 0.3 s, centred on the scripted boundaries, so
+a label at time ``t`` is exactly the scripted state at ``t`` and the head is at least half-way
+there.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.ndimage import gaussian_filter1d, uniform_filter1d
+
+from vigcv.synth.scene import Layout
+from vigcv.synth.script import Event, Script
+
+LABEL_STEP_S = 0.5
+
+# Head direction (yaw towards the other person, pitch) per gaze target, degrees. The yaw sign is
+# applied per side; pitch > 0 looks up.
+TARGET_ANGLES = {
+    "other": (32.0, None),  # pitch: parent looks down at the child, child up at the parent
+    "toy": (14.0, -26.0),
+    "camera": (0.0, 0.0),
+    "away": (-55.0, 2.0),
+}
+_OTHER_PITCH = {"parent": -7.0, "child": 9.0}
+
+
+@dataclass(frozen=True)
+class Motion:
+    """Per-frame state of one person (arrays of shape (n_frames,)).
+
+    Attributes
+    ----------
+    yaw, pitch, roll : ndarray
+        Degrees (signs as in :mod:`vigcv.synth.render`).
+    smile : ndarray
+        0..1.
+    dx, dy : ndarray
+        Small head translation, in face heights.
+    target : ndarray of str
+        Scripted gaze target (``parent``, ``child``, ``toy``, ``camera``, ``away``).
+    """
+
+    yaw: np.ndarray
+    pitch: np.ndarray
+    roll: np.ndarray
+    smile: np.ndarray
+    dx: np.ndarray
+    dy: np.ndarray
+    target: np.ndarray
+
+
+def gaze_target(events: tuple[Event, ...], role: str, t: float, *, idle: str) -> str:
+    """What ``role`` looks at at time ``t``: the latest-starting ``look`` event covering it."""
+    best: Event | None = None
+    for ev in events:
+        looks = ev.who == role and ev.action == "look" and ev.covers(t)
+        if looks and (best is None or ev.start >= best.start):
+            best = ev
+    return best.target if best is not None else idle
+
+
+def smiling(events: tuple[Event, ...], role: str, t: float) -> bool:
+    return any(ev.who == role and ev.action == "smile" and ev.covers(t) for ev in events)
+
+
+def _smooth_step(x: np.ndarray, fps: float) -> np.ndarray:
+    size = max(1, round(0.16 * fps))
+    return uniform_filter1d(uniform_filter1d(x, size, mode="nearest"), size, mode="nearest")
+
+
+def _idle(n: int, fps: float, rng: np.random.Generator) -> np.ndarray:
+    """Slow random motion with unit standard deviation."""
+    noise = gaussian_filter1d(rng.standard_normal(n + 200), sigma=0.5 * fps, mode="wrap")[100:-100]
+    return noise / max(float(noise.std()), 1e-9)
+
+
+def motion(
+    script: Script,
+    events: tuple[Event, ...],
+    layout: Layout,
+    *,
+    times: np.ndarray,
+    rng: np.random.Generator,
+) -> dict[str, Motion]:
+    """Per-frame head motion and smiles of both people at ``times`` (seconds)."""
+    fps = 1.0 / float(np.median(np.diff(times))) if len(times) > 1 else 25.0
+    out = {}
+    for role in ("parent", "child"):
+        other = "child" if role == "parent" else "parent"
+        toward = -1.0 if layout.places[role].cx < layout.places[other].cx else 1.0
+        targets = np.array([gaze_target(events, role, t, idle=script.idle_gaze) for t in times])
+        yaw = np.zeros(len(times))
+        pitch = np.zeros(len(times))
+        for name in np.unique(targets):
+            key = "other" if name == other else str(name)
+            y, p = TARGET_ANGLES[key]
+            sel = targets == name
+            yaw[sel] = toward * y
+            pitch[sel] = _OTHER_PITCH[role] if p is None else p
+        calm = np.where(np.isin(targets, [other, "camera"]), 0.5, 1.0)
+        amp = script.idle_motion_deg * _smooth_step(calm, fps)
+        n = len(times)
+        yaw = _smooth_step(yaw, fps) + amp * _idle(n, fps, rng)
+        pitch = _smooth_step(pitch, fps) + 0.6 * amp * _idle(n, fps, rng)
+        roll = 0.5 * amp * _idle(n, fps, rng)
+        smile_on = np.array([smiling(events, role, t) for t in times], float)
+        smile = np.clip(_smooth_step(smile_on, fps) * rng.uniform(0.85, 1.0), 0.0, 1.0)
+        out[role] = Motion(
+            yaw=yaw,
+            pitch=pitch,
+            roll=roll,
+            smile=smile,
+            dx=0.03 * _idle(n, fps, rng),
+            dy=0.02 * _idle(n, fps, rng),
+            target=targets,
+        )
+    return out
+
+
+def label_frames(script: Script, events: tuple[Event, ...]) -> list[dict[str, object]]:
+    """The ``frames`` list of the label format, every :data:`LABEL_STEP_S` seconds."""
+    frames: list[dict[str, object]] = []
+    for t in np.arange(0.0, script.duration - 1e-9, LABEL_STEP_S):
+        tp = gaze_target(events, "parent", float(t), idle=script.idle_gaze)
+        tc = gaze_target(events, "child", float(t), idle=script.idle_gaze)
+        p_at_c, c_at_p = int(tp == "child"), int(tc == "parent")
+        frames.append(
+            {
+                "t": round(float(t), 2),
+                "parent_visible": True,
+                "child_visible": True,
+                "parent_looks_at_child": p_at_c,
+                "child_looks_at_parent": c_at_p,
+                "mutual_gaze": p_at_c * c_at_p,
+                "parent_smile": int(smiling(events, "parent", float(t))),
+                "child_smile": int(smiling(events, "child", float(t))),
+            }
+        )
+    return frames
