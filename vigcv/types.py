@@ -88,7 +88,9 @@ PERSON_COLUMNS = (
     "role",  # "parent" | "child" | "unknown"
     "visible",  # 0..1, is the face found in this frame
     "x", "y", "w", "h",  # face box, pixels of the original frame (top-left, size)
-    "yaw", "pitch", "roll",  # head orientation, degrees; yaw > 0 turns towards image left
+    # head orientation, degrees: yaw > 0 turns towards image left, pitch > 0 looks up,
+    # roll > 0 tilts the top of the head towards image right
+    "yaw", "pitch", "roll",
     "gaze_x", "gaze_y", "gaze_z",  # unit gaze direction in camera coordinates (x right, y down)
     "looks_at_other",  # 0..1 probability that this person looks at the other's head
     "smile",  # 0..1 smile intensity
