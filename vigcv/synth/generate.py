@@ -193,8 +193,11 @@ def generate_session(
     """
     out_path = Path(out_path)
     paths = sidecar_paths(out_path)
-    if not out_path.parent.is_dir():
-        raise OutputError(f"cannot write {out_path}: folder {out_path.parent} does not exist")
+    try:
+        out_path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise OutputError(f"cannot write {out_path}: {reason}; choose another folder") from None
     width, height = int(size[0]) // 2 * 2, int(size[1]) // 2 * 2
     base = _resolve_script(script)
     rng = np.random.default_rng(seed)

@@ -1,0 +1,71 @@
+"""``vigcv review``: the guider's local review page over an OUT folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from vigcv.commands.common import console, err_console, fail, get_config
+
+HELP = """Open the review page: watch each suggested moment, keep or set it aside, trim it, add a note.
+
+OUT is the folder `vigcv run --out` wrote. A small web app starts on this computer only (127.0.0.1, a free port) and the browser opens; if it does not, open the printed link (it carries a one-time key). Every click is saved at once in OUT/reviews.sqlite, so closing the browser or the terminal loses nothing; re-running `vigcv run` or `vigcv score` never changes it.
+
+Keys on the page: arrows = previous/next moment, Space = play/pause, A = keep, R = set aside, [ ] = start earlier/later, - = = end earlier/later, N = note. Press Ctrl+C here to stop.
+
+[bold]Example[/]
+
+  vigcv review ~/vig-results
+"""  # noqa: E501
+
+
+def review(
+    out: Annotated[Path, typer.Argument(help="The OUT folder of `vigcv run`.")],
+    port: Annotated[
+        int, typer.Option("--port", help="Port on 127.0.0.1 (0 = any free port).", min=0)
+    ] = 0,
+    browser: Annotated[
+        bool, typer.Option("--browser/--no-browser", help="Open the page in the web browser.")
+    ] = True,
+    config: Annotated[
+        Path | None, typer.Option("--config", "-c", help="TOML file with [review] settings.")
+    ] = None,
+) -> None:
+    """Start the review page for OUT and print its address."""
+    from vigcv.errors import VigcvError
+    from vigcv.review.server import make_server
+
+    cfg = get_config(config)
+    if not out.is_dir():
+        raise fail(f"{out}: no such folder; give the --out folder of `vigcv run`", code=2)
+    try:
+        server = make_server(out, port=port, config=cfg)
+    except VigcvError as exc:
+        raise fail(str(exc)) from None
+    except OSError as exc:
+        raise fail(
+            f"cannot listen on 127.0.0.1:{port} ({exc.strerror}); try another --port"
+        ) from None
+    # print() and flush: scripts and tests read the address from a pipe
+    print(f"Review page: {server.url}", flush=True)
+    err_console.print("Keep this window open while you review; Ctrl+C stops the page.")
+    if browser:
+        try:
+            import webbrowser
+
+            webbrowser.open(server.url, new=2)
+        except Exception:
+            console.print("Could not open a browser; open the address above yourself.")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        err_console.print("review page stopped; every decision is saved in OUT/reviews.sqlite")
+    finally:
+        server.server_close()
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``vigcv review`` to the CLI."""
+    app.command("review", help=HELP)(review)

@@ -1,0 +1,218 @@
+"""A self-contained HTML report of one session: opens from disk, without the review server.
+
+Everything is inline: the CSS, the timeline (an SVG drawn here), the thumbnails (``data:`` URIs).
+A Content-Security-Policy meta tag forbids loading anything from anywhere.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from vigcv.export.clips import clock
+
+COMPONENT_NAMES = {
+    "mutual_gaze": "Looking at each other",
+    "contingency": "Answering each other",
+    "shared_affect": "Sharing smiles",
+    "turn_taking": "Taking turns",
+    "proximity": "Being close",
+}
+STATUS_TEXT = {"accepted": "Kept for the parent", "rejected": "Not chosen", "": "Not reviewed yet"}
+COLOURS = {
+    "mutual_gaze": "#2f7d6d",
+    "contingency": "#c0692b",
+    "shared_affect": "#d4a017",
+    "turn_taking": "#6a5acd",
+    "proximity": "#8a8a8a",
+}
+
+CSS = """
+body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;background:#f6f4ef;
+color:#222;font-size:17px;line-height:1.45}
+header{background:#2f5d62;color:#fff;padding:20px 32px}
+header h1{margin:0;font-size:26px}header p{margin:4px 0 0;opacity:.9}
+main{max-width:1100px;margin:0 auto;padding:20px 32px}
+.card{display:flex;gap:20px;background:#fff;border-radius:12px;padding:16px;margin:14px 0;
+box-shadow:0 1px 3px rgba(0,0,0,.12)}
+.card img{width:260px;height:auto;align-self:flex-start;border-radius:8px;flex:none}
+.card h2{margin:0 0 4px;font-size:21px}.when{font-size:19px;color:#2f5d62;font-weight:600}
+.badge{display:inline-block;border-radius:999px;padding:2px 12px;font-size:14px;margin-left:8px}
+.accepted{background:#d8f0dc;color:#1d6b2b}.rejected{background:#eee;color:#666}
+.pending{background:#e4edf7;color:#2b4f7d}
+ul{margin:6px 0 8px 20px;padding:0}.bars{display:grid;grid-template-columns:190px 1fr;gap:3px 10px;
+font-size:14px;max-width:480px}.bar{background:#eee;border-radius:4px;height:12px;margin-top:4px}
+.bar span{display:block;height:12px;border-radius:4px}.note{background:#fff8e1;border-radius:8px;
+padding:8px 12px;margin-top:8px}.timeline{background:#fff;border-radius:12px;padding:12px}
+.muted{color:#666;font-size:14px}
+"""
+
+
+def _data_uri(jpeg: bytes | None) -> str:
+    if not jpeg:
+        return ""
+    return "data:image/jpeg;base64," + base64.b64encode(jpeg).decode("ascii")
+
+
+def timeline_svg(
+    *,
+    duration: float,
+    windows: dict[str, Sequence[float | None]],
+    speech: Sequence[dict[str, Any]],
+    moments: Sequence[dict[str, Any]],
+    width: int = 1000,
+) -> str:
+    """An SVG of the session: component curves, speech of each person, moments marked.
+
+    ``windows`` has ``t`` (window centres, s) and one list of 0..1 values per component.
+    """
+    duration = max(duration, 1e-3)
+    left, right = 120, 30
+    plot_w = width - left - right
+    curve_h, lane_h, gap = 110, 18, 8
+    speech_y = 10 + curve_h + gap
+    height = speech_y + 2 * (lane_h + 4) + 24
+
+    def x(t: float) -> float:
+        return left + plot_w * max(0.0, min(1.0, t / duration))
+
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="100%" '
+        f'role="img" aria-label="Timeline of the session">'
+    ]
+    for m in moments:
+        start, end = m.get("bounds") or (m["start"], m["end"])
+        status = (m.get("decision") or {}).get("status", "")
+        fill = {"accepted": "#9fd8a8", "rejected": "#dddddd"}.get(status, "#c9dcf2")
+        parts.append(
+            f'<rect x="{x(start):.1f}" y="4" width="{max(2.0, x(end) - x(start)):.1f}" '
+            f'height="{height - 28}" fill="{fill}" opacity="0.7"/>'
+            f'<text x="{x(start) + 2:.1f}" y="16" font-size="12" fill="#234">'
+            f"{int(m.get('rank', 0))}</text>"
+        )
+    ts = windows.get("t", [])
+    for name, colour in COLOURS.items():
+        values = windows.get(name)
+        if not values:
+            continue
+        pts = [
+            f"{x(float(t)):.1f},{10 + curve_h * (1 - float(v)):.1f}"
+            for t, v in zip(ts, values, strict=False)
+            if t is not None and v is not None
+        ]
+        if pts:
+            parts.append(
+                f'<polyline points="{" ".join(pts)}" fill="none" stroke="{colour}" '
+                f'stroke-width="1.6"/>'
+            )
+    parts.append(
+        f'<text x="4" y="{10 + curve_h / 2:.0f}" font-size="13" fill="#333">Connection</text>'
+    )
+    for k, (who, label) in enumerate((("parent", "Parent speaks"), ("child", "Child speaks"))):
+        y = speech_y + k * (lane_h + 4)
+        parts.append(f'<text x="4" y="{y + 13}" font-size="13" fill="#333">{label}</text>')
+        colour = "#2f5d62" if who == "parent" else "#c0692b"
+        for seg in speech:
+            if seg.get("speaker") == who:
+                parts.append(
+                    f'<rect x="{x(seg["start"]):.1f}" y="{y}" '
+                    f'width="{max(1.0, x(seg["end"]) - x(seg["start"])):.1f}" height="{lane_h}" '
+                    f'fill="{colour}" rx="3"/>'
+                )
+    step = _tick_step(duration)
+    t = 0.0
+    while t <= duration + 1e-9:
+        parts.append(
+            f'<text x="{x(t):.1f}" y="{height - 6}" font-size="12" fill="#555" '
+            f'text-anchor="middle">{clock(t)}</text>'
+        )
+        t += step
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _tick_step(duration: float) -> float:
+    for step in (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800):
+        if duration / step <= 10:
+            return float(step)
+    return 3600.0
+
+
+def report_html(
+    *,
+    session: str,
+    duration: float,
+    moments: Sequence[dict[str, Any]],
+    thumbs: dict[int, bytes],
+    timeline: dict[str, Any],
+    confirmed_only: bool,
+) -> str:
+    """The report page. ``moments`` carry ``decision`` and ``bounds`` as the review page has
+    them; ``thumbs`` maps rank -> JPEG bytes; ``timeline`` is from
+    :func:`vigcv.review.sessions.timeline_data`."""
+    esc = html.escape
+    kept = sum(1 for m in moments if (m.get("decision") or {}).get("status") == "accepted")
+    cards = []
+    for m in moments:
+        decision = m.get("decision") or {}
+        status = decision.get("status", "")
+        start, end = m.get("bounds") or (m["start"], m["end"])
+        img = _data_uri(thumbs.get(int(m.get("rank", 0))))
+        bars = []
+        for key, label in COMPONENT_NAMES.items():
+            value = float((m.get("components") or {}).get(key, 0.0) or 0.0)
+            pct = max(0.0, min(100.0, 100 * value))
+            colour = COLOURS[key]
+            bars.append(
+                f"<div>{esc(label)}</div><div class='bar'>"
+                f"<span style='width:{pct:.0f}%;background:{colour}'></span></div>"
+            )
+        reasons = "".join(f"<li>{esc(str(r))}</li>" for r in m.get("reasons", []))
+        note = decision.get("note") or ""
+        cls = {"accepted": "accepted", "rejected": "rejected"}.get(status, "pending")
+        principles = ", ".join(str(p) for p in m.get("principles", []))
+        cards.append(
+            "<section class='card'>"
+            + (f"<img alt='moment {m.get('rank')}' src='{img}'>" if img else "")
+            + "<div>"
+            + f"<h2>Moment {int(m.get('rank', 0))}"
+            + f"<span class='badge {cls}'>{esc(STATUS_TEXT.get(status, status))}</span></h2>"
+            + f"<div class='when'>{clock(start)} – {clock(end)}</div>"
+            + (f"<div class='muted'>Shows: {esc(principles)}</div>" if principles else "")
+            + f"<ul>{reasons}</ul><div class='bars'>{''.join(bars)}</div>"
+            + (f"<div class='note'><b>Note:</b> {esc(note)}</div>" if note else "")
+            + "</div></section>"
+        )
+    if not cards:
+        cards.append("<p>No moments to show for this session.</p>")
+    svg = timeline_svg(
+        duration=duration,
+        windows=timeline.get("windows", {}),
+        speech=timeline.get("speech", []),
+        moments=moments,
+    )
+    legend = ", ".join(
+        f"<b style='color:{COLOURS[k]}'>{esc(label.lower())}</b>"
+        for k, label in COMPONENT_NAMES.items()
+    )
+    made = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    which = "the moments kept for the parent" if confirmed_only else "all suggested moments"
+    csp = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
+    return (
+        "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
+        f"<meta http-equiv='Content-Security-Policy' content=\"{csp}\">"
+        "<meta name='viewport' content='width=device-width,initial-scale=1'>"
+        f"<title>Moments – {esc(session)}</title><style>{CSS}</style></head><body>"
+        f"<header><h1>Moments of connection – {esc(session)}</h1>"
+        f"<p>{clock(duration)} of film · {len(moments)} moments shown ({which}) · "
+        f"{kept} kept for the parent</p></header><main>"
+        "<h2>The whole session</h2>"
+        f"<div class='timeline'>{svg}<div class='muted'>Coloured lines: how strongly the "
+        f"film shows each kind of connection ({legend}). Shaded bands: the moments "
+        "(green = kept, grey = not chosen, blue = not reviewed).</div>"
+        "</div>" + "".join(cards) + f"<p class='muted'>Made by vigcv on {made}.</p>"
+        "</main></body></html>"
+    )

@@ -1,0 +1,335 @@
+"""The guider's decisions, durable: ``OUT/reviews.sqlite`` (WAL, one transaction per action).
+
+Two tables:
+
+- ``decisions`` -- the current state, one row per reviewed moment of a session: the moment's
+  bounds when it was last reviewed (``start``, ``end``, seconds), ``status`` (``accepted``,
+  ``rejected`` or empty), trimmed bounds ``trim_start`` / ``trim_end`` (seconds, NULL = untrimmed),
+  ``note``, ``reviewer`` and ``updated_at`` (UTC ISO time).
+- ``history`` -- append-only: every action with its field, new value, reviewer and time.
+
+Each action changes *one field* inside a ``BEGIN IMMEDIATE`` transaction, so two browser tabs
+writing different fields of the same moment never overwrite each other, and a killed server loses
+nothing that was acknowledged. A decision stays attached to its moment when moments are re-scored:
+current moments are matched to stored decisions by the best temporal intersection over union
+(one-to-one, best pairs first), and an action on a moment updates the decision it matches.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from vigcv.errors import VigcvError
+from vigcv.types import Segment
+
+DB_NAME = "reviews.sqlite"
+FIELDS = ("status", "trim_start", "trim_end", "note")
+STATUSES = ("accepted", "rejected", "")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS decisions (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    session TEXT NOT NULL,
+    start REAL NOT NULL,
+    end REAL NOT NULL,
+    status TEXT NOT NULL DEFAULT '',
+    trim_start REAL,
+    trim_end REAL,
+    note TEXT NOT NULL DEFAULT '',
+    reviewer TEXT NOT NULL DEFAULT '',
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS decisions_session ON decisions(session);
+CREATE TABLE IF NOT EXISTS history (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    decision_id INTEGER NOT NULL,
+    session TEXT NOT NULL,
+    start REAL NOT NULL,
+    end REAL NOT NULL,
+    field TEXT NOT NULL,
+    value TEXT,
+    reviewer TEXT NOT NULL DEFAULT '',
+    at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS history_session ON history(session);
+"""
+
+
+class StoreError(VigcvError):
+    """A review action that cannot be stored (bad field or value, unwritable database)."""
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The current state of one reviewed moment."""
+
+    id: int
+    session: str
+    start: float  # seconds: the moment's bounds when last reviewed
+    end: float
+    status: str  # "accepted" | "rejected" | ""
+    trim_start: float | None  # seconds, None = the moment's own start
+    trim_end: float | None
+    note: str
+    reviewer: str
+    updated_at: str
+
+    @property
+    def segment(self) -> Segment:
+        return Segment(self.start, max(self.start, self.end))
+
+    def bounds(self) -> tuple[float, float]:
+        """The bounds to use: trimmed where trimmed, else the moment's own."""
+        start = self.start if self.trim_start is None else self.trim_start
+        end = self.end if self.trim_end is None else self.trim_end
+        return start, end
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "start": self.start,
+            "end": self.end,
+            "status": self.status,
+            "trim_start": self.trim_start,
+            "trim_end": self.trim_end,
+            "note": self.note,
+            "reviewer": self.reviewer,
+            "updated_at": self.updated_at,
+        }
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+def _row(row: sqlite3.Row) -> Decision:
+    return Decision(
+        id=int(row["id"]),
+        session=str(row["session"]),
+        start=float(row["start"]),
+        end=float(row["end"]),
+        status=str(row["status"]),
+        trim_start=None if row["trim_start"] is None else float(row["trim_start"]),
+        trim_end=None if row["trim_end"] is None else float(row["trim_end"]),
+        note=str(row["note"]),
+        reviewer=str(row["reviewer"]),
+        updated_at=str(row["updated_at"]),
+    )
+
+
+def match_decisions(
+    moments: Sequence[Segment], decisions: Sequence[Decision], *, min_iou: float
+) -> dict[int, Decision]:
+    """Attach stored decisions to current moments by temporal IoU.
+
+    Parameters
+    ----------
+    moments : sequence of Segment
+        The current moments' bounds (seconds), in any order.
+    decisions : sequence of Decision
+        Stored decisions of the same session.
+    min_iou : float
+        Smallest intersection over union (0..1) for a decision to stay attached.
+
+    Returns
+    -------
+    dict
+        Index into ``moments`` -> its decision. One-to-one; the best-overlapping pairs win.
+    """
+    pairs = []
+    for i, seg in enumerate(moments):
+        for d in decisions:
+            iou = seg.iou(d.segment)
+            if iou >= min_iou and iou > 0:
+                pairs.append((iou, i, d.id, d))
+    pairs.sort(key=lambda p: (-p[0], p[1], p[2]))
+    out: dict[int, Decision] = {}
+    used: set[int] = set()
+    for _, i, did, d in pairs:
+        if i in out or did in used:
+            continue
+        out[i] = d
+        used.add(did)
+    return out
+
+
+class ReviewStore:
+    """``OUT/reviews.sqlite``: open once per thread (connections are cheap and not shared).
+
+    Parameters
+    ----------
+    path : Path
+        The database file (created with its tables when missing).
+    min_iou : float
+        Smallest temporal IoU for a decision to stay attached to a (re-scored) moment.
+    """
+
+    def __init__(self, path: str | Path, *, min_iou: float = 0.3) -> None:
+        self.path = Path(path)
+        self.min_iou = float(min_iou)
+        try:
+            self._conn = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
+        except sqlite3.Error as exc:
+            raise StoreError(f"{self.path}: cannot open the review database ({exc})") from None
+        self._conn.row_factory = sqlite3.Row
+        self._conn.execute("PRAGMA journal_mode=WAL")
+        self._conn.execute("PRAGMA synchronous=FULL")
+        self._conn.execute("PRAGMA busy_timeout=30000")
+        self._conn.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def __enter__(self) -> ReviewStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        conn = self._conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+    # -- reading ----------------------------------------------------------------------------------
+
+    def decisions(self, session: str | None = None) -> list[Decision]:
+        """Stored decisions (of one session, or all), oldest first."""
+        if session is None:
+            rows = self._conn.execute("SELECT * FROM decisions ORDER BY session, id")
+        else:
+            rows = self._conn.execute(
+                "SELECT * FROM decisions WHERE session = ? ORDER BY id", (session,)
+            )
+        return [_row(r) for r in rows.fetchall()]
+
+    def history(self, session: str | None = None) -> list[dict[str, Any]]:
+        """The append-only log of actions, oldest first."""
+        sql = "SELECT * FROM history"
+        args: tuple[Any, ...] = ()
+        if session is not None:
+            sql += " WHERE session = ?"
+            args = (session,)
+        return [dict(r) for r in self._conn.execute(sql + " ORDER BY id", args).fetchall()]
+
+    def attach(self, session: str, moments: Sequence[Segment]) -> dict[int, Decision]:
+        """Current moments of ``session`` -> their decisions (see :func:`match_decisions`)."""
+        return match_decisions(moments, self.decisions(session), min_iou=self.min_iou)
+
+    # -- writing ----------------------------------------------------------------------------------
+
+    def set_field(
+        self,
+        session: str,
+        *,
+        start: float,
+        end: float,
+        field: str,
+        value: Any,
+        reviewer: str = "",
+        others: Sequence[Segment] = (),
+    ) -> Decision:
+        """Record one action on the moment ``[start, end]`` of ``session``, durably.
+
+        Parameters
+        ----------
+        session : str
+            The session's folder name.
+        start, end : float
+            The moment's current bounds in seconds (as moments.json has them).
+        field : {"status", "trim_start", "trim_end", "note"}
+            What changes; only this column is written.
+        value : str, float or None
+            ``status``: "accepted", "rejected" or "" (undecided); trims: seconds or None (undo);
+            ``note``: text.
+        reviewer : str
+            Who acted (kept with the decision and in the history).
+        others : sequence of Segment
+            The session's other current moments, so a decision attached to one of them by IoU is
+            not taken over by this one.
+
+        Returns
+        -------
+        Decision
+            The decision's state after the action.
+        """
+        value = _checked(field, value, start=start, end=end)
+        moment = Segment(float(start), max(float(start), float(end)))
+        now = _now()
+        with self._transaction() as conn:
+            rows = conn.execute("SELECT * FROM decisions WHERE session = ?", (session,))
+            stored = [_row(r) for r in rows.fetchall()]
+            segments = [moment, *[s for s in others if s != moment]]
+            match = match_decisions(segments, stored, min_iou=self.min_iou).get(0)
+            if match is None:
+                cur = conn.execute(
+                    "INSERT INTO decisions (session, start, end, reviewer, created_at, updated_at)"
+                    " VALUES (?, ?, ?, ?, ?, ?)",
+                    (session, moment.start, moment.end, reviewer, now, now),
+                )
+                decision_id = int(cur.lastrowid or 0)
+            else:
+                decision_id = match.id
+            conn.execute(
+                f"UPDATE decisions SET {field} = ?, start = ?, end = ?, updated_at = ?,"
+                " reviewer = CASE WHEN ? = '' THEN reviewer ELSE ? END WHERE id = ?",
+                (value, moment.start, moment.end, now, reviewer, reviewer, decision_id),
+            )
+            conn.execute(
+                "INSERT INTO history (decision_id, session, start, end, field, value, reviewer, at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    decision_id,
+                    session,
+                    moment.start,
+                    moment.end,
+                    field,
+                    None if value is None else str(value),
+                    reviewer,
+                    now,
+                ),
+            )
+            row = conn.execute("SELECT * FROM decisions WHERE id = ?", (decision_id,)).fetchone()
+        return _row(row)
+
+
+def _checked(field: str, value: Any, *, start: float, end: float) -> Any:
+    if field not in FIELDS:
+        raise StoreError(f"unknown decision field {field!r}; valid: {', '.join(FIELDS)}")
+    if field == "status":
+        value = "" if value is None else str(value)
+        if value not in STATUSES:
+            raise StoreError(f"status must be accepted, rejected or empty, got {value!r}")
+        return value
+    if field == "note":
+        text = "" if value is None else str(value)
+        if len(text) > 10_000:
+            raise StoreError("note is too long (at most 10000 characters)")
+        return text
+    if value is None:
+        return None
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        raise StoreError(f"{field} must be a time in seconds, got {value!r}") from None
+    if not (seconds >= 0.0 and seconds < 1e7):
+        raise StoreError(f"{field} must be a time in seconds >= 0, got {value!r}")
+    return round(seconds, 3)
+
+
+def open_store(out: str | Path, *, min_iou: float = 0.3) -> ReviewStore:
+    """The review database of an OUT folder (``OUT/reviews.sqlite``)."""
+    return ReviewStore(Path(out) / DB_NAME, min_iou=min_iou)
