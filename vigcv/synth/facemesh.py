@@ -131,6 +131,7 @@ def _landmarks(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     import mediapipe as mp
     from mediapipe.tasks.python import BaseOptions, vision
 
+    from vigcv.io.quiet import native_stderr_silenced
     from vigcv.models import model_path
 
     options = vision.FaceLandmarkerOptions(
@@ -139,7 +140,10 @@ def _landmarks(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         num_faces=1,
         output_facial_transformation_matrixes=True,
     )
-    with vision.FaceLandmarker.create_from_options(options) as landmarker:
+    with (
+        native_stderr_silenced(),
+        vision.FaceLandmarker.create_from_options(options) as landmarker,
+    ):
         image = mp.Image(image_format=mp.ImageFormat.SRGB, data=np.ascontiguousarray(rgb))
         result = landmarker.detect(image)
     if not result.face_landmarks:
