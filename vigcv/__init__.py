@@ -7,6 +7,7 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
+from vigcv.api import plot_timeline, score, select
 from vigcv.config import load_config
 from vigcv.pipeline import load, rescore, run_session
 from vigcv.types import FrameFeatures, Moment, Segment, SpeechTrack
@@ -19,6 +20,9 @@ __all__ = [
     "__version__",
     "load",
     "load_config",
+    "plot_timeline",
     "rescore",
     "run_session",
+    "score",
+    "select",
 ]

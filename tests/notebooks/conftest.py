@@ -1,0 +1,3 @@
+from tests.api.fixtures import demo_out
+
+__all__ = ["demo_out"]

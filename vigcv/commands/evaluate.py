@@ -1,0 +1,108 @@
+"""``vigcv evaluate``: compare processed sessions with human coding (JSON labels or ELAN .eaf)."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from vigcv.commands.common import console, err_console, fail, get_config
+from vigcv.errors import VigcvError
+
+HELP = """Compare suggested moments and per-frame signals with human coding.
+
+LABELS is a folder of coding files, matched to the sessions of OUT by name (<session>.json, <family>.session.json or <session>.eaf): JSON labels in the format of shared/eval/README.md, or ELAN files with tiers named mutual_gaze, parent_looks_at_child, child_looks_at_parent, parent_smile, child_smile (annotations = where the signal is 1) and attuned_moments (strength 1-3 as the annotation's value).
+
+Prints and saves OUT/evaluation.csv and OUT/evaluation.json: frame-level precision/recall/F1 per signal, event-level F1 (temporal IoU >= 0.5), and moment precision@3/@5, nDCG@5 and recall@10 beside random 4 s windows.
+"""  # noqa: E501
+
+
+def _f(value: float, digits: int = 2) -> str:
+    return (
+        "–"
+        if value is None or (isinstance(value, float) and math.isnan(value))
+        else (f"{value:.{digits}f}")
+    )
+
+
+def _signal_table(title: str, blocks: list[tuple[str, object]]) -> Table:
+    table = Table(title=title, title_justify="left")
+    table.add_column("session")
+    table.add_column("signal")
+    for col in ("precision", "recall", "F1", "n"):
+        table.add_column(col, justify="right")
+    for name, frame in blocks:
+        for signal, row in frame.iterrows():  # type: ignore[attr-defined]
+            n = row["n"] if "n" in row else f"{int(row['system'])}/{int(row['labelled'])}"
+            table.add_row(
+                name,
+                str(signal),
+                _f(row["precision"]),
+                _f(row["recall"]),
+                _f(row["f1"]),
+                str(int(n)) if not isinstance(n, str) else n,
+            )
+        table.add_section()
+    return table
+
+
+def evaluate(
+    out: Annotated[Path, typer.Argument(help="The OUT folder of `vigcv run` (or one session).")],
+    labels: Annotated[
+        Path, typer.Option("--labels", "-l", help="Folder of .json / .eaf coding files.")
+    ],
+    config: Annotated[
+        Path | None,
+        typer.Option("--config", "-c", help="Re-score from the cache with this config first."),
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the random-window baseline.")] = 0,
+) -> None:
+    from vigcv.evaluation.report import evaluate_out, write_evaluation
+
+    cfg = get_config(config) if config is not None else None
+    try:
+        result = evaluate_out(out, labels, config=cfg, seed=seed)
+        paths = write_evaluation(result, out if out.is_dir() else out.parent)
+    except VigcvError as exc:
+        raise fail(str(exc)) from None
+    blocks = [(s.session, s) for s in result.sessions]
+    pooled = result.pooled
+    frame_blocks = [(n, s.frame) for n, s in blocks]
+    event_blocks = [(n, s.event) for n, s in blocks]
+    if pooled:
+        frame_blocks.append(("all", pooled["frame"]))
+        event_blocks.append(("all", pooled["event"]))
+    console.print(_signal_table("Frame level (label times, threshold 0.5)", frame_blocks))
+    console.print(
+        _signal_table("Event level (temporal IoU >= 0.5; n = system/labelled)", event_blocks)
+    )
+    mt = Table(title="Moments: ours (random 4 s windows)", title_justify="left")
+    mt.add_column("metric")
+    rows = [(s.session, s.moments, s.random) for s in result.sessions]
+    if pooled:
+        rows.append(("mean", pooled["moments"], pooled["random"]))
+    for name, _, _ in rows:
+        mt.add_column(name, justify="right")
+    metrics = {
+        "precision_at_3": "P@3",
+        "precision_at_5": "P@5",
+        "ndcg_at_5": "nDCG@5",
+        "recall_at_10": "recall@10",
+        "clip_recall_at_5": "clip recall@5",
+    }
+    for key, label in metrics.items():
+        mt.add_row(label, *[f"{_f(mom[key])} ({_f(rnd[key])})" for _, mom, rnd in rows])
+    console.print(mt)
+    if result.unmatched:
+        err_console.print(
+            f"no coding for {len(result.unmatched)} session(s): " + ", ".join(result.unmatched)
+        )
+    console.print(f"saved {paths['csv']} and {paths['json']}")
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``vigcv evaluate`` to the app."""
+    app.command("evaluate", help=HELP)(evaluate)
