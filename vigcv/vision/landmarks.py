@@ -36,6 +36,17 @@ class FaceMeasures:
         Mean of cheekSquintLeft/Right, 0..1.
     jaw_open : float
         jawOpen blendshape, 0..1.
+    smile_lo : float
+        The smaller of mouthSmileLeft/Right, 0..1 (a half-smile or a half-hidden face).
+    mouth_width : float
+        Mouth-corner distance over the cheek-to-cheek face width (mesh points 61-291 over
+        234-454), image plane; rises with a smile (about 0.35-0.5).
+    corner_lift : float
+        Mean height of the two mouth corners above the lip centre (points 13/14), along the
+        face's up direction, in face heights (forehead 10 to chin 152); rises with a smile.
+    iris_x, iris_y : float
+        Iris centre inside the eye opening, -1..1: ``iris_x > 0`` towards image right (along the
+        eye corners' axis), ``iris_y > 0`` up (between the lids), mean of both eyes.
     """
 
     yaw: float
@@ -46,6 +57,11 @@ class FaceMeasures:
     smile: float
     cheek: float
     jaw_open: float
+    smile_lo: float = math.nan
+    mouth_width: float = math.nan
+    corner_lift: float = math.nan
+    iris_x: float = math.nan
+    iris_y: float = math.nan
 
 
 def square_crop(
@@ -91,6 +107,48 @@ def pose_from_matrix(matrix: np.ndarray) -> tuple[float, float, float]:
     return yaw, pitch, roll
 
 
+def mesh_geometry(points: np.ndarray) -> dict[str, float]:
+    """Smile and eye geometry from the 478-point face mesh.
+
+    Parameters
+    ----------
+    points : ndarray, shape (478, 2)
+        Mesh points ``x, y`` in one square image's normalised coordinates (any uniform scale).
+
+    Returns
+    -------
+    dict
+        ``mouth_width``, ``corner_lift``, ``iris_x``, ``iris_y`` (see :class:`FaceMeasures`);
+        the iris values are NaN for a mesh without the 10 iris points.
+    """
+    p = np.asarray(points, dtype=float)
+    face_w = max(float(np.linalg.norm(p[454] - p[234])), 1e-6)
+    face_h = max(float(np.linalg.norm(p[152] - p[10])), 1e-6)
+    across = p[263] - p[33]  # image-left eye's outer corner to image-right eye's outer corner
+    across = across / max(float(np.linalg.norm(across)), 1e-9)
+    up = np.array([across[1], -across[0]])  # image y grows downwards
+    lip = 0.5 * (p[13] + p[14])
+    lift = 0.5 * (float((p[61] - lip) @ up) + float((p[291] - lip) @ up)) / face_h
+    out = {
+        "mouth_width": float(np.linalg.norm(p[291] - p[61])) / face_w,
+        "corner_lift": lift,
+        "iris_x": math.nan,
+        "iris_y": math.nan,
+    }
+    if p.shape[0] >= 478:
+        xs, ys = [], []
+        # (iris centre, image-left corner, image-right corner, upper lid, lower lid)
+        for iris, c0, c1, top, bottom in ((468, 33, 133, 159, 145), (473, 362, 263, 386, 374)):
+            axis = p[c1] - p[c0]
+            length2 = max(float(axis @ axis), 1e-12)
+            xs.append(2.0 * float((p[iris] - p[c0]) @ axis) / length2 - 1.0)
+            mid = 0.5 * (p[top] + p[bottom])
+            xs_len = math.sqrt(length2)
+            ys.append(float((p[iris] - mid) @ up) / (0.25 * xs_len))
+        out["iris_x"], out["iris_y"] = float(np.mean(xs)), float(np.mean(ys))
+    return out
+
+
 class Landmarker:
     """FaceLandmarker in IMAGE mode on square face crops (one face per crop)."""
 
@@ -111,10 +169,19 @@ class Landmarker:
     def close(self) -> None:
         self._task.close()
 
-    def measure(self, crop: np.ndarray) -> FaceMeasures | None:
-        """Measure the face in a square RGB crop, ``None`` when the landmarker finds none."""
+    def measure(self, crop: np.ndarray, *, mirror: bool = False) -> FaceMeasures | None:
+        """Measure the face in a square RGB crop, ``None`` when the landmarker finds none.
+
+        With ``mirror`` the crop is flipped left-right before the landmarker sees it and the
+        results are flipped back (yaw, roll and horizontal eye/iris directions change sign, the
+        left/right blendshapes swap), so the measures keep this module's conventions. The
+        landmarker's errors differ between a face and its mirror image; alternating the two
+        over time and averaging gives a steadier smile (see :mod:`vigcv.vision.extract`).
+        """
         import mediapipe as mp
 
+        if mirror:
+            crop = crop[:, ::-1]
         image = mp.Image(image_format=mp.ImageFormat.SRGB, data=np.ascontiguousarray(crop))
         result = self._task.detect(image)
         if not result.face_landmarks or not result.face_blendshapes:
@@ -134,13 +201,21 @@ class Landmarker:
             - bs["eyeLookDownLeft"]
             - bs["eyeLookDownRight"]
         )
+        geometry = mesh_geometry(
+            np.array([(p.x, p.y) for p in result.face_landmarks[0]], dtype=float)
+        )
+        sign = -1.0 if mirror else 1.0
+        if mirror:
+            geometry["iris_x"] = -geometry["iris_x"]
         return FaceMeasures(
-            yaw=yaw,
+            yaw=sign * yaw,
             pitch=pitch,
-            roll=roll,
-            eye_x=eye_x,
+            roll=sign * roll,
+            eye_x=sign * eye_x,
             eye_y=eye_y,
             smile=0.5 * (bs["mouthSmileLeft"] + bs["mouthSmileRight"]),
             cheek=0.5 * (bs["cheekSquintLeft"] + bs["cheekSquintRight"]),
             jaw_open=bs["jawOpen"],
+            smile_lo=min(bs["mouthSmileLeft"], bs["mouthSmileRight"]),
+            **geometry,
         )

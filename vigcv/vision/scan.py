@@ -18,12 +18,15 @@ from typing import Any
 import numpy as np
 
 from vigcv.io import VideoFrame, iter_frames
-from vigcv.vision.detect import Detections, detect_faces
+from vigcv.vision.detect import Detections, detect_faces, detect_in_regions
 from vigcv.vision.landmarks import FaceMeasures, Landmarker, square_crop
 from vigcv.vision.pose import yaw_from_five_points
 from vigcv.vision.track import FaceTracker, containment, match_cost
 
-MEASURE_FIELDS = ("yaw", "pitch", "roll", "eye_x", "eye_y", "smile", "cheek", "jaw_open")
+MEASURE_FIELDS = (
+    "yaw", "pitch", "roll", "eye_x", "eye_y", "smile", "cheek", "jaw_open",
+    "smile_lo", "mouth_width", "corner_lift", "iris_x", "iris_y",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -85,36 +88,53 @@ def _prefetch(frames: Iterator[VideoFrame], depth: int = 4) -> Iterator[VideoFra
 
 
 def _roi_detections(
-    rgb: np.ndarray, dets: Detections, tracker: FaceTracker, t: float, vc: dict[str, Any]
+    rgb: np.ndarray,
+    dets: Detections,
+    tracker: FaceTracker,
+    t: float,
+    vc: dict[str, Any],
+    *,
+    full_frame: bool,
 ) -> Detections:
-    """Look again, closer and with a lower threshold, around established tracks left unmatched."""
-    extra: list[Detections] = []
-    h, w = rgb.shape[:2]
+    """Look again, closer and with a lower threshold, around established tracks.
+
+    After a whole-frame detection only tracks it left unmatched are looked at; on frames
+    without one (``detect_every`` > 1) every established track is, so faces are followed
+    between whole-frame detections. All regions go to the detector in one batch.
+    """
     established = sorted(tracker.active(t), key=lambda a: -a[3])[: int(vc["roi_max_faces"])]
+    min_hits = 3 if full_frame else 1
+    wanted = []
     for _, box, lost, hits in established:
-        if hits < 3 or lost > vc["roi_max_lost_s"]:
+        if hits < min_hits or lost > vc["roi_max_lost_s"]:
             continue
         if len(dets) and match_cost(box[None], dets.boxes).min() <= tracker.gate:
             continue
-        cx, cy = 0.5 * (box[0] + box[2]), 0.5 * (box[1] + box[3])
-        half = 0.5 * vc["roi_margin"] * max(box[2] - box[0], box[3] - box[1])
-        x0, y0 = int(max(0, cx - half)), int(max(0, cy - half))
-        x1, y1 = int(min(w, cx + half)), int(min(h, cy + half))
-        if x1 - x0 < 16 or y1 - y0 < 16:
+        wanted.append(box)
+    if not wanted:
+        return dets
+    found = detect_in_regions(
+        rgb,
+        np.stack(wanted),
+        margin=vc["roi_margin"],
+        width=int(vc["roi_width"]),
+        threshold=vc["roi_threshold"],
+        threads=int(vc["threads"]),
+    )
+    extra: list[Detections] = []
+    for best in found:
+        if not len(best):
             continue
-        found = detect_faces(
-            rgb[y0:y1, x0:x1],
-            width=int(vc["roi_width"]),
-            threshold=vc["roi_threshold"],
-            threads=int(vc["threads"]),
-        )
-        if len(found):
-            best = found[np.array([int(np.argmax(found.scores))])]
-            best = best.transformed(scale=1.0, dx=x0, dy=y0)
-            taken = Detections.concat([dets, *extra])
-            if not len(taken) or containment(best.boxes[0], taken.boxes).max() < 0.3:
-                extra.append(best)  # a face another track already holds is not a new one
+        taken = Detections.concat([dets, *extra])
+        if not len(taken) or containment(best.boxes[0], taken.boxes).max() < 0.3:
+            extra.append(best)  # a face another track already holds is not a new one
     return Detections.concat([dets, *extra])
+
+
+def _followed(tracker: FaceTracker, t: float, vc: dict[str, Any]) -> int:
+    """How many established faces the region search between whole-frame detections follows."""
+    alive = [a for a in tracker.active(t) if a[2] <= vc["roi_max_lost_s"]]
+    return min(len(alive), int(vc["roi_max_faces"]))
 
 
 def scan_video(
@@ -133,12 +153,15 @@ def scan_video(
         gate_growth=vc["track_gate_growth"],
         max_gate=vc["track_max_gate"],
         max_lost_s=vc["track_max_lost_s"],
+        size_weight=vc["track_size_weight"],
     )
     landmarker = Landmarker(min_confidence=vc["landmark_confidence"])
     rows: dict[str, list[float]] = {k: [] for k in _FIELDS}
     times: list[float] = []
     last_measured: dict[int, int] = {}
     last_ok: dict[int, bool] = {}
+    mirror_next: dict[int, bool] = {}
+    mirror_every = bool(vc["landmark_mirror"])
     width = height = 0
     every = max(1, int(vc["detect_every"]))
     lm_every = max(1, int(vc["landmark_every"]))
@@ -153,17 +176,22 @@ def scan_video(
                 width = round(float(rgb.shape[1] / frame.scale))
             if hook is not None and i % int(vc["progress_every"]) == 0:
                 hook("vision", {"done": i, "total": max(total, i + 1)})
-            if i % every:
-                continue
-            dets = detect_faces(
-                rgb,
-                width=int(vc["detect_width"]),
-                threshold=vc["detect_threshold"],
-                nms_iou=vc["nms_iou"],
-                threads=int(vc["threads"]),
-            )
-            if vc["roi_redetect"]:
-                dets = _roi_detections(rgb, dets, tracker, frame.t, vc)
+            full_frame = i % every == 0
+            dets = Detections.empty()
+            if not full_frame:
+                dets = _roi_detections(rgb, dets, tracker, frame.t, vc, full_frame=False)
+                if len(dets) < _followed(tracker, frame.t, vc):
+                    full_frame = True  # a face slipped out of its region: look everywhere
+            if full_frame:
+                dets = detect_faces(
+                    rgb,
+                    width=int(vc["detect_width"]),
+                    threshold=vc["detect_threshold"],
+                    nms_iou=vc["nms_iou"],
+                    threads=int(vc["threads"]),
+                )
+                if vc["roi_redetect"]:
+                    dets = _roi_detections(rgb, dets, tracker, frame.t, vc, full_frame=True)
             ids = tracker.update(frame.t, dets.boxes)
             fp_yaw = yaw_from_five_points(dets.landmarks, dets.boxes)
             for k in range(len(dets)):
@@ -176,7 +204,9 @@ def scan_video(
                     crop, *_ = square_crop(
                         rgb, dets.boxes[k], margin=vc["crop_margin"], side=int(vc["crop_side"])
                     )
-                    measures = landmarker.measure(crop)
+                    mirror = mirror_next.get(tid, False)
+                    measures = landmarker.measure(crop, mirror=mirror)
+                    mirror_next[tid] = mirror_every and not mirror
                     last_ok[tid] = measures is not None
                 box = dets.boxes[k] / frame.scale
                 _append(rows, i, tid, box, float(dets.scores[k]), float(fp_yaw[k]), tried, measures)

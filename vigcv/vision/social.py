@@ -33,6 +33,19 @@ def head_positions(
     return np.stack([(u - centre[0]) * z / focal_px, (v - centre[1]) * z / focal_px, z], axis=1)
 
 
+def shared_depth(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Both heads moved along their viewing rays to the mean of their two depths.
+
+    Depth from face size is the noisiest coordinate (a child's head width is a guess, a turned
+    face looks narrower); people playing together are mostly about as far from the camera.
+    Arrays shape (n, 3), camera coordinates in metres.
+    """
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    z = 0.5 * (a[:, 2:3] + b[:, 2:3])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return a * (z / a[:, 2:3]), b * (z / b[:, 2:3])
+
+
 def angle_to_target(gaze: np.ndarray, origin: np.ndarray, target: np.ndarray) -> np.ndarray:
     """Degrees between each gaze direction and the direction from ``origin`` to ``target``.
 

@@ -23,16 +23,19 @@ def _centre_size(boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return centre, size
 
 
-def match_cost(track_boxes: np.ndarray, det_boxes: np.ndarray) -> np.ndarray:
+def match_cost(
+    track_boxes: np.ndarray, det_boxes: np.ndarray, *, size_weight: float = 1.0
+) -> np.ndarray:
     """Cost of linking each track box to each detection box, shape (n_tracks, n_dets).
 
-    Centre distance in units of the mean face size plus the absolute log ratio of sizes.
+    Centre distance in units of the mean face size plus ``size_weight`` times the absolute log
+    ratio of sizes.
     """
     tc, ts = _centre_size(track_boxes)
     dc, ds = _centre_size(det_boxes)
     dist = np.linalg.norm(tc[:, None, :] - dc[None, :, :], axis=2)
     mean = 0.5 * (ts[:, None] + ds[None, :])
-    return dist / mean + np.abs(np.log(ts[:, None] / ds[None, :]))
+    return dist / mean + size_weight * np.abs(np.log(ts[:, None] / ds[None, :]))
 
 
 def containment(box: np.ndarray, boxes: np.ndarray) -> np.ndarray:
@@ -66,12 +69,16 @@ class FaceTracker:
         Upper bound of the widened gate.
     max_lost_s : float
         Seconds a track is kept without a detection before it ends.
+    size_weight : float
+        Weight of the size term in :func:`match_cost` (a parent's face and a child's differ
+        in size; a larger weight keeps a track from jumping to the other person's face).
     """
 
     gate: float = 1.2
     gate_growth: float = 1.0
     max_gate: float = 3.0
     max_lost_s: float = 4.0
+    size_weight: float = 1.0
     _tracks: list[_Track] = field(default_factory=list)
     _next_id: int = 0
 
@@ -85,7 +92,9 @@ class FaceTracker:
         boxes = np.asarray(boxes, dtype=float).reshape(-1, 4)
         ids = np.full(len(boxes), -1, dtype=int)
         if self._tracks and len(boxes):
-            cost = match_cost(np.stack([k.box for k in self._tracks]), boxes)
+            cost = match_cost(
+                np.stack([k.box for k in self._tracks]), boxes, size_weight=self.size_weight
+            )
             gates = np.array(
                 [
                     min(self.max_gate, self.gate + self.gate_growth * (t - k.last_t))
@@ -153,6 +162,7 @@ def link_identities(
     max_people: int = 2,
     min_frames: int = 2,
     max_overlap: float = 0.0,
+    max_size_ratio: float = np.inf,
 ) -> dict[int, int]:
     """Chain tracks into at most ``max_people`` identities.
 
@@ -160,7 +170,8 @@ def link_identities(
     it does not co-occur with (in more than ``max_overlap`` of its frames) and whose median
     position/size it is closest to; a track that co-occurs with every identity (a third face, a
     picture, a false detection) is dropped. Where tracks of one identity share a frame, the
-    caller keeps the better detection.
+    caller keeps the better detection. A track whose median face size differs from an
+    identity's by more than ``max_size_ratio`` never joins it.
 
     Returns
     -------
@@ -184,7 +195,10 @@ def link_identities(
             cx = sum(m.cx * len(m.frames) for m in group) / frames
             cy = sum(m.cy * len(m.frames) for m in group) / frames
             size = sum(m.size * len(m.frames) for m in group) / frames
-            cost = np.hypot(s.cx - cx, s.cy - cy) / size + abs(np.log(s.size / size))
+            log_ratio = abs(np.log(s.size / size))
+            if log_ratio > np.log(max_size_ratio):
+                continue
+            cost = np.hypot(s.cx - cx, s.cy - cy) / size + log_ratio
             if cost < best_cost:
                 best, best_cost = k, cost
         if best >= 0:

@@ -1,0 +1,217 @@
+"""Smile and looking-at signals, region detection and mirrored landmarking, with known answers."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from vigcv.vision.detect import detect_faces, detect_in_regions
+from vigcv.vision.landmarks import Landmarker, mesh_geometry, square_crop
+from vigcv.vision.signals import (
+    looks_towards,
+    person_baseline,
+    smile_log_score,
+    smile_probability_series,
+)
+from vigcv.vision.social import shared_depth
+from vigcv.vision.track import FaceTracker
+
+
+def _smile_track(rest: float, smile: float, n: int = 800, every: int = 4) -> np.ndarray:
+    """A blendshape track measured every ``every`` frames (80 s at 10 fps: the person's own
+    baseline outweighs the prior): rest, then smiling in frames 300-500."""
+    values = np.full(n, np.nan)
+    idx = np.arange(0, n, every)
+    values[idx] = np.where((idx >= 300) & (idx < 500), smile, rest)
+    return values
+
+
+def _probability(values: np.ndarray, *, relative: float, prior: float = -5.5) -> np.ndarray:
+    score = smile_log_score(values, np.zeros(values.size), smooth_frames=9, yaw_gain=0.0)
+    base = person_baseline(score[~np.isnan(values)], quantile=0.05, prior=prior, prior_frames=10)
+    return smile_probability_series(
+        score,
+        np.ones(values.size, bool),
+        threshold=0.02,
+        log_scale=0.5,
+        baseline=base,
+        prior_baseline=prior,
+        relative=relative,
+        hold_frames=50,
+        fill_with_rate=False,
+    )
+
+
+@pytest.mark.parametrize(("rest", "smile"), [(0.002, 0.2), (0.75, 0.98)])
+def test_per_person_baseline_finds_smiles_whatever_the_resting_level(rest, smile):
+    # A webcam face reads ~0.002 at rest; a rendered face ~0.75. Relative to each person's own
+    # resting level both smiles are found and both resting faces are not smiles.
+    p = _probability(_smile_track(rest, smile), relative=1.0)
+    assert np.all(p[310:490] > 0.8)
+    assert np.all(p[:280] < 0.2) and np.all(p[520:] < 0.2)
+
+
+def test_absolute_threshold_calls_a_face_that_reads_high_at_rest_smiling():
+    p = _probability(_smile_track(0.75, 0.98), relative=0.0)
+    assert np.all(p[:280] > 0.9)  # the failure per-person normalisation fixes
+
+
+def test_smile_score_averages_mirror_alternation_and_corrects_for_head_turn():
+    values = np.full(12, np.nan)
+    values[[0, 4, 8]] = [0.01, 0.04, 0.01]  # crop, mirror, crop of the same face
+    flat = smile_log_score(values, np.zeros(12), smooth_frames=9, yaw_gain=0.0)
+    logit = np.log(np.array([0.01, 0.04]) / (1 - np.array([0.01, 0.04])))
+    assert flat[4] == pytest.approx(np.mean(logit[[0, 1, 0]]))
+    turned = smile_log_score(values, np.full(12, -40.0), smooth_frames=9, yaw_gain=0.03)
+    assert turned[4] - flat[4] == pytest.approx(1.2)  # 40 degrees x 0.03
+
+
+def test_unmeasured_present_face_gets_the_persons_rate_or_nothing():
+    values = np.full(100, np.nan)
+    values[:20:4] = 0.3  # smiling while measured, then a long profile stretch
+    score = smile_log_score(values, np.zeros(100), smooth_frames=1, yaw_gain=0.0)
+    present = np.ones(100, bool)
+    present[95:] = False
+    kw = dict(
+        threshold=0.02,
+        log_scale=0.5,
+        baseline=-5.5,
+        prior_baseline=-5.5,
+        relative=0.0,
+        hold_frames=10,
+    )
+    filled = smile_probability_series(score, present, fill_with_rate=True, **kw)
+    empty = smile_probability_series(score, present, fill_with_rate=False, **kw)
+    assert np.all(filled[40:95] > 0.9) and np.all(np.isnan(empty[40:95]))
+    assert np.all(np.isnan(filled[95:]))
+
+
+def test_looks_towards_is_signed_by_the_others_side():
+    yaw = np.array([-30.0, -30.0, 30.0])  # yaw > 0 turns towards image left
+    own = np.array([100.0, 500.0, 500.0])
+    other = np.array([400.0, 200.0, 200.0])
+    np.testing.assert_allclose(looks_towards(yaw, own, other), [30.0, -30.0, 30.0])
+
+
+def test_shared_depth_keeps_image_positions_and_equalises_depth():
+    a = np.array([[0.2, 0.1, 1.0]])
+    b = np.array([[-0.6, 0.3, 3.0]])
+    a2, b2 = shared_depth(a, b)
+    assert a2[0, 2] == b2[0, 2] == pytest.approx(2.0)
+    np.testing.assert_allclose(a2[0, :2] / a2[0, 2], a[0, :2] / a[0, 2])
+    np.testing.assert_allclose(b2[0, :2] / b2[0, 2], b[0, :2] / b[0, 2])
+
+
+def test_size_weight_keeps_a_track_off_a_smaller_face_nearby():
+    big, small = [100, 100, 180, 180], [170, 130, 210, 170]
+    for weight, expect_new in ((0.5, False), (3.0, True)):
+        tracker = FaceTracker(gate=1.5, max_lost_s=2.0, size_weight=weight)
+        first = tracker.update(0.0, np.array([big]))
+        # The big face is hidden; only the small one, next to it, is detected.
+        second = tracker.update(0.1, np.array([small]))
+        assert (second[0] != first[0]) == expect_new
+
+
+@pytest.fixture(scope="module")
+def astronaut():
+    import skimage.data
+
+    frame = np.full((480, 640, 3), 90, np.uint8)
+    face = skimage.data.astronaut()[10:230, 130:320]
+    frame[150 : 150 + face.shape[0], 300 : 300 + face.shape[1]] = face
+    return frame
+
+
+def test_region_detection_finds_the_face_the_whole_frame_detector_finds(astronaut):
+    whole = detect_faces(astronaut, width=256, threshold=0.3)
+    assert len(whole) == 1
+    box = whole.boxes[0]
+    # Look around a box shifted by a third of the face (it moved since the last frame), and
+    # around an empty corner.
+    shifted = box + np.array([30, -20, 30, -20])
+    empty = np.array([0, 0, 60, 60])
+    found = detect_in_regions(
+        astronaut, np.stack([shifted, empty]), margin=3.0, width=96, threshold=0.15
+    )
+    assert len(found) == 2 and len(found[0]) == 1 and len(found[1]) == 0
+    centre = lambda b: 0.5 * (b[:2] + b[2:])  # noqa: E731
+    assert np.linalg.norm(centre(found[0].boxes[0]) - centre(box)) < 0.15 * (box[2] - box[0])
+
+
+def test_mirrored_crop_gives_mirrored_pose_and_the_same_smile(astronaut):
+    box = detect_faces(astronaut, width=256, threshold=0.3).boxes[0]
+    crop, *_ = square_crop(astronaut, box, margin=1.8, side=192)
+    turned = cv2.warpAffine(  # a horizontal shear makes the face look a little sideways
+        crop, np.float32([[1, 0.15, -14], [0, 1, 0]]), (192, 192)
+    )
+    landmarker = Landmarker()
+    try:
+        a = landmarker.measure(turned)
+        b = landmarker.measure(turned[:, ::-1].copy(), mirror=True)
+    finally:
+        landmarker.close()
+    assert a is not None and b is not None
+    # Flipping the image and the answer back gives the same conventions: same-sign yaw.
+    assert abs(a.yaw - b.yaw) < 4.0 and abs(a.roll - b.roll) < 4.0
+    assert abs(a.smile - b.smile) < 0.1
+    assert 0.3 < a.mouth_width < 0.6 and -1 < a.iris_x < 1
+
+
+def test_mesh_geometry_mouth_corners_lift_and_widen():
+    rng = np.random.default_rng(0)
+    points = rng.uniform(0.4, 0.6, size=(478, 2))
+    points[234], points[454] = (0.2, 0.5), (0.8, 0.5)  # cheeks: face width 0.6
+    points[10], points[152] = (0.5, 0.1), (0.5, 0.9)  # forehead, chin: face height 0.8
+    points[33], points[263] = (0.3, 0.35), (0.7, 0.35)  # eye line level
+    points[13], points[14] = (0.5, 0.7), (0.5, 0.72)  # lips centre y 0.71
+    points[61], points[291] = (0.38, 0.71), (0.62, 0.71)
+    neutral = mesh_geometry(points)
+    points[61], points[291] = (0.35, 0.67), (0.65, 0.67)  # wider, corners 0.04 up
+    smiling = mesh_geometry(points)
+    assert neutral["mouth_width"] == pytest.approx(0.24 / 0.6)
+    assert neutral["corner_lift"] == pytest.approx(0.0, abs=1e-9)
+    assert smiling["mouth_width"] == pytest.approx(0.30 / 0.6)
+    assert smiling["corner_lift"] == pytest.approx(0.04 / 0.8)
+
+
+def test_shrink_matches_area_averaging(astronaut):
+    from vigcv.vision.detect import shrink
+
+    fast = shrink(astronaut, 256, 192).astype(float)
+    area = cv2.resize(astronaut, (256, 192), interpolation=cv2.INTER_AREA).astype(float)
+    assert fast.shape == area.shape == (192, 256, 3)
+    assert np.abs(fast - area).mean() < 2.0  # grey levels, 0..255
+    assert shrink(astronaut, 700, 500).shape == (500, 700, 3)
+
+
+def _person(cx: np.ndarray, size: np.ndarray, tag: float) -> dict[str, np.ndarray]:
+    return {
+        "x": cx - size / 2,
+        "w": size.copy(),
+        "h": size.copy(),
+        "visible": np.ones(cx.size),
+        "smile": np.full(cx.size, tag),
+    }
+
+
+def test_unswap_undoes_a_swap_but_leaves_a_real_crossing():
+    from vigcv.vision.extract import unswap_identities
+
+    n = 100
+    # Truth: parent (big face) at x=200, child (small face) at x=450; the child crosses to the
+    # parent's left in frames 20-35 (a real crossing: her face stays small).
+    pcx, ccx = np.full(n, 200.0), np.full(n, 450.0)
+    ccx[20:35] = 120.0
+    psize, csize = np.full(n, 80.0), np.full(n, 45.0)
+    parent, child = _person(pcx, psize, 1.0), _person(ccx, csize, 2.0)
+    # The tracker swapped the two people in frames 60-80.
+    for key in parent:
+        a = parent[key][60:80].copy()
+        parent[key][60:80] = child[key][60:80]
+        child[key][60:80] = a
+    swapped = unswap_identities(parent, child, min_frames=5, gap_frames=5)
+    assert swapped == 20
+    assert np.all(parent["smile"] == 1.0) and np.all(child["smile"] == 2.0)
+    np.testing.assert_allclose(parent["x"] + parent["w"] / 2, pcx)
+    np.testing.assert_allclose(child["x"] + child["w"] / 2, ccx)  # the crossing is kept
