@@ -75,6 +75,15 @@ def main() -> None:
     except KeyboardInterrupt:
         err_console.print("interrupted; finished sessions are kept, run again to resume")
         sys.exit(130)
+    except Exception as exc:  # a bug: one line for the guider, the traceback with --debug
+        if STATE["debug"]:
+            raise
+        err_console.print(
+            f"[bold red]internal error:[/] {type(exc).__name__}: {exc} "
+            "(run again with --debug for the details, and please report it)",
+            soft_wrap=True,
+        )
+        sys.exit(1)
 
 
 if __name__ == "__main__":
