@@ -2,6 +2,8 @@
 
 One bad file never stops a batch: its failure becomes a row of ``summary.csv`` with a one-line
 reason. A session that finished before (same input, same config) is skipped unless ``force``.
+Sessions run here, in worker processes or on a Dask cluster (:mod:`vigcv.executors`); the files
+they write do not depend on which.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import pandas as pd
 from vigcv.config import Config
 from vigcv.errors import VigcvError
 from vigcv.io import MEDIA_EXTENSIONS, store
-from vigcv.pipeline import SessionResult, is_complete, run_session
+from vigcv.pipeline import RUN_FILE, SessionResult, is_complete, run_session
 
 SUMMARY_COLUMNS = (
     "session",
@@ -66,11 +68,13 @@ def _scan(folder: Path, found: list[Path], problems: list[tuple[Path, str]]) -> 
             problems.append((path, f"cannot read ({exc.strerror})"))
 
 
-def discover(inputs: Iterable[str | Path]) -> list[Job]:
+def discover(inputs: Iterable[str | Path], *, out: Path | None = None) -> list[Job]:
     """Turn files and folders (searched recursively) into jobs with unique session names.
 
     A session is named after its file without extension; when two inputs share a name, the
     parent folder's name is put in front (``family1_session``), then a number if still needed.
+    With ``out``, a file already processed there keeps its session name (re-running one file of
+    an earlier folder batch resumes ``family1_session`` rather than starting ``session``).
     """
     found: list[Path] = []
     problems: list[tuple[Path, str]] = []
@@ -94,7 +98,7 @@ def discover(inputs: Iterable[str | Path]) -> list[Job]:
         if key not in seen:
             seen.add(key)
             unique.append(path)
-    names = _session_names(unique)
+    names = _session_names(unique, known=_known_sessions(out) if out is not None else {})
     jobs = [Job(input=p, session=n) for p, n in zip(unique, names, strict=True)]
     jobs += [
         Job(input=p, session=_safe(p.stem or p.name), problem=f"{p}: {why}") for p, why in problems
@@ -107,15 +111,32 @@ def _safe(name: str) -> str:
     return cleaned or "session"
 
 
-def _session_names(paths: Sequence[Path]) -> list[str]:
+def _known_sessions(out: Path) -> dict[Path, str]:
+    """``{resolved input: session}`` of the sessions already in ``out`` (from their run.json)."""
+    known: dict[Path, str] = {}
+    for run_file in sorted(out.glob(f"*/{RUN_FILE}")) if out.is_dir() else []:
+        try:
+            source = store.read_json(run_file).get("input")
+        except (OSError, ValueError, AttributeError):
+            continue
+        if source:
+            known.setdefault(Path(source).resolve(), run_file.parent.name)
+    return known
+
+
+def _session_names(paths: Sequence[Path], *, known: dict[Path, str] | None = None) -> list[str]:
+    known = known or {}
     stems = [_safe(p.stem) for p in paths]
-    counts = pd.Series(stems).value_counts() if stems else pd.Series(dtype=int)
-    names = []
-    for path, stem in zip(paths, stems, strict=True):
-        names.append(f"{_safe(path.parent.name)}_{stem}" if counts.get(stem, 0) > 1 else stem)
-    taken: dict[str, int] = {}
+    reused = [known.get(p.resolve()) for p in paths]
+    fresh = [stem for stem, old in zip(stems, reused, strict=True) if not old]
+    counts = pd.Series(fresh).value_counts() if fresh else pd.Series(dtype=int)
+    taken: dict[str, int] = {name: 1 for name in reused if name}
     result = []
-    for name in names:
+    for path, stem, old in zip(paths, stems, reused, strict=True):
+        if old:
+            result.append(old)
+            continue
+        name = f"{_safe(path.parent.name)}_{stem}" if counts.get(stem, 0) > 1 else stem
         n = taken.get(name, 0)
         taken[name] = n + 1
         result.append(name if n == 0 else f"{name}_{n + 1}")
@@ -222,25 +243,29 @@ def run_batch(
         if on_result is not None:
             on_result(result)
 
-    tasks = [executors.Task(job, out, config, force, parent_side, overlay, debug) for job in jobs]
-    if executor == "dask":
-        if scheduler is None:
-            raise VigcvError("--executor dask needs --scheduler tcp://HOST:8786")
-        # inputs that cannot run are reported here; only real work goes to the cluster
-        for task in tasks:
-            if task.job.problem:
-                done(run_one(task.job, out, config))
-        work = [t for t in tasks if not t.job.problem]
-        executors.run_dask(work, scheduler=scheduler, on_result=done)
-    elif executor != "local":
+    if executor not in executors.EXECUTORS:
         raise VigcvError(
             f"unknown executor {executor!r}; use one of {', '.join(executors.EXECUTORS)}"
         )
-    elif jobs_n <= 1 or len(tasks) <= 1:
-        executors.run_serial(tasks, hook=hook, on_result=done)
+    if executor == "dask" and scheduler is None:
+        raise VigcvError("--executor dask needs --scheduler tcp://HOST:8786")
+    # inputs that cannot run, and sessions already done, are settled here at once
+    work = []
+    for job in jobs:
+        if job.problem or (
+            not force and is_complete(out / job.session, media=job.input, config=config)
+        ):
+            done(run_one(job, out, config, force=force))
+        else:
+            work.append(executors.Task(job, out, config, force, parent_side, overlay, debug))
+    if executor == "dask":
+        executors.run_dask(work, scheduler=scheduler, on_result=done)
+    elif jobs_n <= 1 or len(work) <= 1:
+        executors.run_serial(work, hook=hook, on_result=done)
     else:
-        workers = min(jobs_n, len(tasks))
-        executors.run_local(tasks, workers=workers, hook=hook, on_result=done)
+        workers = min(jobs_n, len(work))
+        threads = int(config.get("batch", {}).get("worker_threads", 1))
+        executors.run_local(work, workers=workers, hook=hook, on_result=done, threads=threads)
     order = {job.session: i for i, job in enumerate(jobs)}
     results.sort(key=lambda r: order.get(r.session, 0))
     write_summary(out, results)

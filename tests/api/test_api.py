@@ -13,7 +13,7 @@ from vigcv.errors import ConfigError
 from vigcv.evaluation.coding import read_coding
 from vigcv.io import store
 from vigcv.scoring import COMPONENTS, WindowScores
-from vigcv.types import FrameFeatures, Moment, SpeechTrack
+from vigcv.types import FrameFeatures, Moment, Segment, SpeechTrack
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +50,9 @@ def test_weights_and_top_k_change_the_ranking(session):
     assert [m.rank for m in top] == [1, 2, 3]
     assert all(isinstance(m, Moment) for m in top)
     # the best gaze-only moment holds the session's longest mutual gaze (script: 85-98 s or 10-20 s)
-    assert top[0].components["mutual_gaze"] >= 0.8
+    best = top[0].segment
+    assert best.overlap(Segment(85.0, 98.0)) >= 2.0 or best.overlap(Segment(10.0, 20.0)) >= 2.0
+    assert top[0].components["mutual_gaze"] >= 0.5
     with pytest.raises(ConfigError, match="top_k"):
         api.select(gaze, frames, speech, top_k=0)
     talk = api.score(frames, speech, weights={"turn_taking": 1.0})

@@ -135,12 +135,14 @@ def cluster_speakers(
     for _ in range(int(config["resegment_passes"])):
         path = _resegment(x, owner, models, smooth=smooth, penalty=config["change_penalty"])
         models = [_Gaussian(x[path == j]) for j in range(len(models)) if np.sum(path == j) > 20]
+        if not models:  # too little speech to keep any speaker apart: one speaker
+            models = [_Gaussian(x[sp])]
     path = _resegment(x, owner, models, smooth=smooth, penalty=config["change_penalty"])
     for _ in range(len(models)):  # merge the closest pair while the BIC prefers one speaker
         groups = [x[path == j] for j in range(int(path.max()) + 1) if np.sum(path == j) > 20]
         pair = _closest_pair(groups, weight=config["bic_weight"])
         if pair is None:
-            models = [_Gaussian(g) for g in groups]
+            models = [_Gaussian(g) for g in groups] or [_Gaussian(x[sp])]
             break
         a, b = pair
         merged = np.concatenate([groups[a], groups[b]])

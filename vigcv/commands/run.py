@@ -20,6 +20,7 @@ from vigcv.commands.common import (
     make_progress,
     moments_table,
 )
+from vigcv.executors import EXECUTORS, default_jobs
 from vigcv.io import store
 from vigcv.pipeline import SessionResult
 
@@ -36,6 +37,8 @@ Finished sessions are skipped on a re-run (--force redoes them). A file that can
   vigcv run ~/films --out ~/vig-results --parent-side left
 
   vigcv run ~/films --out ~/vig-results --config my-weights.toml
+
+  vigcv run /shared/films --out /shared/vig-results --executor dask --scheduler tcp://head:8786
 """  # noqa: E501
 
 
@@ -75,8 +78,30 @@ def run(
         bool, typer.Option("--force", help="Redo sessions that are already done.")
     ] = False,
     jobs: Annotated[
-        int, typer.Option("--jobs", "-j", min=1, help="Sessions processed in parallel.")
-    ] = 1,
+        int | None,
+        typer.Option(
+            "--jobs",
+            "-j",
+            min=1,
+            help="Sessions processed in parallel worker processes (default: the number of cores).",
+            show_default=False,
+        ),
+    ] = None,
+    executor: Annotated[
+        str,
+        typer.Option(
+            "--executor",
+            help="local (this machine) or dask (an existing Dask cluster, see --scheduler).",
+        ),
+    ] = "local",
+    scheduler: Annotated[
+        str | None,
+        typer.Option(
+            "--scheduler",
+            help="Dask scheduler address for --executor dask, e.g. tcp://HOST:8786. Workers "
+            "must see the inputs and --out at the same paths.",
+        ),
+    ] = None,
     parent_side: Annotated[
         str | None,
         typer.Option(
@@ -97,9 +122,14 @@ def run(
 ) -> None:
     if parent_side is not None and parent_side not in ("left", "right"):
         raise fail(f"--parent-side must be left or right, got {parent_side!r}", code=2)
+    if executor not in EXECUTORS:
+        raise fail(f"--executor must be one of {', '.join(EXECUTORS)}, got {executor!r}", code=2)
+    if executor == "dask" and not scheduler:
+        raise fail("--executor dask needs --scheduler tcp://HOST:8786", code=2)
+    workers = jobs if jobs is not None else default_jobs()
     cfg = get_config(config)
     sides = _sessions_csv(sessions)
-    found = discover(inputs)
+    found = discover(inputs, out=out)
     if not found:
         raise fail("no video or audio files found in the inputs given", code=1)
     try:
@@ -118,13 +148,16 @@ def run(
     results: list[SessionResult] = []
     with make_progress() as progress:
         batch_task = progress.add_task("sessions", total=len(found))
-        stage_task = progress.add_task("", total=1, visible=False)
+        stage_tasks: dict[str, Any] = {}  # one bar per session in progress
 
         def hook(step: str, artifact: Any) -> None:
             if isinstance(artifact, dict) and "done" in artifact and "total" in artifact:
+                session = str(artifact.get("session", ""))
+                if session not in stage_tasks:
+                    stage_tasks[session] = progress.add_task("", total=1)
                 progress.update(
-                    stage_task,
-                    description=f"  {step}",
+                    stage_tasks[session],
+                    description=f"  {session} {step}" if session else f"  {step}",
                     completed=float(artifact["done"]),
                     total=max(float(artifact["total"]), 1e-9),
                     visible=True,
@@ -132,7 +165,9 @@ def run(
 
         def on_result(result: SessionResult) -> None:
             progress.advance(batch_task)
-            progress.update(stage_task, visible=False)
+            task_id = stage_tasks.pop(result.session, None)
+            if task_id is not None:
+                progress.remove_task(task_id)
             if result.status == "failed":
                 err_console.print(
                     f"[red]failed[/] {result.session}: {result.reason}", soft_wrap=True
@@ -146,7 +181,9 @@ def run(
                 force=force,
                 parent_side=side,
                 overlay=overlay,
-                jobs_n=jobs,
+                jobs_n=workers,
+                executor=executor,
+                scheduler=scheduler,
                 debug=STATE["debug"],
                 hook=hook,
                 on_result=on_result,

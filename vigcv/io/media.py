@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import heapq
 import math
+import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -201,6 +202,10 @@ def iter_frames(
             raise _fail(path, "has no video stream")
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
+        # VIGCV_DECODE_THREADS=1 inside batch workers keeps N workers on N cores from fighting
+        threads = os.environ.get("VIGCV_DECODE_THREADS", "")
+        if threads.isdigit():
+            stream.codec_context.thread_count = int(threads)
         t0 = _start_time(container)
         width, height = stream.codec_context.width, stream.codec_context.height
         scale = 1.0

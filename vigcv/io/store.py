@@ -27,7 +27,7 @@ from vigcv.types import FrameFeatures, SpeechTrack
 
 def output_error(path: Path, exc: OSError) -> OutputError:
     """A one-line error for a file or folder that cannot be written."""
-    if exc.errno == errno.ENOSPC:
+    if exc.errno == errno.ENOSPC or "No space left" in str(exc):
         return OutputError(
             f"{path}: no space left on the disk; free some space or choose another --out"
         )

@@ -1,0 +1,308 @@
+"""Benchmark the whole pipeline: decode-only, each stage and the whole run as real-time factors.
+
+Prints a markdown table. Data: every clip of ../shared/eval/parent-child (when present) and a
+generated 10-minute 1080p/30 fps two-person session (cached under /tmp, reused by later runs),
+each with ``--jobs 1`` and ``--jobs 2``. A real-time factor (RTF) is processing seconds divided by
+media seconds (0.1 = ten times faster than real time). Stage times are summed over sessions from
+each ``run.json``; with two workers they overlap, so the wall-clock "pipeline" RTF is the one to
+compare with decode-only. Peak RSS is the largest resident set of one worker process.
+
+    python scripts/bench.py                  # both data sets, jobs 1 and 2
+    python scripts/bench.py --only synth --jobs 1
+    python scripts/bench.py --dask           # also: 1 vs 2 Dask workers on the real clips
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import tomllib
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+EVAL = REPO.parent / "shared" / "eval" / "parent-child"
+CACHE = Path(tempfile.gettempdir()) / "vigcv-bench"
+
+_RANGE = re.compile(r"(\d+(?:\.\d+)?)-(\d+(?:\.\d+)?)$")
+_AT = re.compile(r" at (\d+(?:\.\d+)?)$")
+
+
+def _shifted(sentence: str, shift: float) -> str:
+    """An event sentence with its absolute times moved by ``shift`` seconds."""
+    sentence = _RANGE.sub(
+        lambda m: f"{float(m[1]) + shift:.2f}-{float(m[2]) + shift:.2f}", sentence
+    )
+    return _AT.sub(lambda m: f" at {float(m[1]) + shift:.2f}", sentence)
+
+
+def long_script(*, name: str = "textbook", seconds: float = 600.0) -> dict:
+    """A shipped script's events repeated back to back until ``seconds`` are filled."""
+    from vigcv.synth import shipped_script
+
+    raw = tomllib.loads(Path(shipped_script(name)).read_text(encoding="utf-8"))
+    period = float(raw["duration"])
+    events: list[str] = []
+    moments: list[dict] = []
+    for k in range(int(seconds // period)):
+        shift = k * period
+
+        events += [_shifted(str(e), shift) for e in raw["events"]]
+        moments += [
+            {**m, "start": m["start"] + shift, "end": m["end"] + shift}
+            for m in raw.get("attuned_moments", [])
+        ]
+    out = {k: v for k, v in raw.items() if k not in ("events", "attuned_moments", "duration")}
+    return {**out, "duration": seconds, "events": events, "attuned_moments": moments}
+
+
+def concat_copies(src: Path, dst: Path, *, copies: int, period: float) -> None:
+    """Write ``copies`` back-to-back copies of ``src`` to ``dst`` (packets copied, no re-encode)."""
+    import av
+
+    with av.open(str(dst), "w") as out:
+        streams: dict[int, object] = {}
+        last: dict[int, int] = {}
+        for k in range(copies):
+            with av.open(str(src)) as inp:
+                for stream in inp.streams:
+                    if k == 0 and stream.type in ("video", "audio"):
+                        streams[stream.index] = out.add_stream_from_template(stream)
+                for packet in inp.demux():
+                    if packet.dts is None or packet.stream.index not in streams:
+                        continue
+                    offset = round(k * period / packet.time_base)
+                    packet.pts += offset
+                    packet.dts += offset
+                    index = packet.stream.index
+                    if packet.dts <= last.get(index, -(2**62)):
+                        continue  # audio padding overlapping the next copy
+                    last[index] = packet.dts
+                    packet.stream = streams[index]
+                    out.mux(packet)
+
+
+def synth_session(*, seconds: float = 600.0, base_s: float = 24.0) -> Path:
+    """The generated 1080p/30 fps session (made once, then reused from ``CACHE``).
+
+    A ``base_s`` piece is rendered from the ``textbook`` script repeated, then copied back to
+    back (no re-encoding) up to ``seconds``: rendering 18 000 1080p frames takes over an hour on
+    a busy 2-core machine, and the repeated piece is what a repeated script would render anyway.
+    """
+    from vigcv.synth import generate_session
+
+    folder = CACHE / f"long-{int(seconds)}s-1080p30"
+    path = folder / "session.mp4"
+    if path.is_file() and (folder / "COMPLETE").is_file():
+        return path
+    folder.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    base = folder / "base.mp4"
+    if not (folder / "BASE_COMPLETE").is_file():
+        generate_session(
+            base, script=long_script(seconds=base_s), seed=0, size=(1920, 1080), fps=30.0
+        )
+        (folder / "BASE_COMPLETE").write_text("ok\n")
+    concat_copies(base, path, copies=round(seconds / base_s), period=base_s)
+    (folder / "COMPLETE").write_text("ok\n")
+    print(f"  generated {path} in {time.perf_counter() - started:.0f} s", file=sys.stderr)
+    return path
+
+
+PEAK = (
+    "import resource, subprocess, sys\n"
+    "code = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL).returncode\n"
+    "u = resource.getrusage(resource.RUSAGE_CHILDREN)\n"
+    "print(u.ru_maxrss, u.ru_utime + u.ru_stime, file=sys.stderr)\n"
+    "sys.exit(code)\n"
+)
+
+
+def media_seconds(files: list[Path]) -> float:
+    from vigcv.io import probe
+
+    return sum(probe(f).duration for f in files)
+
+
+def _decode(path: Path) -> float:
+    """Decode one file as the pipeline reads it (frames at the analysis rate, audio at 16 kHz).
+
+    Returns the CPU seconds this process spent (all its threads).
+    """
+    from vigcv.config import load_config
+    from vigcv.io import iter_audio, iter_frames, probe
+
+    config = load_config()
+    started = time.process_time()
+    info = probe(path)
+    if info.has_video:
+        fps = float(config["ingest"]["analysis_fps"])
+        for _ in iter_frames(path, fps=fps, max_side=config["ingest"]["max_side"]):
+            pass
+    if info.has_audio:
+        for _ in iter_audio(path, rate=16000):
+            pass
+    return time.process_time() - started
+
+
+def decode_only(files: list[Path], *, jobs: int) -> tuple[float, float]:
+    """Wall and CPU seconds to decode every file, ``jobs`` files at a time."""
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing import get_context
+
+    from vigcv.executors import _init_worker
+
+    started = time.perf_counter()
+    if jobs <= 1:
+        cpu = sum(_decode(f) for f in files)
+    else:
+        with ProcessPoolExecutor(
+            jobs, mp_context=get_context("spawn"), initializer=_init_worker, initargs=(1, None)
+        ) as pool:
+            cpu = sum(pool.map(_decode, files))
+    return time.perf_counter() - started, cpu
+
+
+def pipeline(files: list[Path], *, jobs: int, out: Path) -> dict:
+    """Run ``vigcv run`` in a fresh process tree (no cache); wall time, peak RSS, stage sums."""
+    shutil.rmtree(out, ignore_errors=True)
+    cmd = [sys.executable, "-m", "vigcv.cli", "run", *map(str, files), "--out", str(out)]
+    started = time.perf_counter()
+    proc = subprocess.run(
+        [sys.executable, "-c", PEAK, *cmd, "--jobs", str(jobs)],
+        capture_output=True,
+        text=True,
+    )
+    wall = time.perf_counter() - started
+    rss_kb, cpu = proc.stderr.strip().splitlines()[-1].split()
+    peak_mb = int(rss_kb) / 1024
+    stages = {"vision": 0.0, "audio": 0.0, "score": 0.0}
+    failed = 0
+    for run_file in out.glob("*/run.json"):
+        timings = json.loads(run_file.read_text(encoding="utf-8"))["timings_s"]
+        for name in stages:
+            stages[name] += float(timings.get(name, 0.0))
+    failed = len(files) - len(list(out.glob("*/run.json")))
+    return {"wall": wall, "cpu": float(cpu), "peak_mb": peak_mb, "stages": stages, "failed": failed}
+
+
+def dask_speedup(files: list[Path], *, out: Path) -> list[tuple[int, float, float]]:
+    """One batch on a LocalCluster of 1 and of 2 single-threaded workers.
+
+    Returns ``(workers, wall seconds, CPU seconds of the workers)`` per cluster size; CPU / wall
+    is the number of cores the batch really got (on a shared machine, fewer than the workers).
+    """
+    from distributed import LocalCluster
+
+    from vigcv.batch import discover, run_batch
+    from vigcv.config import load_config
+
+    config = load_config()
+    rows = []
+    for workers in (1, 2):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        with LocalCluster(
+            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cluster:
+            target = out / f"dask{workers}"
+            shutil.rmtree(target, ignore_errors=True)
+            started = time.perf_counter()
+            results = run_batch(
+                discover(files),
+                target,
+                config=config,
+                executor="dask",
+                scheduler=cluster.scheduler_address,
+            )
+            wall = time.perf_counter() - started
+            bad = [r for r in results if r.status != "ok"]
+            if bad:
+                print(f"  dask {workers}: {len(bad)} sessions failed", file=sys.stderr)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+        rows.append((workers, wall, cpu))
+        print(f"  dask {workers} workers: {wall:.1f} s wall, {cpu:.1f} s CPU", file=sys.stderr)
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--only", choices=("real", "synth", "dask"), default=None, help="one part only"
+    )
+    parser.add_argument("--jobs", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--dask", action="store_true", help="also time 1 vs 2 Dask workers")
+    parser.add_argument("--out", type=Path, default=CACHE / "runs")
+    args = parser.parse_args()
+    sets: list[tuple[str, list[Path]]] = []
+    if args.only not in ("synth", "dask") and EVAL.is_dir():
+        sets.append(
+            (f"parent-child ({len(list(EVAL.glob('*.mp4')))} clips)", sorted(EVAL.glob("*.mp4")))
+        )
+    if args.only not in ("real", "dask"):
+        sets.append(("synthetic 10 min 1080p30", [synth_session()]))
+    lines = [
+        "| data | jobs | media s | decode-only RTF (CPU) | vision RTF | audio RTF | score RTF "
+        "| pipeline RTF (CPU) | pipeline / decode, wall (CPU) | peak RSS MB, one process "
+        "| failed |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for name, files in sets:
+        media = media_seconds(files)
+        for jobs in args.jobs:
+            if jobs > 1 and len(files) == 1:
+                lines.append(
+                    f"| {name} | {jobs} | {media:.0f} | as jobs 1: one session runs in one "
+                    "process (a session is not split) | | | | | | | |"
+                )
+                continue
+            print(f"  {name}: --jobs {jobs}", file=sys.stderr, flush=True)
+            decode, decode_cpu = decode_only(files, jobs=jobs)
+            run = pipeline(files, jobs=jobs, out=args.out / f"{len(files)}-{jobs}")
+            st = run["stages"]
+            lines.append(
+                f"| {name} | {jobs} | {media:.0f} "
+                f"| {decode / media:.3f} ({decode_cpu / media:.3f}) "
+                f"| {st['vision'] / media:.3f} | {st['audio'] / media:.3f} "
+                f"| {st['score'] / media:.4f} "
+                f"| {run['wall'] / media:.3f} ({run['cpu'] / media:.3f}) "
+                f"| {run['wall'] / decode:.1f}x ({run['cpu'] / decode_cpu:.1f}x) "
+                f"| {run['peak_mb']:.0f} | {run['failed']} |"
+            )
+            print(lines[-1], file=sys.stderr, flush=True)
+    if sets:
+        print("\n".join(lines))
+        print(
+            "\nRTF = seconds of processing / seconds of media. Wall clock with that many "
+            "processes; (CPU) = user+system CPU seconds of all processes, which a busy shared "
+            "machine disturbs less. vision/audio/score are wall seconds per session from "
+            "run.json, summed over sessions (with 2 jobs they overlap)."
+        )
+    if (args.dask or args.only == "dask") and EVAL.is_dir():
+        files = sorted(EVAL.glob("*.mp4"))
+        rows = dask_speedup(files, out=args.out)
+        print(
+            f"\n{len(files)} real clips on a Dask LocalCluster (1 thread per worker):\n\n"
+            "| Dask workers | batch wall s | speed-up | worker CPU s | cores really used |\n"
+            "|---|---|---|---|---|"
+        )
+        for workers, wall, cpu in rows:
+            print(
+                f"| {workers} | {wall:.1f} | {rows[0][1] / wall:.2f}x | {cpu:.1f} "
+                f"| {cpu / wall:.2f} |"
+            )
+
+
+if __name__ == "__main__":
+    if sys.argv[1:2] == ["--prepare"]:
+        print(synth_session())
+    else:
+        main()
