@@ -28,7 +28,10 @@ def test_weighted_mean_by_hand(windows):
 
 
 def test_default_weights_come_from_config(windows):
-    cfg = load_config(overrides={"scoring": {"weights": {"proximity": 0.0, "turn_taking": 0.0}}})
+    equal = {"mutual_gaze": 1.0, "contingency": 1.0, "shared_affect": 1.0}
+    cfg = load_config(
+        overrides={"scoring": {"weights": {**equal, "proximity": 0.0, "turn_taking": 0.0}}}
+    )
     s = score_windows(windows, config=cfg)
     assert set(s.weights) == {"mutual_gaze", "contingency", "shared_affect"}
     t = s.table
@@ -100,7 +103,14 @@ def test_unmeasurable_components_do_not_drag_scores():
     frames = make_frames(20.0, parent_looks=[(0, 20)], child_looks=[(0, 20)], head_distance=1.5)
     w = compute_windows(frames, SpeechTrack.empty(), config=load_config())
     assert "turn_taking" not in w.active  # no speech at all
-    s = score_windows(w)
+    weights = {
+        "mutual_gaze": 1.0,
+        "contingency": 1.0,
+        "shared_affect": 1.0,
+        "turn_taking": 0.5,
+        "proximity": 0.25,
+    }
+    s = score_windows(w, weights=weights)
     assert "turn_taking" not in s.weights
     # first window: gaze 1, contingency ~1 (the child looks at a parent already looking),
     # shared affect 0, proximity 1; weights 1, 1, 1, 0.25 -> 2.25 / 3.25
