@@ -9,16 +9,10 @@ import numpy as np
 import pandas as pd
 
 from vigcv.errors import VigcvError
+from vigcv.types import DYAD_COLUMNS
 
-LABEL_SIGNALS = (
-    "parent_visible",
-    "child_visible",
-    "parent_looks_at_child",
-    "child_looks_at_parent",
-    "mutual_gaze",
-    "parent_smile",
-    "child_smile",
-)
+# The labelled signals are the probability columns of timeline.csv (all but time and distance).
+LABEL_SIGNALS = tuple(c for c in DYAD_COLUMNS if c not in ("t", "head_distance"))
 
 
 class LabelError(VigcvError):
