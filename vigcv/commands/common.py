@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 
 from vigcv.config import Config, load_config
@@ -51,6 +58,29 @@ def make_progress() -> Progress:
         console=err_console,
         transient=False,
     )
+
+
+def stage_hook(progress: Progress) -> tuple[Callable[[str, Any], None], dict[str, TaskID]]:
+    """A pipeline hook drawing one bar per session in progress, and its ``{session: task}``.
+
+    Hook artifacts that carry ``done`` and ``total`` (and optionally ``session``) move the bar.
+    """
+    tasks: dict[str, TaskID] = {}
+
+    def hook(step: str, artifact: Any) -> None:
+        if isinstance(artifact, dict) and "done" in artifact and "total" in artifact:
+            session = str(artifact.get("session", ""))
+            if session not in tasks:
+                tasks[session] = progress.add_task("", total=1)
+            progress.update(
+                tasks[session],
+                description=f"  {session} {step}" if session else f"  {step}",
+                completed=float(artifact["done"]),
+                total=max(float(artifact["total"]), 1e-9),
+                visible=True,
+            )
+
+    return hook, tasks
 
 
 def moments_table(session_dir: Path, *, top: int = 5) -> Table | None:

@@ -10,7 +10,15 @@ import typer
 from rich.table import Table
 
 from vigcv.batch import discover, run_batch
-from vigcv.commands.common import clock, console, fail, get_config, make_progress, moments_table
+from vigcv.commands.common import (
+    clock,
+    console,
+    fail,
+    get_config,
+    make_progress,
+    moments_table,
+    stage_hook,
+)
 from vigcv.errors import VigcvError
 
 
@@ -50,18 +58,7 @@ def demo(
 
     results_dir = out / "results"
     with make_progress() as progress:
-        task = progress.add_task("  analysing", total=1, visible=False)
-
-        def hook(step: str, artifact: Any) -> None:
-            if isinstance(artifact, dict) and "done" in artifact and "total" in artifact:
-                progress.update(
-                    task,
-                    description=f"  {step}",
-                    completed=float(artifact["done"]),
-                    total=max(float(artifact["total"]), 1e-9),
-                    visible=True,
-                )
-
+        hook, _ = stage_hook(progress)
         (run,) = run_batch(discover([video]), results_dir, config=config, force=force, hook=hook)
     if run.status == "failed":
         raise fail(run.reason)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.table import Table
@@ -19,6 +19,7 @@ from vigcv.commands.common import (
     get_config,
     make_progress,
     moments_table,
+    stage_hook,
 )
 from vigcv.executors import EXECUTORS, default_jobs
 from vigcv.io import store
@@ -148,20 +149,7 @@ def run(
     results: list[SessionResult] = []
     with make_progress() as progress:
         batch_task = progress.add_task("sessions", total=len(found))
-        stage_tasks: dict[str, Any] = {}  # one bar per session in progress
-
-        def hook(step: str, artifact: Any) -> None:
-            if isinstance(artifact, dict) and "done" in artifact and "total" in artifact:
-                session = str(artifact.get("session", ""))
-                if session not in stage_tasks:
-                    stage_tasks[session] = progress.add_task("", total=1)
-                progress.update(
-                    stage_tasks[session],
-                    description=f"  {session} {step}" if session else f"  {step}",
-                    completed=float(artifact["done"]),
-                    total=max(float(artifact["total"]), 1e-9),
-                    visible=True,
-                )
+        hook, stage_tasks = stage_hook(progress)  # one bar per session in progress
 
         def on_result(result: SessionResult) -> None:
             progress.advance(batch_task)

@@ -13,14 +13,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from vigcv.export.clips import clock
+from vigcv.scoring.components import COMPONENT_NAMES
 
-COMPONENT_NAMES = {
-    "mutual_gaze": "Looking at each other",
-    "contingency": "Answering each other",
-    "shared_affect": "Sharing smiles",
-    "turn_taking": "Taking turns",
-    "proximity": "Being close",
-}
 STATUS_TEXT = {"accepted": "Kept for the parent", "rejected": "Not chosen", "": "Not reviewed yet"}
 COLOURS = {
     "mutual_gaze": "#2f7d6d",

@@ -18,15 +18,9 @@ import numpy as np
 import pandas as pd
 
 from vigcv.review.store import Decision, ReviewStore
+from vigcv.scoring.components import COMPONENT_NAMES
 from vigcv.types import Segment
 
-COMPONENT_NAMES = {
-    "mutual_gaze": "Looking at each other",
-    "contingency": "Answering each other",
-    "shared_affect": "Sharing smiles",
-    "turn_taking": "Taking turns",
-    "proximity": "Being close",
-}
 TIMELINE_CURVES = ("mutual_gaze", "parent_smile", "child_smile")
 MIN_CLIP_S = 0.2  # seconds: shorter trimmed bounds fall back to the moment's own
 

@@ -11,6 +11,14 @@ from __future__ import annotations
 import numpy as np
 
 COMPONENTS = ("mutual_gaze", "contingency", "shared_affect", "turn_taking", "proximity")
+# What a guider reads for each component (review page, exported report).
+COMPONENT_NAMES = {
+    "mutual_gaze": "Looking at each other",
+    "contingency": "Answering each other",
+    "shared_affect": "Sharing smiles",
+    "turn_taking": "Taking turns",
+    "proximity": "Being close",
+}
 
 # VIG principles: window column -> the words the guider reads.
 PRINCIPLES = {
