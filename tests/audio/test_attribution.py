@@ -113,3 +113,32 @@ def test_real_two_speaker_call(shared_eval, config):
     assert speech.segments["speaker"].nunique() == 2
     assert set(speech.segments["role_guess"]) == {"adult"}
     assert diarization_error_rate(reference, speech.segments)["der"] < 0.25
+
+
+def test_talking_over_each_other_is_seen(synth_speech):
+    """The script's parallel play has the child talk while the parent talks (twice): both mouths
+    move, so the overlap is found although the voice track names one speaker at a time."""
+    seg = synth_speech.attributed.segments
+    grid = np.arange(0.0, 120.0, 0.01)
+
+    def spoken(table: pd.DataFrame, role: str) -> np.ndarray:
+        mask = np.zeros(grid.size, bool)
+        for start, end in zip(table.loc[table["speaker"] == role, "start"],
+                              table.loc[table["speaker"] == role, "end"], strict=True):  # fmt: skip
+            mask |= (grid >= start) & (grid < end)
+        return mask
+
+    ref = synth_speech.reference
+    truth = spoken(ref, "parent") & spoken(ref, "child")
+    found = spoken(seg, "parent") & spoken(seg, "child")
+    assert truth.sum() * 0.01 >= 1.0  # the script has about 1.2 s of it
+    assert (truth & found).sum() >= 0.8 * truth.sum()
+    assert (truth & found).sum() >= 0.6 * found.sum()
+    assert seg["overlap"].any()
+    inside = seg[seg["overlap"]]
+    assert set(inside["speaker"]) <= {"parent", "child"}
+    # an overlap inside someone's turn is not a turn of its own
+    switches = synth_speech.attributed.turns
+    switches = switches[switches["event"] == "switch"]
+    for start in inside["start"]:
+        assert not np.any(np.abs(switches["time"] - start) < 0.05)

@@ -9,8 +9,17 @@ at least ``av_min_score``; the confidence grows with the margin over the other r
 
 Acoustic fallback (speech while the speaker's face is hidden or off screen): each speaker cluster
 takes the role that the audio-visual decisions gave most of its time (at least
-``av_cluster_share``), else the role its pitch suggests (a child's voice is high); a second
-adult-sounding cluster is ``other``.
+``av_cluster_share`` of at least ``av_cluster_min_s`` seconds), else the role its pitch suggests
+(a child's voice is high); a second adult-sounding cluster is ``other``.
+
+Overlapping speech (both talking at once) is seen, not heard: the voice track has one speaker at
+a time, but when, inside a segment given to one visible person, the other visible person's
+mouth is active too (per-frame activity, the same z-score as above smoothed over
+``av_overlap_smooth_s``, at least ``av_overlap_score`` for both) for at least
+``av_overlap_min_s``, the other person also speaks there. Such a stretch that reaches the
+segment's edge next to the other person's own segment extends that segment (the floor changes
+hands in overlap, so the switch latency becomes negative); one inside the segment becomes an
+extra segment marked ``overlap`` (a back-channel or talking over, not a turn).
 """
 
 from __future__ import annotations
@@ -19,7 +28,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy.ndimage import uniform_filter1d
 
+from vigcv.audio.features import runs
 from vigcv.types import ROLES, FrameFeatures, SpeechTrack
 
 
@@ -91,6 +102,82 @@ def mouth_scores(
     return out
 
 
+def mouth_activity(
+    speech: SpeechTrack, frames: FrameFeatures, role: str, *, off: float, smooth_s: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per-frame audio-visual speaking activity of one role (z units, 0 = like their silence).
+
+    Returns
+    -------
+    t, activity : ndarray, shape (n,)
+        The role's visible frame times and ``0.5 * (z_open + z_move)`` averaged over
+        ``smooth_s``; empty when the role has fewer than 5 visible frames.
+    """
+    t, mouth = _person_series(frames, role)
+    if t.size < 5:
+        return np.zeros(0), np.zeros(0)
+    motion = np.abs(np.diff(mouth, prepend=mouth[0]))
+    silent = _interp_vad(speech, t) < off
+    base = mouth[silent] if silent.sum() >= 5 else mouth
+    base_motion = motion[silent] if silent.sum() >= 5 else motion
+    z_open = (mouth - np.median(base)) / max(float(np.std(mouth)), 0.02)
+    z_move = (motion - np.median(base_motion)) / max(float(np.std(motion)), 0.01)
+    step = float(np.median(np.diff(t))) if t.size > 1 else 0.1
+    size = max(1, round(smooth_s / max(step, 1e-3)))
+    return t, uniform_filter1d(0.5 * (z_open + z_move), size=size, mode="nearest")
+
+
+def _overlaps(
+    speech: SpeechTrack, frames: FrameFeatures, seg: pd.DataFrame, cfg: dict[str, Any]
+) -> pd.DataFrame:
+    """``seg`` with overlapping speech added (see the module notes); column ``overlap``."""
+    seg = seg.sort_values("start", kind="stable").reset_index(drop=True)
+    seg["overlap"] = False
+    act = {
+        r: mouth_activity(
+            speech, frames, r, off=cfg["vad_off"], smooth_s=cfg["av_overlap_smooth_s"]
+        )
+        for r in ROLES
+    }
+    if any(act[r][0].size == 0 for r in ROLES):
+        return seg
+    grid = np.union1d(act[ROLES[0]][0], act[ROLES[1]][0])
+    both = {r: np.interp(grid, *act[r], left=np.nan, right=np.nan) for r in ROLES}
+    level = cfg["av_overlap_score"]
+    added = []
+    for k in range(len(seg)):
+        host = str(seg.at[k, "speaker"])
+        if host not in ROLES or seg.at[k, "evidence"] != "face":
+            continue
+        guest = ROLES[1 - ROLES.index(host)]
+        start, end = float(seg.at[k, "start"]), float(seg.at[k, "end"])
+        inside = (grid >= start) & (grid < end)
+        active = inside & (both[host] >= level) & (both[guest] >= level)
+        for lo, hi in runs(active):
+            a, b = float(grid[lo]), min(end, float(grid[hi - 1]) + float(np.median(np.diff(grid))))
+            if b - a < cfg["av_overlap_min_s"]:
+                continue
+            margin = float(np.nanmean(both[guest][lo:hi])) - level
+            conf = float(1.0 / (1.0 + np.exp(-2.0 * margin)))
+            near = 2 * cfg["av_overlap_smooth_s"]
+            nxt = k + 1 < len(seg) and seg.at[k + 1, "speaker"] == guest
+            prv = k > 0 and seg.at[k - 1, "speaker"] == guest
+            if nxt and end - b <= near and float(seg.at[k + 1, "start"]) - end <= near:
+                seg.at[k + 1, "start"] = min(float(seg.at[k + 1, "start"]), a)
+            elif prv and a - start <= near and start - float(seg.at[k - 1, "end"]) <= near:
+                seg.at[k - 1, "end"] = max(float(seg.at[k - 1, "end"]), b)
+            else:
+                row = seg.loc[k].copy()
+                row["start"], row["end"], row["speaker"] = a, b, guest
+                row["confidence"], row["overlap"] = conf, True
+                if "cluster" in row:
+                    row["cluster"] = ""  # seen, not heard apart: no voice cluster of its own
+                added.append(row)
+    if added:
+        seg = pd.concat([seg, pd.DataFrame(added)], ignore_index=True)
+    return seg.sort_values(["start", "end"], kind="stable").reset_index(drop=True)
+
+
 def attribute_speakers(
     speech: SpeechTrack, frames: FrameFeatures | None, *, config: dict[str, Any]
 ) -> SpeechTrack:
@@ -119,6 +206,7 @@ def attribute_speakers(
     seg = speech.segments.copy()
     if frames is not None and len(seg):
         seg = _attribute(speech, frames, seg, cfg)
+        seg = _overlaps(speech, frames, seg, cfg)
     attributed = SpeechTrack(speech.times, speech.vad, seg, speech.turns, dict(speech.provenance))
     turns = find_turns(attributed, frames, config=config)
     prov = dict(speech.provenance, attributed="audio-visual" if frames is not None else "audio")
@@ -169,7 +257,7 @@ def _cluster_roles(
     for c in pd.unique(clusters):
         mine = (clusters == c) & (evidence == "face")
         total = duration[mine].sum()
-        if total > 0:
+        if total >= cfg["av_cluster_min_s"]:
             shares = {r: duration[mine & (speaker == r)].sum() / total for r in ROLES}
             role = max(shares, key=lambda r: shares[r])
             if shares[role] >= cfg["av_cluster_share"]:

@@ -8,7 +8,16 @@
 3. Each cluster gets a full-covariance Gaussian over frame MFCCs; frame log-likelihoods are
    smoothed and decoded with a Viterbi pass per speech segment that pays a penalty for each
    speaker change. This is the sliding-window change detection: boundaries land where the
-   likelihood ratio of two speakers' models crosses over, at frame precision.
+   likelihood ratio of two speakers' models crosses over, at frame precision. Clusters are then
+   merged while the Bayesian information criterion prefers one speaker.
+4. Turns too short for MFCC statistics (a 0.8 s reply inside a stretch of talk) are found by a
+   speaker-embedding model (:mod:`vigcv.audio.voice_encoder`): short windows (``embed_window_s``,
+   every ``embed_hop_s``) inside speech become d-vectors, centred on the recording's mean; each
+   speaker's centroid comes from the windows that lie within that speaker's MFCC turns; every
+   frame scores ``embed_scale`` x the cosine of the window centred on it with each centroid, plus
+   ``embed_mfcc_weight`` x the Gaussians' log-likelihood, and a last Viterbi pass (penalty
+   ``embed_change_penalty``) draws the final turns. The number of speakers stays the one found
+   by the MFCC clustering, which is steadier than thresholds on embedding distances.
 """
 
 from __future__ import annotations
@@ -21,6 +30,7 @@ import pandas as pd
 from scipy.cluster.hierarchy import fcluster, linkage
 from scipy.ndimage import uniform_filter1d
 
+from vigcv.audio import voice_encoder
 from vigcv.audio.features import HOP_S, AcousticFrames
 from vigcv.types import Segment
 
@@ -153,10 +163,78 @@ def cluster_speakers(
     ll = uniform_filter1d(
         np.stack([m.loglik(x) for m in models], axis=1), size=smooth, axis=0, mode="nearest"
     )
+    if config["speaker_embeddings"] and len(models) > 1:
+        emb = _embedding_scores(frames, segments, owner, path, config=config)
+        ll = config["embed_scale"] * emb + config["embed_mfcc_weight"] * (
+            ll - ll.max(axis=1, keepdims=True)
+        )
+        path = np.full(n, -1, dtype=int)
+        for s in np.unique(owner[owner >= 0]):
+            idx = np.flatnonzero(owner == s)
+            path[idx] = _viterbi(ll[idx], penalty=config["embed_change_penalty"])
     prob = np.exp(ll - ll.max(axis=1, keepdims=True))
     prob /= prob.sum(axis=1, keepdims=True)
     post = prob[np.arange(n), np.maximum(path, 0)]
     return _runs_to_segments(path, post, owner, segments)
+
+
+def embedding_windows(segments: list[Segment], *, window_s: float, hop_s: float) -> np.ndarray:
+    """``[start, stop)`` mel-frame spans of windows inside speech, shape (k, 2), int.
+
+    Window centres step by ``hop_s`` through each segment; a segment shorter than ``window_s``
+    is one window of its own length (at least 5 frames).
+    """
+    step = voice_encoder.MEL_HOP_S
+    length = max(5, round(window_s / step))
+    spans = []
+    for seg in segments:
+        lo, hi = round(seg.start / step), round(seg.end / step)
+        if hi - lo <= length:
+            spans.append((lo, max(hi, lo + 5)))
+            continue
+        starts = np.arange(lo, hi - length + 1, max(1, round(hop_s / step)))
+        spans.extend((int(a), int(a) + length) for a in starts)
+    return np.array(spans, dtype=int).reshape(-1, 2)
+
+
+def _embedding_scores(
+    frames: AcousticFrames,
+    segments: list[Segment],
+    owner: np.ndarray,
+    path: np.ndarray,
+    *,
+    config: dict[str, Any],
+) -> np.ndarray:
+    """Cosine of each frame's d-vector with each speaker's centroid, shape (n, k)."""
+    n, k = path.size, int(path.max()) + 1
+    mel = frames.log_mel
+    spans = embedding_windows(
+        segments, window_s=config["embed_window_s"], hop_s=config["embed_hop_s"]
+    )
+    spans = spans[spans[:, 1] <= mel.shape[0]]
+    if spans.shape[0] < 2:
+        return np.zeros((n, k))
+    speech_power = 10 ** (frames.db[owner >= 0].astype(np.float64) / 10)
+    gain = voice_encoder.loudness_gain(float(speech_power.mean()))
+    vectors = voice_encoder.embed(mel, spans, gain=gain).astype(np.float64)
+    vectors -= vectors.mean(axis=0)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True) + 1e-9
+    # each window's speaker: the MFCC path's majority over the frames it covers, if pure enough
+    ratio = round(HOP_S / voice_encoder.MEL_HOP_S)
+    centroids = np.zeros((k, vectors.shape[1]))
+    for j in range(k):
+        inside = [
+            np.mean(path[a // ratio : max(a // ratio + 1, b // ratio)] == j)
+            >= config["embed_purity"]
+            for a, b in spans
+        ]
+        if any(inside):
+            c = vectors[np.asarray(inside)].mean(axis=0)
+            centroids[j] = c / (np.linalg.norm(c) + 1e-9)
+    sim = vectors @ centroids.T
+    centres = spans.mean(axis=1) * voice_encoder.MEL_HOP_S
+    t = np.arange(n) * HOP_S
+    return np.stack([np.interp(t, centres, sim[:, j]) for j in range(k)], axis=1)
 
 
 def _normalised(x: np.ndarray, rows: np.ndarray) -> np.ndarray:

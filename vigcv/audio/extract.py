@@ -24,7 +24,7 @@ from vigcv.io import iter_audio, probe
 from vigcv.models import load_manifest
 from vigcv.types import SEGMENT_COLUMNS, TURN_COLUMNS, Segment, SpeechTrack
 
-AUDIO_VERSION = "1"
+AUDIO_VERSION = "2"
 RATE = 16000
 Hook = Callable[[str, Any], None]
 
@@ -117,12 +117,18 @@ def extract_audio(
         segments, frames, min_db=cfg["edge_db"], most_s=cfg["edge_trim_s"], pad_s=cfg["vad_pad_s"]
     )
     table = speaker_segments(frames, segments, config=cfg)
-    spec = load_manifest()["silero_vad"]
+    manifest = load_manifest()
+    spec, encoder = manifest["silero_vad"], manifest["voice_encoder"]
     provenance = {
         "stage": "audio",
         "version": AUDIO_VERSION,
         "vad_model": f"silero_vad ({spec.source}, sha256 {spec.sha256[:12]})",
         "features": "MFCC (40 mel) + pYIN pitch, 20 ms",
+        "speaker_embeddings": (
+            f"GE2E voice encoder ({encoder.source}, sha256 {encoder.sha256[:12]})"
+            if cfg["speaker_embeddings"]
+            else "off"
+        ),
         "config_hash": section_hash(config, ["audio"]),
         "duration_s": round(vad.size * HOP_S, 3),
         "clusters": {

@@ -1,0 +1,99 @@
+"""The GE2E voice encoder read without torch, its speaker embeddings, and what they add to turns."""
+
+from __future__ import annotations
+
+import pickle
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from vigcv.audio import voice_encoder
+from vigcv.errors import ModelError
+from vigcv.models import model_path
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def reference_embedding(state: dict, mel: np.ndarray) -> np.ndarray:
+    """PyTorch's LSTM equations written out (gate order i, f, g, o), then linear, ReLU, L2."""
+    x = mel.astype(np.float64)
+    for layer in range(voice_encoder.LAYERS):
+        w_ih, w_hh = state[f"lstm.weight_ih_l{layer}"], state[f"lstm.weight_hh_l{layer}"]
+        bias = state[f"lstm.bias_ih_l{layer}"] + state[f"lstm.bias_hh_l{layer}"]
+        h = np.zeros(voice_encoder.HIDDEN)
+        c = np.zeros(voice_encoder.HIDDEN)
+        out = []
+        for frame in x:
+            i, f, g, o = np.split(w_ih @ frame + w_hh @ h + bias, 4)
+            c = _sigmoid(f) * c + _sigmoid(i) * np.tanh(g)
+            h = _sigmoid(o) * np.tanh(c)
+            out.append(h)
+        x = np.array(out)
+    e = np.maximum(state["linear.weight"] @ h + state["linear.bias"], 0.0)
+    return e / np.linalg.norm(e)
+
+
+def test_onnx_graph_reproduces_the_lstm():
+    state = voice_encoder.read_legacy_checkpoint(model_path("voice_encoder"))["model_state"]
+    rng = np.random.default_rng(3)
+    mel = rng.gamma(0.5, 2.0, size=(2, 40, voice_encoder.N_MELS)).astype(np.float32)
+    spans = np.array([[0, 40], [40, 80]])
+    log_mels = np.log10(mel.reshape(80, voice_encoder.N_MELS) + 1e-10).astype(np.float16)
+    got = voice_encoder.embed(log_mels, spans)
+    stored = np.power(10.0, log_mels.astype(np.float64)).reshape(2, 40, voice_encoder.N_MELS)
+    for k in range(2):
+        assert got[k] == pytest.approx(reference_embedding(state, stored[k]), abs=1e-5)
+    assert np.linalg.norm(got, axis=1) == pytest.approx([1.0, 1.0], abs=1e-5)
+
+
+def test_checkpoint_reader_refuses_code(tmp_path):
+    class Payload:
+        def __reduce__(self):
+            return (print, ("this must never run",))
+
+    path = tmp_path / "evil.pt"
+    header = b"".join(pickle.dumps(v, protocol=2) for v in (0x1950A86A20F9469CFC6C, 1001, {}))
+    path.write_bytes(header + pickle.dumps({"model_state": Payload()}, protocol=2))
+    with pytest.raises(ModelError, match=r"refusing to load \w+\.print"):
+        voice_encoder.read_legacy_checkpoint(path)
+    path.write_bytes(b"not a checkpoint")
+    with pytest.raises(ModelError, match="vigcv models fetch"):
+        voice_encoder.read_legacy_checkpoint(path)
+
+
+def test_embeddings_tell_the_parent_from_the_child(synth_speech):
+    audio, rate = sf.read(synth_speech.wav, dtype="float32")
+    assert rate == voice_encoder.RATE
+    mel = voice_encoder.log_mel(audio)
+    spans, who = [], []
+    for row in synth_speech.reference.itertuples():
+        lo, hi = round(row.start * 100), round(row.end * 100)
+        spans += [(a, a + 50) for a in range(lo, hi - 50, 20)]
+        who += [row.speaker] * len(range(lo, hi - 50, 20))
+    labels = np.array(who)
+    assert {"parent", "child"} <= set(labels)
+    gain = voice_encoder.loudness_gain(float(np.mean(audio**2)))
+    emb = voice_encoder.embed(mel, np.array(spans), gain=gain)
+    sim = emb @ emb.T
+    same = (labels[:, None] == labels[None]) & ~np.eye(labels.size, dtype=bool)
+    assert sim[same].mean() > sim[labels[:, None] != labels[None]].mean() + 0.1
+
+
+def test_embeddings_find_the_short_replies_in_a_real_call(shared_eval, config):
+    """pyannote's sample call has 0.8 s and 1.1 s replies inside long stretches of talk."""
+    from vigcv.audio import extract_audio
+    from vigcv.evaluation.speech import change_f1, diarization_error_rate, latency_errors, read_rttm
+
+    wav = shared_eval / "speech" / "sample.wav"
+    reference = read_rttm(shared_eval / "speech" / "sample.rttm")
+    found = extract_audio(wav, config=config).segments
+    mfcc_only = {**config, "audio": {**config["audio"], "speaker_embeddings": False}}
+    without = extract_audio(wav, config=mfcc_only).segments
+    assert change_f1(reference, found)["f1"] >= 0.8
+    assert change_f1(reference, found)["f1"] > change_f1(reference, without)["f1"] + 0.1
+    assert diarization_error_rate(reference, found)["der"] <= 0.15
+    errors = latency_errors(reference, found, tolerance=1.0)["error_s"].abs()
+    assert len(errors) >= 6 and errors.median() <= 0.15
