@@ -109,6 +109,21 @@ def bench_synth(config: dict) -> None:
         f"  attribution accuracy (voice only, pitch guess): {attribution_accuracy(ref, guess):.3f}"
     )
     print(f"  VAD F1: {vad_f1(ref, speech.segments, duration=script.duration)['f1']:.3f}")
+    grid = np.arange(0.0, script.duration, 0.01)
+
+    def spoken(table: pd.DataFrame, role: str) -> np.ndarray:
+        mask = np.zeros(grid.size, bool)
+        for start, end in table.loc[table["speaker"] == role, ["start", "end"]].to_numpy():
+            mask |= (grid >= start) & (grid < end)
+        return mask
+
+    truth = spoken(ref, "parent") & spoken(ref, "child")
+    seen = spoken(att.segments, "parent") & spoken(att.segments, "child")
+    print(
+        f"  overlapping speech: {truth.sum() / 100:.2f} s scripted, {seen.sum() / 100:.2f} s found,"
+        f" recall {(truth & seen).sum() / max(truth.sum(), 1):.2f},"
+        f" precision {(truth & seen).sum() / max(seen.sum(), 1):.2f}"
+    )
     print(f"  child initiatives answered within 2 s found contingent: {hits}/{n}, "
           f"max |latency error| {max(errors) if errors else float('nan'):.3f} s")  # fmt: skip
 

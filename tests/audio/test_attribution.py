@@ -142,3 +142,33 @@ def test_talking_over_each_other_is_seen(synth_speech):
     switches = switches[switches["event"] == "switch"]
     for start in inside["start"]:
         assert not np.any(np.abs(switches["time"] - start) < 0.05)
+
+
+def test_a_narrow_face_decision_yields_to_a_clear_voice_cluster(config):
+    """The child's voice cluster B was the child's face three times; the fourth time a turned-away
+    parent's mouth barely moves and the child's is not seen to: the voice decides."""
+    spans = [(1, 2), (3, 4), (5, 6), (7, 8), (9, 10), (11, 12), (13, 14), (15, 16)]
+    times = np.arange(0, 18, 0.032) + 0.016
+    vad = np.zeros(times.size)
+    rows = []
+    for (start, end), c in zip(spans, "ABABABAB", strict=True):
+        vad[(times >= start) & (times < end)] = 0.95
+        rows.append((start, end, c, 0.9, c, np.nan, "unknown"))
+    columns = ["start", "end", "speaker", "confidence", "cluster", "pitch_hz", "role_guess"]
+    track = SpeechTrack(times, vad, pd.DataFrame(rows, columns=columns), SpeechTrack.empty().turns)
+    t = np.arange(0, 18, 0.1)
+    rng = np.random.default_rng(0)
+    mouths = {
+        "parent": talking_mouth(t, [(1, 2), (5, 6), (9, 10), (13, 14)], rng),
+        "child": talking_mouth(t, [(3, 4), (7, 8), (11, 12)], rng),
+    }
+    last = (t >= 15) & (t < 16)
+    mouths["parent"][last] += 0.012 * (1 + np.sin(2 * np.pi * 4 * t[last]))
+    mouths["child"][last] += 0.006 * (1 + np.sin(2 * np.pi * 4 * t[last]))
+    frames = hand_frames(mouths, t)
+    faces_only = {**config, "audio": {**config["audio"], "av_face_sure": 0.0}}
+    narrow = attribute_speakers(track, frames, config=faces_only).segments.iloc[7]
+    assert narrow["speaker"] == "parent" and narrow["confidence"] < 0.7  # the premise
+    got = attribute_speakers(track, frames, config=config).segments
+    assert got["speaker"].tolist() == ["parent", "child"] * 4
+    assert got["evidence"].iloc[7] == "voice"

@@ -5,7 +5,12 @@ during the segment stands above their own silent baseline, and how much more it 
 units of the person's own variability (a z-score; a talking mouth opens and moves, a listening
 mouth does not), plus the correlation of mouth opening with voice activity over the segment and a
 second of context on each side. The role with the highest score is the speaker when the score is
-at least ``av_min_score``; the confidence grows with the margin over the other role.
+at least ``av_min_score``; the confidence grows with the margin over the other role. A narrow
+decision (confidence below ``av_face_sure``) on a mouth that is not clearly talking (mean
+activity below ``av_overlap_score``, see below) yields to the voice: when the segment's speaker
+cluster was given to the other role by a clear majority of the faces' decisions elsewhere (a
+share of at least ``av_face_sure``), that role speaks (a profile or turned-away face's mouth
+is measured poorly).
 
 Acoustic fallback (speech while the speaker's face is hidden or off screen): each speaker cluster
 takes the role that the audio-visual decisions gave most of its time (at least
@@ -235,9 +240,21 @@ def _attribute(
         confidence[k] = float(1.0 / (1.0 + np.exp(-2.0 * margin)))
         evidence[k] = "face"
     cluster_role = _cluster_roles(seg, speaker, evidence, cfg)
+    smooth = cfg["av_overlap_smooth_s"]
+    activity = {
+        r: mouth_activity(speech, frames, r, off=cfg["vad_off"], smooth_s=smooth) for r in ROLES
+    }
     for k in range(n):
         if evidence[k] == "face":
-            continue
+            # a narrow face decision on a mouth that barely moves yields to a voice cluster
+            # that the faces clearly named elsewhere
+            role, conf = cluster_role.get(seg["cluster"].iloc[k], ("unknown", 0.0))
+            narrow = confidence[k] < cfg["av_face_sure"] and conf >= cfg["av_face_sure"]
+            t, act = activity[str(speaker[k])]
+            inside = (t >= seg["start"].iloc[k]) & (t < seg["end"].iloc[k])
+            quiet = not inside.any() or float(np.mean(act[inside])) < cfg["av_overlap_score"]
+            if not (narrow and quiet and role in ROLES and role != speaker[k]):
+                continue
         role, conf = cluster_role.get(seg["cluster"].iloc[k], ("unknown", 0.0))
         speaker[k], confidence[k] = role, conf * float(seg["confidence"].iloc[k])
         evidence[k] = "voice" if role != "unknown" else "none"
