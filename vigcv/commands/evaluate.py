@@ -80,12 +80,10 @@ def evaluate(
         _signal_table("Event level (temporal IoU >= 0.5; n = system/labelled)", event_blocks)
     )
     mt = Table(title="Moments: ours (random 4 s windows)", title_justify="left")
-    mt.add_column("metric")
+    mt.add_column("session", overflow="fold", min_width=12)
     rows = [(s.session, s.moments, s.random) for s in result.sessions]
     if pooled:
         rows.append(("mean", pooled["moments"], pooled["random"]))
-    for name, _, _ in rows:
-        mt.add_column(name, justify="right")
     metrics = {
         "precision_at_3": "P@3",
         "precision_at_5": "P@5",
@@ -93,8 +91,14 @@ def evaluate(
         "recall_at_10": "recall@10",
         "clip_recall_at_5": "clip recall@5",
     }
-    for key, label in metrics.items():
-        mt.add_row(label, *[f"{_f(mom[key])} ({_f(rnd[key])})" for _, mom, rnd in rows])
+    for label in metrics.values():
+        mt.add_column(label, justify="right")
+    for i, (name, mom, rnd) in enumerate(rows):  # one row per session: many sessions stay legible
+        mt.add_row(
+            name,
+            *[f"{_f(mom[key])}\n({_f(rnd[key])})" for key in metrics],
+            end_section=i == len(rows) - 2 and pooled is not None,
+        )
     console.print(mt)
     if result.unmatched:
         err_console.print(
