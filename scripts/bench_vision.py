@@ -56,8 +56,20 @@ GRID: dict[str, list[dict[str, Any]]] = {
         for a in (60.0, 70.0, 75.0, 80.0, 90.0)
     ]
     + [
-        {"looks_at_model": "towards", "looks_towards_deg": p, "child_looks_towards_deg": p}
+        {
+            "looks_at_model": "towards",
+            "looks_towards_deg": p,
+            "child_looks_towards_deg": p,
+            "eye_source": source,
+            "eye_range_deg": eye_range,
+            "gaze_target_hold_s": hold,
+            "child_gaze_target_hold_s": child_hold,
+            "mutual_gaze_combine": combine,
+        }
         for p in (-10.0, 0.0, 10.0, 20.0, 30.0)
+        for source, eye_range in (("eye", 30.0), ("iris", 90.0))
+        for hold, child_hold in ((0.0, 0.0), (3.0, 0.0), (3.0, 3.0))
+        for combine in ("min", "product")
     ],
 }
 SIGNALS_OF = {

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from vigcv.errors import ConfigError
+from vigcv.vision.extract import drop_faint_identities
 from vigcv.vision.pose import combine_gaze, gaze_vector, yaw_from_five_points
 from vigcv.vision.roles import assign_roles
 from vigcv.vision.social import (
@@ -38,6 +39,26 @@ def test_tracker_keeps_ids_through_a_short_occlusion(rng):
     assert len(parent) == 1 and len(child) == 1 and parent != child
 
 
+@pytest.mark.parametrize("matching", ["greedy", "hungarian"])
+def test_greedy_matching_keeps_a_missed_face_from_taking_its_neighbour(matching):
+    # Boxes of a hug on a real clip (7.5 fps): the mother's face is missed for a frame while
+    # the child's face, just next to it, and a stray box are found.
+    tracker = FaceTracker(gate=2.0, gate_growth=1.0, max_gate=3.0, matching=matching)
+    mother, child = tracker.update(0.0, np.array([_box(275, 225, 89), _box(414, 325, 125)]))
+    tracker.update(0.13, np.array([_box(275, 225, 89)]))
+    got = tracker.update(0.27, np.array([_box(392, 294, 85), _box(459, 437, 75)]))
+    if matching == "greedy":
+        assert got[0] == child and got[1] not in (mother, child)
+        assert tracker.update(0.4, np.array([_box(255, 225, 88)]))[0] == mother
+    else:  # the pairing with the most matches gives the mother's track the child's face
+        assert got[0] == mother
+
+
+def test_tracker_rejects_an_unknown_matching():
+    with pytest.raises(ConfigError, match="track_matching"):
+        FaceTracker(matching="nearest")
+
+
 def test_link_identities_chains_tracks_and_drops_a_third_face():
     frames = np.concatenate(
         [np.arange(0, 50), np.arange(0, 20), np.arange(30, 50), np.arange(10, 14)]
@@ -50,6 +71,26 @@ def test_link_identities_chains_tracks_and_drops_a_third_face():
     link = link_identities(summarise_tracks(frames, tracks, boxes), max_people=2, min_frames=2)
     assert link[0] != link[1] and link[1] == link[2]
     assert 3 not in link  # co-occurs with both people
+
+
+def test_a_faint_small_face_in_the_background_is_not_a_person(rng):
+    # The parent scores high; a face at the back of the room, a third of her size, stays low
+    # throughout but for a few frames scores as high as a turned-away parent does.
+    ident = np.repeat([0, 1, -1], [60, 40, 5])
+    scores = np.concatenate([rng.uniform(0.5, 0.95, 60), rng.uniform(0.25, 0.45, 40), [0.9] * 5])
+    scores[60:62] = 0.7
+    sizes = np.concatenate([rng.uniform(70, 90, 60), rng.uniform(22, 30, 40), [50] * 5])
+    kw = dict(quantile=0.9, min_score=0.65, max_size_ratio=0.45)
+    out = drop_faint_identities(ident, scores, sizes, **kw)
+    assert np.all(out[:60] == 0) and np.all(out[60:] == -1)
+    # A child detected confidently at times is kept, even if most detections are weak ...
+    confident = scores.copy()
+    confident[60:70] = 0.8
+    assert np.all(drop_faint_identities(ident, confident, sizes, **kw)[60:100] == 1)
+    # ... and so is a faint face of a child's size next to the parent (dim or rendered faces).
+    child_size = sizes.copy()
+    child_size[60:100] = rng.uniform(45, 60, 40)
+    assert np.all(drop_faint_identities(ident, scores, child_size, **kw)[60:100] == 1)
 
 
 def test_roles_from_face_size_and_side_override():

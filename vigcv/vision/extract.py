@@ -176,6 +176,55 @@ def unswap_identities(
     return swapped
 
 
+def drop_faint_identities(
+    ident: np.ndarray,
+    scores: np.ndarray,
+    sizes: np.ndarray,
+    *,
+    quantile: float,
+    min_score: float,
+    max_size_ratio: float,
+) -> np.ndarray:
+    """Unassign identities that look like a distant face in the background.
+
+    A person taking part is close to the camera: some of their detections score high even when
+    they turn away, and their face is not tiny next to the other person's. A face at the back
+    of the room (a passer-by, a picture) is both faint and small, and would otherwise become
+    "the child" in a clip where the child is out of view. Both conditions are needed: rendered
+    or dim faces can score low throughout, and a small child's face can be half the parent's.
+
+    Parameters
+    ----------
+    ident : ndarray of int, shape (n_faces,)
+        Identity of each detection, -1 for none.
+    scores : ndarray, shape (n_faces,)
+        Detector confidence 0..1 of each detection.
+    sizes : ndarray, shape (n_faces,)
+        Face size of each detection (any unit, e.g. sqrt of the box area in pixels).
+    quantile, min_score : float
+        Faint: this quantile (0..1) of the identity's scores is below ``min_score``.
+    max_size_ratio : float
+        Small: the identity's median size is below this fraction of the largest identity's.
+
+    Returns
+    -------
+    ndarray of int, shape (n_faces,)
+        ``ident`` with those identities' detections set to -1 (the others keep their number).
+    """
+    out = np.array(ident, copy=True)
+    ids = np.unique(out[out >= 0])
+    if ids.size < 2:
+        return out
+    median = {k: float(np.median(sizes[out == k])) for k in ids}
+    largest = max(median.values())
+    for k in ids:
+        mine = out == k
+        faint = float(np.quantile(scores[mine], quantile)) < min_score
+        if faint and median[k] < max_size_ratio * largest:
+            out[mine] = -1
+    return out
+
+
 def _identities(scan: ScanResult, vc: dict[str, Any], fps: float) -> np.ndarray:
     """Identity 0/1 of each detection (-1 for none): linked tracks, then stray detections.
 
@@ -200,10 +249,19 @@ def _identities(scan: ScanResult, vc: dict[str, Any], fps: float) -> np.ndarray:
     )
     for track, k in link.items():
         ident[f["track"] == track] = k
-    max_gap = vc["track_max_lost_s"] * fps
     size = np.sqrt(
         np.maximum(boxes[:, 2] - boxes[:, 0], 1.0) * np.maximum(boxes[:, 3] - boxes[:, 1], 1.0)
     )
+    ident = drop_faint_identities(
+        ident,
+        f["score"],
+        size,
+        quantile=vc["person_score_quantile"],
+        min_score=vc["person_min_score"],
+        max_size_ratio=vc["person_min_size_ratio"],
+    )
+    link = {t: k for t, k in link.items() if np.any(ident == k)}
+    max_gap = vc["track_max_lost_s"] * fps
     max_log_ratio = np.log(vc["stray_max_size_ratio"])
     for j in np.argsort(-f["score"]):
         if ident[j] >= 0:
@@ -303,13 +361,17 @@ def _assemble(
             continue
         other = people[others[0]]
         prefix = "child_" if role_of.get(k) == "child" else ""
+        # Where the other's face is not found (turned away, in a hug), they are still about
+        # where they were last seen.
+        target_hold = round(float(vc[f"{prefix}gaze_target_hold_s"] * fps))
+        target = np.stack([hold(other["head"][:, j], target_hold) for j in range(3)], axis=1)
         if vc["looks_at_model"] == "towards":
-            towards = looks_towards(p["gaze_yaw"], p["head"][:, 0], other["head"][:, 0])
+            towards = looks_towards(p["gaze_yaw"], p["head"][:, 0], target[:, 0])
             looks = sigmoid(
                 (towards - vc[f"{prefix}looks_towards_deg"]) / vc["looks_towards_scale_deg"]
             )
         else:
-            mine, theirs = p["head"], other["head"]
+            mine, theirs = p["head"], target
             if vc["looks_at_depth"] == "shared":
                 mine, theirs = shared_depth(mine, theirs)
             angle = angle_to_target(p["gaze"], mine, theirs)

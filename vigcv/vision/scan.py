@@ -154,6 +154,7 @@ def scan_video(
         max_gate=vc["track_max_gate"],
         max_lost_s=vc["track_max_lost_s"],
         size_weight=vc["track_size_weight"],
+        matching=vc["track_matching"],
     )
     landmarker = Landmarker(min_confidence=vc["landmark_confidence"])
     rows: dict[str, list[float]] = {k: [] for k in _FIELDS}

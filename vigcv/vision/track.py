@@ -1,4 +1,4 @@
-"""Online face tracking (Hungarian matching on position and size) and identities after the fact.
+"""Online face tracking (greedy or Hungarian matching on position and size), identities after.
 
 :class:`FaceTracker` gives each detection a track id frame by frame; a track survives misses for
 ``max_lost_s`` seconds, with a matching gate that widens with the time since it was last seen, so a
@@ -13,7 +13,10 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
+from vigcv.errors import ConfigError
+
 _BIG = 1e6
+MATCHINGS = ("greedy", "hungarian")
 
 
 def _centre_size(boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -47,6 +50,21 @@ def containment(box: np.ndarray, boxes: np.ndarray) -> np.ndarray:
     return w * h / np.maximum(np.minimum(area, areas), 1e-9)
 
 
+def _greedy_pairs(cost: np.ndarray, allowed: np.ndarray) -> list[tuple[int, int]]:
+    """(row, column) pairs taken cheapest first among the allowed ones, each row/column once."""
+    rows, cols = np.nonzero(allowed)
+    used_r: set[int] = set()
+    used_c: set[int] = set()
+    pairs = []
+    for k in np.argsort(cost[rows, cols], kind="stable"):
+        r, c = int(rows[k]), int(cols[k])
+        if r not in used_r and c not in used_c:
+            pairs.append((r, c))
+            used_r.add(r)
+            used_c.add(c)
+    return pairs
+
+
 @dataclass
 class _Track:
     id: int
@@ -72,6 +90,11 @@ class FaceTracker:
     size_weight : float
         Weight of the size term in :func:`match_cost` (a parent's face and a child's differ
         in size; a larger weight keeps a track from jumping to the other person's face).
+    matching : {"greedy", "hungarian"}
+        How tracks and boxes are paired within the gates: ``"greedy"`` takes the cheapest pair
+        first (each face goes to the track nearest to it); ``"hungarian"`` minimises the total
+        cost of the largest set of pairs, which can force a bad pair: when the parent's face is
+        missed in a hug, her track takes the child's face and the child's track a stray box.
     """
 
     gate: float = 1.2
@@ -79,8 +102,16 @@ class FaceTracker:
     max_gate: float = 3.0
     max_lost_s: float = 4.0
     size_weight: float = 1.0
+    matching: str = "greedy"
     _tracks: list[_Track] = field(default_factory=list)
     _next_id: int = 0
+
+    def __post_init__(self) -> None:
+        if self.matching not in MATCHINGS:
+            raise ConfigError(
+                f"[vision] track_matching must be one of {', '.join(MATCHINGS)}, "
+                f"got {self.matching!r}"
+            )
 
     def active(self, t: float) -> list[tuple[int, np.ndarray, float, int]]:
         """Tracks alive at time ``t``: (id, last box, seconds since seen, hits)."""
@@ -102,12 +133,15 @@ class FaceTracker:
                 ]
             )
             allowed = cost <= gates[:, None]
-            rows, cols = linear_sum_assignment(np.where(allowed, cost, _BIG))
-            for r, c in zip(rows, cols, strict=True):
-                if allowed[r, c]:
-                    track = self._tracks[r]
-                    track.box, track.last_t, track.hits = boxes[c].copy(), t, track.hits + 1
-                    ids[c] = track.id
+            if self.matching == "greedy":
+                pairs = _greedy_pairs(cost, allowed)
+            else:
+                rows, cols = linear_sum_assignment(np.where(allowed, cost, _BIG))
+                pairs = [(r, c) for r, c in zip(rows, cols, strict=True) if allowed[r, c]]
+            for r, c in pairs:
+                track = self._tracks[r]
+                track.box, track.last_t, track.hits = boxes[c].copy(), t, track.hits + 1
+                ids[c] = track.id
         for c in np.nonzero(ids < 0)[0]:
             self._tracks.append(_Track(self._next_id, boxes[c].copy(), t))
             ids[c] = self._next_id
