@@ -2,14 +2,18 @@
 
 Prints a markdown table. Data: every clip of ../shared/eval/parent-child (when present) and a
 generated 10-minute 1080p/30 fps two-person session (cached under /tmp, reused by later runs),
-each with ``--jobs 1`` and ``--jobs 2``. A real-time factor (RTF) is processing seconds divided by
-media seconds (0.1 = ten times faster than real time). Stage times are summed over sessions from
+each with ``--jobs 1`` and ``--jobs 2``; a single long session is split in time chunks
+(``[vision] chunk_s``) that two workers scan at once, and its ``--jobs 1`` vs ``--jobs 2``
+speed-up is printed for the generated session and the joined real sessions
+(``parent-child/sessions``). A real-time factor (RTF) is processing seconds divided by media
+seconds (0.1 = ten times faster than real time). Stage times are summed over sessions from
 each ``run.json``; with two workers they overlap, so the wall-clock "pipeline" RTF is the one to
 compare with decode-only. Peak RSS is the largest resident set of one worker process.
 
     python scripts/bench.py                  # both data sets, jobs 1 and 2
     python scripts/bench.py --only synth --jobs 1
     python scripts/bench.py --dask           # also: 1 vs 2 Dask workers on the real clips
+    python scripts/bench.py --only long      # one long session at a time: --jobs 1 vs 2
 """
 
 from __future__ import annotations
@@ -231,23 +235,65 @@ def dask_speedup(files: list[Path], *, out: Path) -> list[tuple[int, float, floa
     return rows
 
 
+def long_sessions() -> list[Path]:
+    """The generated 10-minute session and the joined real sessions long enough to be split."""
+    from vigcv import chunks
+    from vigcv.config import load_config
+    from vigcv.io import probe
+
+    config = load_config()
+    found = [synth_session(), *sorted((EVAL / "sessions").glob("*.mp4"))]
+    return [
+        f for f in found if len(chunks.plan_chunks(duration=probe(f).duration, config=config)) > 1
+    ]
+
+
+def chunk_speedup(files: list[Path], *, out: Path) -> list[str]:
+    """Markdown rows: each long session alone, ``--jobs 1`` vs ``--jobs 2`` (chunks at once)."""
+    from vigcv import chunks
+    from vigcv.config import load_config
+    from vigcv.io import probe
+
+    config = load_config()
+    rows = []
+    for path in files:
+        media = probe(path).duration
+        plan = chunks.plan_chunks(duration=media, config=config)
+        runs = {}
+        for jobs in (1, 2):
+            print(f"  long session {path.name}: --jobs {jobs}", file=sys.stderr, flush=True)
+            runs[jobs] = pipeline([path], jobs=jobs, out=out / f"long-{path.stem}-{jobs}")
+            if runs[jobs]["failed"]:
+                print(f"  {path.name} failed with --jobs {jobs}", file=sys.stderr)
+        cells = [
+            f"{r['wall']:.1f} ({r['wall'] / media:.3f}), {r['cpu'] / r['wall']:.2f}"
+            for r in runs.values()
+        ]
+        rows.append(
+            f"| {path.name} | {media:.0f} | {len(plan)} | {cells[0]} | {cells[1]} "
+            f"| {runs[1]['wall'] / runs[2]['wall']:.2f}x |"
+        )
+        print(rows[-1], file=sys.stderr, flush=True)
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument(
-        "--only", choices=("real", "synth", "dask"), default=None, help="one part only"
+        "--only", choices=("real", "synth", "dask", "long"), default=None, help="one part only"
     )
     parser.add_argument("--jobs", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--dask", action="store_true", help="also time 1 vs 2 Dask workers")
     parser.add_argument("--out", type=Path, default=CACHE / "runs")
     args = parser.parse_args()
     sets: list[tuple[str, list[Path]]] = []
-    if args.only not in ("synth", "dask") and EVAL.is_dir():
+    if args.only not in ("synth", "dask", "long") and EVAL.is_dir():
         sets.append(
             (f"parent-child ({len(list(EVAL.glob('*.mp4')))} clips)", sorted(EVAL.glob("*.mp4")))
         )
-    if args.only not in ("real", "dask"):
+    if args.only not in ("real", "dask", "long"):
         sets.append(("synthetic 10 min 1080p30", [synth_session()]))
     lines = [
         "| data | jobs | media s | decode-only RTF (CPU) | vision RTF | audio RTF | score RTF "
@@ -258,12 +304,6 @@ def main() -> None:
     for name, files in sets:
         media = media_seconds(files)
         for jobs in args.jobs:
-            if jobs > 1 and len(files) == 1:
-                lines.append(
-                    f"| {name} | {jobs} | {media:.0f} | as jobs 1: one session runs in one "
-                    "process (a session is not split) | | | | | | | |"
-                )
-                continue
             print(f"  {name}: --jobs {jobs}", file=sys.stderr, flush=True)
             decode, decode_cpu = decode_only(files, jobs=jobs)
             run = pipeline(files, jobs=jobs, out=args.out / f"{len(files)}-{jobs}")
@@ -286,6 +326,17 @@ def main() -> None:
             "machine disturbs less. vision/audio/score are wall seconds per session from "
             "run.json, summed over sessions (with 2 jobs they overlap)."
         )
+    if args.only in (None, "long"):
+        rows = chunk_speedup(long_sessions(), out=args.out)
+        print(
+            "\nOne long session alone: its vision scan split in time chunks ([vision] chunk_s), "
+            "scanned one after another (--jobs 1) or two at once (--jobs 2). Wall seconds "
+            "(RTF), then CPU / wall: the cores the run really got (on a busy shared machine, "
+            "fewer than the workers).\n\n"
+            "| session | media s | chunks | --jobs 1 | --jobs 2 | speed-up |\n"
+            "|---|---|---|---|---|---|"
+        )
+        print("\n".join(rows))
     if (args.dask or args.only == "dask") and EVAL.is_dir():
         files = sorted(EVAL.glob("*.mp4"))
         rows = dask_speedup(files, out=args.out)

@@ -3,7 +3,8 @@
 One bad file never stops a batch: its failure becomes a row of ``summary.csv`` with a one-line
 reason. A session that finished before (same input, same config) is skipped unless ``force``.
 Sessions run here, in worker processes or on a Dask cluster (:mod:`vigcv.executors`); the files
-they write do not depend on which.
+they write do not depend on which. With fewer sessions than workers, the time chunks of long
+recordings are scanned at once too (:mod:`vigcv.chunks`), so one long session uses every worker.
 """
 
 from __future__ import annotations
@@ -219,7 +220,8 @@ def run_batch(
     out : Path
         The results folder (``out/<session>/`` per job).
     jobs_n : int
-        ``executor="local"``: sessions run at once in worker processes (1: in this process).
+        ``executor="local"``: worker processes (1: everything in this process). With fewer
+        sessions than that, the chunks of a long recording's scan run at once too.
     executor : {"local", "dask"}
         Where sessions run; ``"dask"`` sends each to the cluster at ``scheduler``.
     scheduler : str or distributed.Client, optional
@@ -259,17 +261,41 @@ def run_batch(
         else:
             work.append(executors.Task(job, out, config, force, parent_side, overlay, debug))
     if executor == "dask":
-        executors.run_dask(work, scheduler=scheduler, on_result=done)
-    elif jobs_n <= 1 or len(work) <= 1:
+        executors.run_dask(
+            work, scheduler=scheduler, on_result=done, hook=hook, split=executors.split_session
+        )
+    elif jobs_n <= 1 or not work:
         executors.run_serial(work, hook=hook, on_result=done)
     else:
-        workers = min(jobs_n, len(work))
+        split, workers = _splitting(work, jobs_n=jobs_n)
         threads = int(config.get("batch", {}).get("worker_threads", 1))
-        executors.run_local(work, workers=workers, hook=hook, on_result=done, threads=threads)
+        if workers <= 1:
+            executors.run_serial(work, hook=hook, on_result=done)
+        else:
+            executors.run_local(
+                work, workers=workers, hook=hook, on_result=done, threads=threads, split=split
+            )
     order = {job.session: i for i, job in enumerate(jobs)}
     results.sort(key=lambda r: order.get(r.session, 0))
     write_summary(out, results)
     return results
+
+
+def _splitting(work: Sequence[Any], *, jobs_n: int) -> tuple[Callable[[Any], Sequence[Any]], int]:
+    """How to split sessions into parts for the workers, and how many workers to start.
+
+    With at least ``jobs_n`` sessions every worker is busy with whole sessions: none is split
+    (a long one still scans its chunks, one after another, with the same result). With fewer,
+    each session's parts are planned here (a probe and a hash per file), and no more workers
+    start than there are tasks to run at once.
+    """
+    if len(work) >= jobs_n:
+        return (lambda task: []), jobs_n
+    from vigcv import executors
+
+    plans = {task.job.session: executors.split_session(task) for task in work}
+    units = sum(max(1, len(parts)) for parts in plans.values())
+    return (lambda task: plans[task.job.session]), min(jobs_n, units)
 
 
 def summary_table(results: Sequence[SessionResult]) -> pd.DataFrame:

@@ -4,9 +4,15 @@ Every executor runs the same picklable :class:`Task` through :func:`run_task`, s
 outputs do not depend on where it ran. A worker process limits its own native thread pools
 (:func:`limit_threads`) so ``N`` workers on ``N`` cores do not fight over them.
 
-Progress: local workers send ``(session, step, done, total)`` through a queue to the parent,
-which calls ``hook(step, {"session": ..., "done": ..., "total": ...})``; Dask reports only whole
-sessions (``on_result``).
+Long recordings: with more than one worker, a session whose vision scan is split in time chunks
+(:mod:`vigcv.chunks`) is started as one :class:`ChunkTask` per chunk, plus one for its audio,
+which workers run at once; the session itself runs when they are done and finds their results
+in its cache. The chunks depend only on the recording and the config, so the files written are
+the same for any number of workers (a part no worker did, the session does itself).
+
+Progress: workers send ``(session, step, done, total, part)`` (through a queue to the local
+parent, or as Dask worker events) and the parent calls ``hook(step, {"session": ..., "done":
+..., "total": ...})``; the chunks of one session scanned at once add up to one count.
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ import queue as queue_mod
 import signal
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -28,10 +34,12 @@ from typing import Any
 
 from vigcv.config import Config
 from vigcv.errors import VigcvError
+from vigcv.io.quiet import native_stderr_silenced
 from vigcv.pipeline import SessionResult
 
 Hook = Callable[[str, Any], None]
 OnResult = Callable[[SessionResult], None]
+Split = Callable[["Task"], Sequence[Any]]  # a session's parts (vigcv.chunks.ChunkJob, AudioJob)
 
 EXECUTORS = ("local", "dask")
 THREAD_ENV = (
@@ -57,6 +65,23 @@ class Task:
     parent_side: str | None = None
     overlay: bool = False
     debug: bool = False
+
+
+@dataclass(frozen=True)
+class ChunkTask:
+    """A part of a session for a worker to do ahead of it: a chunk of its scan, or its audio."""
+
+    session: str
+    job: Any  # vigcv.chunks.ChunkJob or AudioJob
+
+
+def split_session(task: Task) -> list[Any]:
+    """The parts workers can do ahead of ``task`` (none when it is not split)."""
+    from vigcv.chunks import pending_chunks
+
+    return pending_chunks(
+        task.job.input, session_dir=task.out / task.job.session, config=task.config
+    )
 
 
 # -- inside a worker ------------------------------------------------------------------------------
@@ -113,11 +138,15 @@ def _init_worker(threads: int, progress: Any, parent_pid: int | None = None) -> 
 
 
 class _Relay:
-    """A worker-side hook that forwards progress dicts to the parent, at most every 0.25 s."""
+    """A worker-side hook that forwards progress dicts to the parent, at most every 0.25 s.
 
-    def __init__(self, session: str, sink: Any) -> None:
+    ``part`` is the chunk's number when the worker scans one chunk of the session (else -1).
+    """
+
+    def __init__(self, session: str, sink: Any, *, part: int = -1) -> None:
         self.session = session
         self.sink = sink
+        self.part = part
         self.last = 0.0
 
     def __call__(self, step: str, artifact: Any) -> None:
@@ -130,8 +159,50 @@ class _Relay:
         self.last = now
         with contextlib.suppress(OSError, ValueError, queue_mod.Full):  # best effort
             self.sink.put_nowait(
-                (self.session, step, float(artifact["done"]), float(artifact["total"]))
+                (
+                    self.session,
+                    step,
+                    float(artifact["done"]),
+                    float(artifact["total"]),
+                    self.part,
+                )
             )
+
+
+class _Meter:
+    """The parent's side of progress: worker messages to ``hook`` calls.
+
+    Messages about chunks of one session (``part >= 0``, ``done`` counting that chunk's frames,
+    ``total`` the session's) add up to one count for the session.
+    """
+
+    def __init__(self, hook: Hook | None) -> None:
+        self.hook = hook
+        self.parts: dict[str, dict[int, float]] = {}
+
+    def __call__(self, session: str, step: str, done: float, total: float, part: int) -> None:
+        if self.hook is None:
+            return
+        if part >= 0:
+            parts = self.parts.setdefault(session, {})
+            parts[part] = done
+            done = min(sum(parts.values()), total)
+        self.hook(step, {"session": session, "done": done, "total": total})
+
+
+class _EventSink:
+    """A progress sink inside a Dask worker: messages become events on ``topic``."""
+
+    def __init__(self, topic: str) -> None:
+        self.topic = topic
+
+    def put_nowait(self, message: tuple[Any, ...]) -> None:
+        try:
+            from distributed import get_worker
+
+            get_worker().log_event(self.topic, list(message))
+        except Exception:  # best effort: progress must never fail a session
+            pass
 
 
 def with_session(hook: Hook, session: str) -> Hook:
@@ -163,9 +234,39 @@ def run_task(task: Task, hook: Hook | None = None) -> SessionResult:
     )
 
 
-def _dask_task(task: Task) -> SessionResult:
+def run_chunk(part: ChunkTask, hook: Hook | None = None) -> str:
+    """Do one part into its session's cache; ``""``, or a one-line reason (never raises).
+
+    A part that fails here is done again by its session, which then reports the problem. Only
+    chunks report progress (``vision``, in the session's frames, see :class:`_Meter`).
+    """
+    job = part.job
+    if hook is None and _QUEUE is not None:
+        hook = _Relay(part.session, _QUEUE, part=job.part)
+
+    def progress(step: str, artifact: Any) -> None:
+        if hook is not None and isinstance(artifact, dict) and "done" in artifact:
+            done = min(float(artifact["done"]), float(job.frames))
+            hook(step, {"done": done, "total": float(job.session_frames)})
+
+    try:
+        with native_stderr_silenced():
+            job.run(hook=progress if job.part >= 0 else None)
+    except Exception as exc:
+        return " ".join(f"{type(exc).__name__}: {exc}".split())
+    return ""
+
+
+def _dask_task(task: Task, topic: str = "") -> SessionResult:
     limit_threads(1)
-    return run_task(task)
+    hook = _Relay(task.job.session, _EventSink(topic)) if topic else None
+    return run_task(task, hook)
+
+
+def _dask_chunk(part: ChunkTask, topic: str = "") -> str:
+    limit_threads(1)
+    hook = _Relay(part.session, _EventSink(topic), part=part.job.part) if topic else None
+    return run_chunk(part, hook)
 
 
 def _failed(task: Task, reason: str) -> SessionResult:
@@ -189,18 +290,21 @@ def run_local(
     hook: Hook | None,
     on_result: OnResult,
     threads: int = 1,
+    split: Split | None = None,
 ) -> None:
     """Sessions in ``workers`` fresh (spawned) processes, each capped at ``threads`` threads.
 
-    A worker that dies (killed, out of memory) breaks the pool and every session it was running
-    with; those sessions are run again, each alone in a new worker, so only a session that kills
+    ``split(task)`` gives a session's parts (:func:`split_session`): they run as tasks of their
+    own, and the session after them. A worker that dies (killed, out of memory) breaks
+    the pool and every session it was running with; those sessions are run again, each alone
+    in a new worker (scanning there whatever chunks are not done), so only a session that kills
     its worker again fails (with a one-line reason). Ctrl-C stops the workers at once.
     """
     ctx = mp.get_context("spawn")  # no inherited threads or model sessions from this process
     progress = ctx.Queue()
     try:
         broken = _run_pool(tasks, ctx=ctx, workers=workers, threads=threads, progress=progress,
-                           hook=hook, on_result=on_result)  # fmt: skip
+                           hook=hook, on_result=on_result, split=split)  # fmt: skip
         for task in broken:
             again = _run_pool([task], ctx=ctx, workers=1, threads=threads, progress=progress,
                               hook=hook, on_result=on_result)  # fmt: skip
@@ -216,6 +320,30 @@ def run_local(
         progress.close()
 
 
+class _Schedule:
+    """Which sessions wait for their chunks: a session is released when its last chunk ends."""
+
+    def __init__(self) -> None:
+        self.waiting: dict[str, int] = {}
+        self.held: dict[str, Task] = {}
+
+    def hold(self, task: Task, chunks: int) -> None:
+        self.held[task.job.session] = task
+        self.waiting[task.job.session] = chunks
+
+    def chunk_done(self, part: ChunkTask) -> Task | None:
+        """The session to run now that ``part`` has ended (None while chunks remain)."""
+        self.waiting[part.session] -= 1
+        if self.waiting[part.session] > 0:
+            return None
+        del self.waiting[part.session]
+        return self.held.pop(part.session)
+
+
+def _units(task: Task, split: Split | None) -> list[ChunkTask]:
+    return [ChunkTask(task.job.session, job) for job in (split(task) if split else [])]
+
+
 def _run_pool(
     tasks: Sequence[Task],
     *,
@@ -225,6 +353,7 @@ def _run_pool(
     progress: Any,
     hook: Hook | None,
     on_result: OnResult,
+    split: Split | None = None,
 ) -> list[Task]:
     """Run ``tasks`` in one process pool; report results; return the tasks a dead worker broke."""
     pool = ProcessPoolExecutor(
@@ -233,26 +362,53 @@ def _run_pool(
         initializer=_init_worker,
         initargs=(threads, progress, os.getpid()),
     )
-    futures: dict[Future[SessionResult], Task] = {}
+    meter = _Meter(hook)
+    futures: dict[Future[Any], Task | ChunkTask] = {}
+    schedule = _Schedule()
     broken: list[Task] = []
+
+    def submit(unit: Task | ChunkTask) -> Future[Any] | None:
+        try:
+            if isinstance(unit, ChunkTask):
+                future: Future[Any] = pool.submit(run_chunk, unit)
+            else:
+                future = pool.submit(run_task, unit)
+        except RuntimeError:  # the pool broke (a worker died) before this could be queued
+            if isinstance(unit, Task):
+                broken.append(unit)
+            return None
+        futures[future] = unit
+        return future
+
     try:
-        futures = {pool.submit(run_task, task): task for task in tasks}
+        for task in tasks:  # a session's chunks are planned (probe, hash) while others run
+            parts = [part for part in _units(task, split) if submit(part) is not None]
+            if parts:
+                schedule.hold(task, len(parts))
+            else:
+                submit(task)
         pending = set(futures)
         while pending:
             done, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
-            _drain(progress, hook)
+            _drain(progress, meter)
             for future in done:
+                unit = futures.pop(future)
+                if isinstance(unit, ChunkTask):  # its result or failure is the session's to see
+                    session = schedule.chunk_done(unit)
+                    released = submit(session) if session is not None else None
+                    if released is not None:
+                        pending.add(released)
+                    continue
                 try:
                     result = future.result()
                 except BrokenProcessPool:
-                    broken.append(futures[future])
+                    broken.append(unit)
                     continue
                 except Exception as exc:  # run_task catches session errors: a pool problem
-                    task = futures[future]
-                    reason = f"{task.job.input}: worker error {type(exc).__name__}: {exc}"
-                    result = _failed(task, " ".join(reason.split()))
+                    reason = f"{unit.job.input}: worker error {type(exc).__name__}: {exc}"
+                    result = _failed(unit, " ".join(reason.split()))
                 on_result(result)
-        _drain(progress, hook)
+        _drain(progress, meter)
     except BaseException:
         for future in futures:
             future.cancel()
@@ -266,14 +422,13 @@ def _run_pool(
     return sorted(broken, key=lambda t: order[id(t)])
 
 
-def _drain(progress: Any, hook: Hook | None) -> None:
+def _drain(progress: Any, meter: Callable[..., None]) -> None:
     while True:
         try:
-            session, step, done, total = progress.get_nowait()
+            message = progress.get_nowait()
         except (queue_mod.Empty, OSError, ValueError, EOFError):
             return
-        if hook is not None:
-            hook(step, {"session": session, "done": done, "total": total})
+        meter(*message)
 
 
 def run_dask(
@@ -281,6 +436,8 @@ def run_dask(
     *,
     scheduler: Any,
     on_result: OnResult,
+    hook: Hook | None = None,
+    split: Split | None = None,
     timeout_s: float = 20.0,
 ) -> None:
     """Send each session to a Dask distributed cluster and report results as they finish.
@@ -291,11 +448,16 @@ def run_dask(
         ``tcp://HOST:8786`` of a running scheduler (or a connected client). The workers must
         see the input files and ``out`` at the same paths (a shared file system) and have vigcv
         installed.
+    hook : callable, optional
+        Receives the sessions' stage progress, sent by the workers as Dask events.
+    split : callable, optional
+        A session's parts (:func:`split_session`), sent as tasks of their own first when there
+        are fewer sessions than worker threads in the cluster.
     timeout_s : float
         How long to wait for the scheduler, seconds.
     """
     try:
-        from distributed import Client, as_completed
+        from distributed import Client
     except ImportError:
         raise VigcvError("--executor dask needs Dask: pip install 'dask[distributed]'") from None
     own = not isinstance(scheduler, Client)
@@ -306,25 +468,76 @@ def run_dask(
             f"cannot reach the Dask scheduler at {scheduler} ({type(exc).__name__}); "
             "check --scheduler and that the cluster is running"
         ) from None
+    batch_id = uuid.uuid4().hex[:8]
+    topic = f"vigcv-progress-{batch_id}" if hook is not None else ""
+    events: queue_mod.Queue[Any] = queue_mod.Queue()
+    meter = _Meter(hook)
     try:
-        batch_id = uuid.uuid4().hex[:8]
-        futures = {
-            client.submit(
-                _dask_task, task, key=f"vigcv-{batch_id}-{i}-{task.job.session}", pure=False
-            ): task
-            for i, task in enumerate(tasks)
-        }
-        for future in as_completed(list(futures)):
-            task = futures[future]
-            try:
-                result = future.result()
-            except Exception as exc:  # a worker died or the cluster went away
-                reason = f"{task.job.input}: Dask worker error {type(exc).__name__}: {exc}"
-                result = _failed(task, " ".join(reason.split()))
-            on_result(result)
+        if topic:
+            client.subscribe_topic(topic, lambda event: events.put(event[1]))
+        if split is not None and len(tasks) >= sum(client.nthreads().values()):
+            split = None  # every worker is busy with whole sessions
+        futures: dict[Any, Task | ChunkTask] = {}
+        schedule = _Schedule()
+        keys: dict[str, str] = {}
+        for i, task in enumerate(tasks):
+            key = keys[task.job.session] = f"vigcv-{batch_id}-{i}-{task.job.session}"
+            parts = _units(task, split)
+            for part in parts:
+                name = f"{key}-{part.job.name}"
+                futures[client.submit(_dask_chunk, part, topic, key=name, pure=False)] = part
+            if parts:
+                schedule.hold(task, len(parts))
+            else:
+                futures[client.submit(_dask_task, task, topic, key=key, pure=False)] = task
+        pending = set(futures)
+        while pending:
+            done = {future for future in pending if future.done()}
+            _drain_events(events, meter)
+            if not done:
+                time.sleep(0.1)
+                continue
+            pending -= done
+            for future in _in_order(done, futures):
+                unit = futures.pop(future)
+                if isinstance(unit, ChunkTask):
+                    session = schedule.chunk_done(unit)
+                    if session is not None:
+                        key = keys[session.job.session]
+                        new = client.submit(_dask_task, session, topic, key=key, pure=False)
+                        futures[new] = session
+                        pending.add(new)
+                    continue
+                try:
+                    result = future.result()
+                except Exception as exc:  # a worker died or the cluster went away
+                    reason = f"{unit.job.input}: Dask worker error {type(exc).__name__}: {exc}"
+                    result = _failed(unit, " ".join(reason.split()))
+                on_result(result)
+        time.sleep(0.2)  # the last events may still be on their way
+        _drain_events(events, meter)
     finally:
+        if topic:
+            with contextlib.suppress(Exception):
+                client.unsubscribe_topic(topic)
         if own:
             client.close()
+
+
+def _in_order(done: Iterable[Any], futures: dict[Any, Any]) -> list[Any]:
+    """``done`` futures in the order they were submitted (deterministic reporting)."""
+    rank = {id(f): i for i, f in enumerate(futures)}
+    return sorted(done, key=lambda f: rank[id(f)])
+
+
+def _drain_events(events: queue_mod.Queue[Any], meter: _Meter) -> None:
+    while True:
+        try:
+            message = events.get_nowait()
+        except queue_mod.Empty:
+            return
+        with contextlib.suppress(TypeError, ValueError):
+            meter(*message)
 
 
 def default_jobs() -> int:

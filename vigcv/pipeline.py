@@ -13,6 +13,7 @@ progress dicts during extraction) so the CLI can draw progress and notebooks can
 from __future__ import annotations
 
 import hashlib
+import json
 import platform
 import time
 from collections.abc import Callable
@@ -37,6 +38,7 @@ Hook = Callable[[str, Any], None]
 EXTRACTOR_VERSION = "1"  # bump when extraction code changes its output
 RUN_FILE = "run.json"
 ROLES_FILE = "roles.json"
+SPEECH_WARNINGS = "warnings.json"  # beside the cached SpeechTrack: what its extraction warned
 
 
 @dataclass
@@ -79,40 +81,101 @@ def extract(
     hook: Hook = _noop,
     warnings: list[str],
     timings: dict[str, float],
+    sha256: str = "",
 ) -> tuple[FrameFeatures, SpeechTrack]:
-    """The slow stage: vision and audio features, loaded from ``cache`` when already there."""
+    """The slow stage: vision and audio features, loaded from ``cache`` when already there.
+
+    A long recording's vision scan is split in time chunks (:mod:`vigcv.chunks`); chunks that
+    workers scanned ahead (``vigcv run --jobs N``) are found in ``cache``, the others are scanned
+    here. ``sha256`` is the file's hash when the caller has it (computed otherwise).
+    """
+
+    from vigcv import chunks
 
     def vision() -> FrameFeatures:
         if not info.has_video:
             return FrameFeatures.empty()
+        plan = chunks.plan_chunks(duration=info.duration, config=config)
+        if len(plan) > 1:  # a long recording: scanned in chunks (some perhaps by workers)
+            return chunks.extract_vision_chunked(
+                path,
+                config=config,
+                info=info,
+                chunks=plan,
+                folder=cache / chunks.CHUNKS_FOLDER,
+                video_id=sha256 or file_sha256(path),
+                hook=hook,
+                warnings=warnings,
+            )
         from vigcv.vision import extract_vision
 
         return extract_vision(path, config=config, info=info, hook=hook, warnings=warnings)
-
-    def audio() -> SpeechTrack:
-        if not info.has_audio:
-            return SpeechTrack.empty()
-        from vigcv.audio import extract_audio
-
-        return extract_audio(path, config=config, hook=hook, warnings=warnings)
 
     started = time.perf_counter()
     with native_stderr_silenced():
         frames, hit_v = store.cached(
             cache / "vision", vision, save=store.save_frames, load=store.load_frames
         )
+    chunks.remove_chunks(cache / chunks.CHUNKS_FOLDER)  # the features are cached now
     timings["vision"] = round(time.perf_counter() - started, 3)
     hook("vision_done", frames)
     started = time.perf_counter()
     with native_stderr_silenced():
-        speech, hit_a = store.cached(
-            cache / "audio", audio, save=store.save_speech, load=store.load_speech
+        speech, hit_a = cached_speech(
+            path,
+            has_audio=info.has_audio,
+            config=config,
+            folder=cache / "audio",
+            hook=hook,
+            warnings=warnings,
         )
     timings["audio"] = round(time.perf_counter() - started, 3)
     hook("audio_done", speech)
     if hit_v and hit_a:
         timings["cache_hit"] = 1.0
     return frames, speech
+
+
+def cached_speech(
+    path: Path,
+    *,
+    has_audio: bool,
+    config: Config,
+    folder: Path,
+    hook: Hook = _noop,
+    warnings: list[str],
+) -> tuple[SpeechTrack, bool]:
+    """The audio half of :func:`extract`: from ``folder`` when cached there, else computed.
+
+    The warnings the extraction gave are cached with it and added to ``warnings`` either way,
+    so a session whose audio a worker extracted ahead of it reports the same.
+    Returns ``(speech, hit)``.
+    """
+    found: list[str] = []
+
+    def compute() -> SpeechTrack:
+        found.clear()
+        if not has_audio:
+            return SpeechTrack.empty()
+        from vigcv.audio import extract_audio
+
+        return extract_audio(path, config=config, hook=hook, warnings=found)
+
+    def save(dest: Path, speech: SpeechTrack) -> None:
+        store.save_speech(dest, speech)
+        (dest / SPEECH_WARNINGS).write_text(json.dumps(found), encoding="utf-8")
+
+    def load(src: Path) -> SpeechTrack:
+        speech = store.load_speech(src)
+        said = src / SPEECH_WARNINGS
+        found[:] = (
+            [str(w) for w in json.loads(said.read_text(encoding="utf-8"))] if said.is_file() else []
+        )
+        return speech
+
+    speech, hit = store.cached(folder, compute, save=save, load=load)
+    warnings.extend(found)
+    return speech, hit
 
 
 def roles_swapped(session_dir: Path) -> bool:
@@ -309,6 +372,7 @@ def run_session(
         hook=hook,
         warnings=warnings,
         timings=timings,
+        sha256=sha,
     )
     frames, speech = apply_roles(
         frames, speech, swapped=roles_swapped(session_dir), parent_side=parent_side

@@ -64,3 +64,34 @@ def test_dask_without_a_scheduler_is_a_usage_error(tmp_path: Path) -> None:
     proc = vigcv("run", tmp_path, "--out", tmp_path / "o", "--executor", "dask")
     assert proc.returncode == 2
     assert "--executor dask needs --scheduler" in proc.stderr
+
+
+def test_a_session_split_in_chunks_on_dask_matches_one_process_and_reports_progress(
+    cluster, inputs: Path, tmp_path: Path
+) -> None:
+    from vigcv.api import load
+    from vigcv.batch import discover, run_batch
+    from vigcv.config import load_config
+
+    config = load_config(overrides={"vision": {"chunk_s": 5.0, "chunk_overlap_s": 2.0}})
+    jobs = discover([inputs / "textbook.mp4"])  # 12 s: two chunks, 0-5 s and 5-12 s
+    local = run_batch(jobs, tmp_path / "local", config=config, jobs_n=1)
+    events: list[tuple[str, dict]] = []
+    remote = run_batch(
+        jobs,
+        tmp_path / "dask",
+        config=config,
+        executor="dask",
+        scheduler=cluster.scheduler_address,
+        hook=lambda step, artifact: events.append((step, artifact)),
+    )
+    assert [r.status for r in local + remote] == ["ok", "ok"]
+    same_results(tmp_path / "local", tmp_path / "dask", ["textbook"])
+    frames, _ = load(tmp_path / "dask" / "textbook")
+    assert frames.provenance["chunks"] == [[0.0, 5.0], [5.0, None]]
+    vision = [a for step, a in events if step == "vision"]
+    assert vision, "no progress came back from the Dask workers"
+    assert {a["session"] for a in vision} == {"textbook"}
+    assert all(0 <= a["done"] <= a["total"] for a in vision)
+    assert vision[-1]["done"] == vision[-1]["total"]
+    assert any(a["done"] < a["total"] for a in vision), "only the end was reported"

@@ -84,7 +84,8 @@ def run(
             "--jobs",
             "-j",
             min=1,
-            help="Sessions processed in parallel worker processes (default: the number of cores).",
+            help="Worker processes: sessions, or the time chunks of long sessions, run at once "
+            "(default: the number of cores).",
             show_default=False,
         ),
     ] = None,

@@ -51,6 +51,11 @@ class ScanResult:
     width: int
     height: int
 
+    @classmethod
+    def empty(cls) -> ScanResult:
+        """A scan that saw no frame."""
+        return cls(np.zeros(0), {k: np.zeros(0) for k in _FIELDS}, 0, 0)
+
 
 def _prefetch(frames: Iterator[VideoFrame], depth: int = 4) -> Iterator[VideoFrame]:
     """Decode in a background thread, a few frames ahead."""
@@ -146,8 +151,15 @@ def scan_video(
     total: int,
     hook: Callable[[str, object], None] | None = None,
     warnings: list[str] | None = None,
+    start: float = 0.0,
+    end: float | None = None,
 ) -> ScanResult:
-    """Detect, track and measure the faces of every analysed frame (see :class:`ScanResult`)."""
+    """Detect, track and measure the faces of every analysed frame (see :class:`ScanResult`).
+
+    ``start`` and ``end`` (seconds) limit the scan to the frames in ``[start, end)`` (decoding
+    seeks to ``start``); frame indices in the result then count from the first of them. Long
+    recordings are scanned this way in chunks (:mod:`vigcv.chunks`).
+    """
     tracker = FaceTracker(
         gate=vc["track_gate"],
         gate_growth=vc["track_gate_growth"],
@@ -168,7 +180,9 @@ def scan_video(
     lm_every = max(1, int(vc["landmark_every"]))
     lm_every_failed = max(1, int(vc["landmark_every_failed"]))
     try:
-        frames = iter_frames(path, fps=fps, max_side=max_side, warnings=warnings)
+        frames = iter_frames(
+            path, fps=fps, max_side=max_side, start=start, end=end, warnings=warnings
+        )
         for frame in _prefetch(frames):
             rgb, i = frame.rgb, frame.index
             times.append(frame.t)
