@@ -52,3 +52,15 @@ def same_results(a: Path, b: Path, sessions: list[str]) -> None:
             left, right = a / session / name, b / session / name
             assert left.is_file() and right.is_file(), f"{session}/{name} missing"
             assert left.read_bytes() == right.read_bytes(), f"{session}/{name} differs"
+
+
+def kill_a_worker(proc: subprocess.Popen) -> None:
+    """SIGKILL one of ``proc``'s spawned pool workers, as the out-of-memory killer would."""
+    psutil = pytest.importorskip("psutil")
+    workers = [
+        p
+        for p in psutil.Process(proc.pid).children()
+        if "spawn_main" in " ".join(p.cmdline()) and "resource_tracker" not in " ".join(p.cmdline())
+    ]
+    assert workers, "no worker processes found"
+    workers[0].kill()
