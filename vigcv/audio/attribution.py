@@ -56,6 +56,27 @@ def _person_series(frames: FrameFeatures, role: str) -> tuple[np.ndarray, np.nda
     return rows["t"].to_numpy(float), rows["mouth_open"].to_numpy(float)
 
 
+def _mouth_z(
+    speech: SpeechTrack, frames: FrameFeatures, role: str, *, off: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A role's visible frame times, mouth opening and per-frame speaking z-score.
+
+    ``z = 0.5 * (z_open + z_move)``: mouth opening and its frame-to-frame motion above the
+    person's own median during silence (voice activity below ``off``), each in units of its
+    standard deviation. Empty arrays when the role has fewer than 5 visible frames.
+    """
+    t, mouth = _person_series(frames, role)
+    if t.size < 5:
+        return np.zeros(0), np.zeros(0), np.zeros(0)
+    motion = np.abs(np.diff(mouth, prepend=mouth[0]))
+    silent = _interp_vad(speech, t) < off
+    base = mouth[silent] if silent.sum() >= 5 else mouth
+    base_motion = motion[silent] if silent.sum() >= 5 else motion
+    z_open = (mouth - np.median(base)) / max(float(np.std(mouth)), 0.02)
+    z_move = (motion - np.median(base_motion)) / max(float(np.std(motion)), 0.01)
+    return t, mouth, 0.5 * (z_open + z_move)
+
+
 def mouth_scores(
     speech: SpeechTrack, frames: FrameFeatures, *, off: float = 0.35, context_s: float = 1.0
 ) -> dict[str, np.ndarray]:
@@ -75,35 +96,27 @@ def mouth_scores(
     Returns
     -------
     dict
-        ``{role: ndarray, shape (n_segments,)}`` in z units (0 = like the person's silence).
+        ``{role: ndarray, shape (n_segments,)}`` in z units (0 = like the person's silence):
+        the mean of the per-frame z over the segment plus the mouth-voice correlation.
     """
     seg = speech.segments
     out = {}
     for role in ROLES:
-        t, mouth = _person_series(frames, role)
+        t, mouth, z = _mouth_z(speech, frames, role, off=off)
         scores = np.full(len(seg), np.nan)
-        if t.size < 5:
-            out[role] = scores
+        out[role] = scores
+        if t.size == 0:
             continue
-        motion = np.abs(np.diff(mouth, prepend=mouth[0]))
         vad = _interp_vad(speech, t)
-        silent = vad < off
-        base = mouth[silent] if silent.sum() >= 5 else mouth
-        base_motion = motion[silent] if silent.sum() >= 5 else motion
-        scale = max(float(np.std(mouth)), 0.02)
-        scale_motion = max(float(np.std(motion)), 0.01)
         for k, (start, end) in enumerate(zip(seg["start"], seg["end"], strict=True)):
             inside = (t >= start) & (t < end)
             if inside.sum() < 2:
                 continue
-            z_open = (mouth[inside].mean() - np.median(base)) / scale
-            z_move = (motion[inside].mean() - np.median(base_motion)) / scale_motion
             around = (t >= start - context_s) & (t < end + context_s)
             corr = 0.0
             if around.sum() >= 5 and np.std(vad[around]) > 1e-3 and np.std(mouth[around]) > 1e-6:
                 corr = float(np.corrcoef(vad[around], mouth[around])[0, 1])
-            scores[k] = 0.5 * (z_open + z_move) + corr
-        out[role] = scores
+            scores[k] = float(z[inside].mean()) + corr
     return out
 
 
@@ -115,35 +128,24 @@ def mouth_activity(
     Returns
     -------
     t, activity : ndarray, shape (n,)
-        The role's visible frame times and ``0.5 * (z_open + z_move)`` averaged over
-        ``smooth_s``; empty when the role has fewer than 5 visible frames.
+        The role's visible frame times and the speaking z-score of :func:`mouth_scores`
+        averaged over ``smooth_s``; empty when the role has fewer than 5 visible frames.
     """
-    t, mouth = _person_series(frames, role)
-    if t.size < 5:
-        return np.zeros(0), np.zeros(0)
-    motion = np.abs(np.diff(mouth, prepend=mouth[0]))
-    silent = _interp_vad(speech, t) < off
-    base = mouth[silent] if silent.sum() >= 5 else mouth
-    base_motion = motion[silent] if silent.sum() >= 5 else motion
-    z_open = (mouth - np.median(base)) / max(float(np.std(mouth)), 0.02)
-    z_move = (motion - np.median(base_motion)) / max(float(np.std(motion)), 0.01)
+    t, _, z = _mouth_z(speech, frames, role, off=off)
+    if t.size == 0:
+        return t, z
     step = float(np.median(np.diff(t))) if t.size > 1 else 0.1
     size = max(1, round(smooth_s / max(step, 1e-3)))
-    return t, uniform_filter1d(0.5 * (z_open + z_move), size=size, mode="nearest")
+    return t, uniform_filter1d(z, size=size, mode="nearest")
 
 
-def _overlaps(
-    speech: SpeechTrack, frames: FrameFeatures, seg: pd.DataFrame, cfg: dict[str, Any]
-) -> pd.DataFrame:
+Activity = dict[str, tuple[np.ndarray, np.ndarray]]
+
+
+def _overlaps(seg: pd.DataFrame, act: Activity, cfg: dict[str, Any]) -> pd.DataFrame:
     """``seg`` with overlapping speech added (see the module notes); column ``overlap``."""
     seg = seg.sort_values("start", kind="stable").reset_index(drop=True)
     seg["overlap"] = False
-    act = {
-        r: mouth_activity(
-            speech, frames, r, off=cfg["vad_off"], smooth_s=cfg["av_overlap_smooth_s"]
-        )
-        for r in ROLES
-    }
     if any(act[r][0].size == 0 for r in ROLES):
         return seg
     grid = np.union1d(act[ROLES[0]][0], act[ROLES[1]][0])
@@ -210,8 +212,12 @@ def attribute_speakers(
     cfg = config["audio"]
     seg = speech.segments.copy()
     if frames is not None and len(seg):
-        seg = _attribute(speech, frames, seg, cfg)
-        seg = _overlaps(speech, frames, seg, cfg)
+        smooth = cfg["av_overlap_smooth_s"]
+        activity = {
+            r: mouth_activity(speech, frames, r, off=cfg["vad_off"], smooth_s=smooth) for r in ROLES
+        }
+        seg = _attribute(speech, frames, seg, activity, cfg)
+        seg = _overlaps(seg, activity, cfg)
     attributed = SpeechTrack(speech.times, speech.vad, seg, speech.turns, dict(speech.provenance))
     turns = find_turns(attributed, frames, config=config)
     prov = dict(speech.provenance, attributed="audio-visual" if frames is not None else "audio")
@@ -219,7 +225,11 @@ def attribute_speakers(
 
 
 def _attribute(
-    speech: SpeechTrack, frames: FrameFeatures, seg: pd.DataFrame, cfg: dict[str, Any]
+    speech: SpeechTrack,
+    frames: FrameFeatures,
+    seg: pd.DataFrame,
+    activity: Activity,
+    cfg: dict[str, Any],
 ) -> pd.DataFrame:
     scores = mouth_scores(speech, frames, off=cfg["vad_off"], context_s=cfg["av_context_s"])
     n = len(seg)
@@ -240,10 +250,6 @@ def _attribute(
         confidence[k] = float(1.0 / (1.0 + np.exp(-2.0 * margin)))
         evidence[k] = "face"
     cluster_role = _cluster_roles(seg, speaker, evidence, cfg)
-    smooth = cfg["av_overlap_smooth_s"]
-    activity = {
-        r: mouth_activity(speech, frames, r, off=cfg["vad_off"], smooth_s=smooth) for r in ROLES
-    }
     for k in range(n):
         if evidence[k] == "face":
             # a narrow face decision on a mouth that barely moves yields to a voice cluster
