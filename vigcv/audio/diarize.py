@@ -221,15 +221,14 @@ def _embedding_scores(
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True) + 1e-9
     # each window's speaker: the MFCC path's majority over the frames it covers, if pure enough
     ratio = round(HOP_S / voice_encoder.MEL_HOP_S)
+    lo = np.minimum(spans[:, 0] // ratio, n - 1)
+    hi = np.clip(spans[:, 1] // ratio, lo + 1, n)
     centroids = np.zeros((k, vectors.shape[1]))
     for j in range(k):
-        inside = [
-            np.mean(path[a // ratio : max(a // ratio + 1, b // ratio)] == j)
-            >= config["embed_purity"]
-            for a, b in spans
-        ]
-        if any(inside):
-            c = vectors[np.asarray(inside)].mean(axis=0)
+        counts = np.concatenate([[0], np.cumsum(path == j)])
+        inside = (counts[hi] - counts[lo]) / (hi - lo) >= config["embed_purity"]
+        if inside.any():
+            c = vectors[inside].mean(axis=0)
             centroids[j] = c / (np.linalg.norm(c) + 1e-9)
     sim = vectors @ centroids.T
     centres = spans.mean(axis=1) * voice_encoder.MEL_HOP_S
