@@ -210,22 +210,29 @@ def evaluate_session(
     }
 
 
+def _reference_rows(
+    name: str, labels: SessionLabels, *, draws: int, config: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """The two rows every session gets: random 4 s windows and the labels as features."""
+    p3, nd5 = random_baseline(labels.moments, duration=labels.duration, draws=draws)
+    oracle = oracle_features(labels)
+    return [
+        {"session": name, "features": "random 4 s", "p@3": p3, "nDCG@5": nd5},
+        {
+            "session": name,
+            "features": "oracle (labels)",
+            **evaluate_session(labels, oracle, SpeechTrack.empty(), config=config),
+        },
+    ]
+
+
 def bench_quality(features: Path | None, draws: int) -> list[dict[str, Any]]:
     cfg = load_config()
     rows = []
     for path in sorted(SESSIONS.glob("*.session.json")):
         labels = read_session_labels(path)
         family = path.name.split(".")[0]
-        p3, nd5 = random_baseline(labels.moments, duration=labels.duration, draws=draws)
-        rows.append({"session": family, "features": "random 4 s", "p@3": p3, "nDCG@5": nd5})
-        oracle = oracle_features(labels)
-        rows.append(
-            {
-                "session": family,
-                "features": "oracle (labels)",
-                **evaluate_session(labels, oracle, SpeechTrack.empty(), config=cfg),
-            }
-        )
+        rows += _reference_rows(family, labels, draws=draws, config=cfg)
         if features is not None:
             found = sorted(
                 p for p in features.iterdir() if p.is_dir() and p.name.startswith(family)
@@ -254,16 +261,7 @@ def bench_labelled(pairs: list[list[str]], draws: int) -> list[dict[str, Any]]:
     for labels_path, folder in pairs:
         labels = read_session_labels(labels_path)
         name = Path(labels_path).name.split(".")[0]
-        p3, nd5 = random_baseline(labels.moments, duration=labels.duration, draws=draws)
-        rows.append({"session": name, "features": "random 4 s", "p@3": p3, "nDCG@5": nd5})
-        oracle = oracle_features(labels)
-        rows.append(
-            {
-                "session": name,
-                "features": "oracle (labels)",
-                **evaluate_session(labels, oracle, SpeechTrack.empty(), config=cfg),
-            }
-        )
+        rows += _reference_rows(name, labels, draws=draws, config=cfg)
         frames, speech = load_features(Path(folder))
         rows.append(
             {
