@@ -124,3 +124,11 @@ def score_hash(config: Mapping[str, Any]) -> str:
 
 def copy_config(config: Config) -> Config:
     return copy.deepcopy(config)
+
+
+def section_values(
+    config: Mapping[str, Any] | None, section: str, names: Iterable[str]
+) -> dict[str, Any]:
+    """The keys ``names`` that ``config[section]`` sets (a typed settings class's fields)."""
+    values = dict((config or {}).get(section, {}))
+    return {k: values[k] for k in names if k in values}

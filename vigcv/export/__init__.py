@@ -21,6 +21,7 @@ from typing import Any
 
 import pandas as pd
 
+from vigcv.config import section_values
 from vigcv.errors import VigcvError
 from vigcv.export.clips import ClipResult, clock, write_clip
 from vigcv.export.eaf import build_eaf, write_eaf
@@ -68,8 +69,7 @@ class ExportSettings:
 
     @classmethod
     def from_config(cls, config: dict[str, Any] | None) -> ExportSettings:
-        section = dict((config or {}).get("export", {}))
-        known = {k: section[k] for k in cls.__dataclass_fields__ if k in section}
+        known = section_values(config, "export", cls.__dataclass_fields__)
         iou = (config or {}).get("review", {}).get("match_iou")
         if iou is not None:
             known["match_iou"] = iou

@@ -29,6 +29,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from vigcv.config import section_values
 from vigcv.errors import VigcvError
 from vigcv.review import security
 from vigcv.review.sessions import (
@@ -60,9 +61,7 @@ class ReviewSettings:
 
     @classmethod
     def from_config(cls, config: dict[str, Any] | None) -> ReviewSettings:
-        section = dict((config or {}).get("review", {}))
-        known = {k: section[k] for k in cls.__dataclass_fields__ if k in section}
-        return cls(**known)
+        return cls(**section_values(config, "review", cls.__dataclass_fields__))
 
 
 @dataclass
