@@ -89,3 +89,18 @@ def test_identities_hold_through_hugs(shared_eval):
     both = ~np.isnan(pcx) & ~np.isnan(ccx)
     assert both.sum() >= 200
     assert np.mean(pcx[both] < ccx[both]) >= 0.98  # the parent sits on the left
+
+
+def test_the_expression_cue_finds_smiles_of_a_profile_face(shared_eval):
+    # The mother sits in profile: the landmarker measures her in few frames, so her smiles were
+    # mostly carried over from old measurements; the expression classifier reads the side view.
+    path = shared_eval / "parent-child" / "6c6MZQ.joke1.rep2.take1.ThatsNotAHat.mp4"
+    labels = read_labels(path.with_name("labels") / (path.stem + ".json"))
+    f1 = {}
+    for weight in (0.0, 1.0):
+        config = load_config()
+        config["vision"]["happy_weight"] = weight
+        features = extract_vision(path, config=config, info=probe(path))
+        f1[weight] = frame_scores(features.dyad, labels).loc["parent_smile", "f1"]
+    assert f1[1.0] >= 0.85
+    assert f1[1.0] >= f1[0.0] + 0.15

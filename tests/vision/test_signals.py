@@ -9,6 +9,7 @@ import pytest
 from vigcv.vision.detect import detect_faces, detect_in_regions
 from vigcv.vision.landmarks import Landmarker, mesh_geometry, square_crop
 from vigcv.vision.signals import (
+    combine_smile,
     looks_towards,
     person_baseline,
     smile_log_score,
@@ -215,3 +216,38 @@ def test_unswap_undoes_a_swap_but_leaves_a_real_crossing():
     assert np.all(parent["smile"] == 1.0) and np.all(child["smile"] == 2.0)
     np.testing.assert_allclose(parent["x"] + parent["w"] / 2, pcx)
     np.testing.assert_allclose(child["x"] + child["w"] / 2, ccx)  # the crossing is kept
+
+
+def test_the_expression_cue_decides_where_the_landmarker_could_not_measure():
+    n = 40
+    landmark = np.full(n, np.nan)  # the landmarker failed everywhere (a profile) ...
+    landmark[:10] = 0.02  # ... except where the face was at rest
+    happy = np.where(np.arange(n) >= 20, np.log(0.6 / 0.4), np.log(0.01 / 0.99))
+    present = np.ones(n, bool)
+    p = combine_smile(
+        landmark, happy, present, happy_weight=1.0, happy_threshold=0.1, landmark_weight=0.25
+    )
+    assert np.all(p[20:] > 0.9) and np.all(p[:20] < 0.1)
+    # Where the cue is missing the landmarker's probability stands; absent faces are NaN.
+    happy[:5] = np.nan
+    present[-3:] = False
+    p = combine_smile(
+        landmark, happy, present, happy_weight=1.0, happy_threshold=0.1, landmark_weight=0.25
+    )
+    np.testing.assert_allclose(p[:5], 0.02)
+    assert np.isnan(p[-3:]).all()
+    # A confident landmarker smile lifts a doubtful cue over 0.5 (and the other way round).
+    both = combine_smile(
+        np.array([0.999, 0.001]),
+        np.full(2, np.log(0.07 / 0.93)),
+        np.ones(2, bool),
+        happy_weight=1.0,
+        happy_threshold=0.1,
+        landmark_weight=0.25,
+    )
+    assert both[0] > 0.5 > both[1]
+    # Weight 0: the landmarker alone, unchanged.
+    same = combine_smile(
+        landmark, happy, present, happy_weight=0.0, happy_threshold=0.1, landmark_weight=0.25
+    )
+    np.testing.assert_array_equal(same, landmark)

@@ -22,6 +22,8 @@ from vigcv.vision.pose import combine_gaze, gaze_vector
 from vigcv.vision.roles import RoleAssignment, assign_roles
 from vigcv.vision.scan import MEASURE_FIELDS, ScanResult, scan_video
 from vigcv.vision.signals import (
+    combine_smile,
+    happy_score,
     hold,
     looks_towards,
     person_baseline,
@@ -49,6 +51,7 @@ EXTRA_PERSON_COLUMNS = (
     "smile_raw",  # mean mouthSmile blendshape 0..1 before calibration (held over failures)
     "smile_score",  # head-turn-corrected logit smile, averaged over nearby measurements (NaN: none)
     "smile_baseline",  # the person's resting smile score over the session (logit units)
+    "happy_score",  # expression classifier's happy logit, averaged over nearby frames (NaN: none)
 )  # fmt: skip
 
 EXTRA_DYAD_COLUMNS = ("facing", "head_distance_m")
@@ -75,9 +78,11 @@ def _person_arrays(
     sel = sel[np.argsort(f["score"][sel], kind="stable")]
     idx = f["frame"][sel].astype(int)
     col = {}
-    for name in ("x0", "y0", "x1", "y1", "score", "fp_yaw", "lm_tried", "lm_ok", *MEASURE_FIELDS):
+    names = ("x0", "y0", "x1", "y1", "score", "fp_yaw", "lm_tried", "lm_ok", "happy")
+    for name in (*names, *MEASURE_FIELDS):
         arr = np.full(n, np.nan)
-        arr[idx] = f[name][sel]
+        if name in f:  # scans made without the expression classifier have no "happy"
+            arr[idx] = f[name][sel]
         col[name] = arr
     detected = ~np.isnan(col["x0"])
     gap = round(float(vc["interp_max_s"] * fps))
@@ -105,6 +110,7 @@ def _person_arrays(
     raw = hold(col["smile"], held)
     out["smile_raw"] = np.where(present, raw, np.nan)
     out["smile_measured"] = col["smile"]
+    out["happy_measured"] = col["happy"]
     out["mouth_open"] = np.where(present, np.clip(hold(col["jaw_open"], held), 0.0, 1.0), np.nan)
     for name in ("cheek", "smile_lo", "mouth_width", "corner_lift", "iris_x", "iris_y"):
         out[f"{name}_raw"] = np.where(present, hold(col[name], held), np.nan)
@@ -314,6 +320,7 @@ def _assemble(
     nan = np.full(n, np.nan)
     smooth = max(1, round(float(vc["smile_smooth_s"] * fps)))
     hold_frames = round(float(vc["smile_hold_s"] * fps))
+    happy_smooth = max(1, round(float(vc["happy_smooth_s"] * fps)))
     for k, p in people.items():
         is_child = role_of.get(k) == "child"
         prefix = "child_" if is_child else ""
@@ -339,6 +346,16 @@ def _assemble(
             relative=vc["smile_relative"],
             hold_frames=hold_frames,
             fill_with_rate=bool(vc["smile_fill_with_rate"]),
+        )
+        happy = happy_score(p["happy_measured"], smooth_frames=happy_smooth)
+        p["happy_score"] = np.where(p["visible"] > 0, happy, np.nan)
+        p["smile"] = combine_smile(
+            p["smile"],
+            happy,
+            p["visible"] > 0,
+            happy_weight=vc[f"{prefix}happy_weight"],
+            happy_threshold=vc["happy_threshold"],
+            landmark_weight=vc["smile_landmark_weight"],
         )
         width_m = vc["child_head_width_m"] if is_child else vc["parent_head_width_m"]
         box = np.stack([p["x"], p["y"], p["w"], p["h"]], axis=1)
@@ -409,6 +426,7 @@ def _assemble(
             "smile_raw": p["smile_raw"],
             "smile_score": p["smile_score"],
             "smile_baseline": p["smile_baseline"],
+            "happy_score": p["happy_score"],
         }
         rows.append(pd.DataFrame(table))
     columns = list(PERSON_COLUMNS) + list(EXTRA_PERSON_COLUMNS)

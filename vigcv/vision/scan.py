@@ -19,6 +19,7 @@ import numpy as np
 
 from vigcv.io import VideoFrame, iter_frames
 from vigcv.vision.detect import Detections, detect_faces, detect_in_regions
+from vigcv.vision.expression import HAPPY, expression_probabilities, face_input
 from vigcv.vision.landmarks import FaceMeasures, Landmarker, square_crop
 from vigcv.vision.pose import yaw_from_five_points
 from vigcv.vision.track import FaceTracker, containment, match_cost
@@ -40,8 +41,9 @@ class ScanResult:
     faces : dict of str to ndarray, each shape (n_faces,)
         ``frame`` (analysed-frame index), ``track``, ``x0, y0, x1, y1`` (original pixels),
         ``score``, ``fp_yaw`` (five-point yaw fit, deg, before the gain), ``lm_tried`` (0/1),
-        ``lm_ok`` (0/1) and the landmarker's :data:`MEASURE_FIELDS` (NaN when not tried or
-        failed).
+        ``lm_ok`` (0/1), the landmarker's :data:`MEASURE_FIELDS` (NaN when not tried or
+        failed) and ``happy``, the expression classifier's happy probability (NaN on frames
+        it skipped, see ``[vision] expression_every``).
     width, height : int
         Original frame size in pixels.
     """
@@ -179,6 +181,7 @@ def scan_video(
     every = max(1, int(vc["detect_every"]))
     lm_every = max(1, int(vc["landmark_every"]))
     lm_every_failed = max(1, int(vc["landmark_every_failed"]))
+    happy_every = int(vc["expression_every"])
     try:
         frames = iter_frames(
             path, fps=fps, max_side=max_side, start=start, end=end, warnings=warnings
@@ -225,6 +228,7 @@ def scan_video(
                     last_ok[tid] = measures is not None
                 box = dets.boxes[k] / frame.scale
                 _append(rows, i, tid, box, float(dets.scores[k]), float(fp_yaw[k]), tried, measures)
+            rows["happy"].extend(_happy(rgb, dets.boxes, i, every=happy_every, vc=vc))
     finally:
         landmarker.close()
     if hook is not None:
@@ -234,7 +238,24 @@ def scan_video(
 
 
 _BASE_FIELDS = ("frame", "track", "x0", "y0", "x1", "y1", "score", "fp_yaw", "lm_tried", "lm_ok")
-_FIELDS: tuple[str, ...] = _BASE_FIELDS + MEASURE_FIELDS
+_FIELDS: tuple[str, ...] = _BASE_FIELDS + MEASURE_FIELDS + ("happy",)
+
+
+def _happy(
+    rgb: np.ndarray, boxes: np.ndarray, index: int, *, every: int, vc: dict[str, Any]
+) -> list[float]:
+    """The expression classifier's happy probability of each face in one frame.
+
+    Runs on every ``every``-th analysed frame (NaN on the others, and for all with ``every`` 0);
+    successive runs alternate the crops with their mirror image.
+    """
+    if every <= 0 or index % every or not len(boxes):
+        return [math.nan] * len(boxes)
+    mirror = (index // every) % 2 == 1
+    faces = np.stack(
+        [face_input(rgb, b, margin=vc["expression_margin"], mirror=mirror) for b in boxes]
+    )
+    return [float(v) for v in expression_probabilities(faces)[:, HAPPY]]
 
 
 def _append(
