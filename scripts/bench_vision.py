@@ -43,13 +43,13 @@ ROOT = Path(__file__).resolve().parents[1].parent / "shared" / "eval" / "parent-
 # so each list costs one pass over the clips per item.
 GRID: dict[str, list[dict[str, Any]]] = {
     "smile": [
-        {"smile_threshold": p, "child_smile_threshold": c, "happy_threshold": h}
+        {"smile_threshold": p, "child_smile_threshold": c, "happy_ratio": h}
         for p, c in zip(
             (0.005, 0.01, 0.02, 0.035, 0.06, 0.1),
             (0.001, 0.002, 0.004, 0.008, 0.016, 0.03),
             strict=True,
         )
-        for h in (0.06, 0.1, 0.15)
+        for h in (0.3, 0.5, 1.0)
     ],
     "gaze": [
         {"looks_at_model": "angle", "looks_at_threshold_deg": a}

@@ -10,6 +10,7 @@ from vigcv.vision.detect import detect_faces, detect_in_regions
 from vigcv.vision.landmarks import Landmarker, mesh_geometry, square_crop
 from vigcv.vision.signals import (
     combine_smile,
+    happy_score,
     looks_towards,
     person_baseline,
     smile_log_score,
@@ -222,32 +223,43 @@ def test_the_expression_cue_decides_where_the_landmarker_could_not_measure():
     n = 40
     landmark = np.full(n, np.nan)  # the landmarker failed everywhere (a profile) ...
     landmark[:10] = 0.02  # ... except where the face was at rest
-    happy = np.where(np.arange(n) >= 20, np.log(0.6 / 0.4), np.log(0.01 / 0.99))
+    happy = np.where(np.arange(n) >= 20, np.log(0.9 / 0.05), np.log(0.01 / 0.9))  # happy/neutral
     present = np.ones(n, bool)
     p = combine_smile(
-        landmark, happy, present, happy_weight=1.0, happy_threshold=0.1, landmark_weight=0.25
+        landmark, happy, present, happy_weight=1.0, happy_ratio=1.0, landmark_weight=0.25
     )
     assert np.all(p[20:] > 0.9) and np.all(p[:20] < 0.1)
     # Where the cue is missing the landmarker's probability stands; absent faces are NaN.
     happy[:5] = np.nan
     present[-3:] = False
     p = combine_smile(
-        landmark, happy, present, happy_weight=1.0, happy_threshold=0.1, landmark_weight=0.25
+        landmark, happy, present, happy_weight=1.0, happy_ratio=1.0, landmark_weight=0.25
     )
     np.testing.assert_allclose(p[:5], 0.02)
     assert np.isnan(p[-3:]).all()
     # A confident landmarker smile lifts a doubtful cue over 0.5 (and the other way round).
     both = combine_smile(
         np.array([0.999, 0.001]),
-        np.full(2, np.log(0.07 / 0.93)),
+        np.full(2, np.log(0.3 / 0.4)),
         np.ones(2, bool),
         happy_weight=1.0,
-        happy_threshold=0.1,
+        happy_ratio=1.0,
         landmark_weight=0.25,
     )
     assert both[0] > 0.5 > both[1]
     # Weight 0: the landmarker alone, unchanged.
     same = combine_smile(
-        landmark, happy, present, happy_weight=0.0, happy_threshold=0.1, landmark_weight=0.25
+        landmark, happy, present, happy_weight=0.0, happy_ratio=1.0, landmark_weight=0.25
     )
     np.testing.assert_array_equal(same, landmark)
+
+
+def test_the_cue_weighs_happy_against_neutral_only():
+    # A mouth opened to talk raises the classifier's surprise or fear, not its neutral: the
+    # happy-to-neutral ratio, and so the cue, stays where it was.
+    happy = np.array([0.2, 0.2])
+    neutral = np.array([0.6, 0.6])
+    score = happy_score(happy, neutral, smooth_frames=1)
+    np.testing.assert_allclose(score, np.log(0.2 / 0.6))
+    smoothed = happy_score(np.array([0.9, np.nan, 0.1]), np.full(3, 0.3), smooth_frames=3)
+    np.testing.assert_allclose(smoothed[1], 0.5 * (np.log(3.0) + np.log(1 / 3)), atol=1e-12)

@@ -31,6 +31,7 @@ from vigcv.models import model_path
 
 CLASSES = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
 HAPPY = CLASSES.index("happy")
+NEUTRAL = CLASSES.index("neutral")
 SIDE = 64  # input side in pixels
 
 

@@ -51,7 +51,7 @@ EXTRA_PERSON_COLUMNS = (
     "smile_raw",  # mean mouthSmile blendshape 0..1 before calibration (held over failures)
     "smile_score",  # head-turn-corrected logit smile, averaged over nearby measurements (NaN: none)
     "smile_baseline",  # the person's resting smile score over the session (logit units)
-    "happy_score",  # expression classifier's happy logit, averaged over nearby frames (NaN: none)
+    "happy_score",  # expression classifier's log(happy / neutral), averaged over nearby frames
 )  # fmt: skip
 
 EXTRA_DYAD_COLUMNS = ("facing", "head_distance_m")
@@ -78,10 +78,10 @@ def _person_arrays(
     sel = sel[np.argsort(f["score"][sel], kind="stable")]
     idx = f["frame"][sel].astype(int)
     col = {}
-    names = ("x0", "y0", "x1", "y1", "score", "fp_yaw", "lm_tried", "lm_ok", "happy")
+    names = ("x0", "y0", "x1", "y1", "score", "fp_yaw", "lm_tried", "lm_ok", "happy", "neutral")
     for name in (*names, *MEASURE_FIELDS):
         arr = np.full(n, np.nan)
-        if name in f:  # scans made without the expression classifier have no "happy"
+        if name in f:  # scans made without the expression classifier have no "happy" ...
             arr[idx] = f[name][sel]
         col[name] = arr
     detected = ~np.isnan(col["x0"])
@@ -111,6 +111,7 @@ def _person_arrays(
     out["smile_raw"] = np.where(present, raw, np.nan)
     out["smile_measured"] = col["smile"]
     out["happy_measured"] = col["happy"]
+    out["neutral_measured"] = col["neutral"]
     out["mouth_open"] = np.where(present, np.clip(hold(col["jaw_open"], held), 0.0, 1.0), np.nan)
     for name in ("cheek", "smile_lo", "mouth_width", "corner_lift", "iris_x", "iris_y"):
         out[f"{name}_raw"] = np.where(present, hold(col[name], held), np.nan)
@@ -347,14 +348,14 @@ def _assemble(
             hold_frames=hold_frames,
             fill_with_rate=bool(vc["smile_fill_with_rate"]),
         )
-        happy = happy_score(p["happy_measured"], smooth_frames=happy_smooth)
+        happy = happy_score(p["happy_measured"], p["neutral_measured"], smooth_frames=happy_smooth)
         p["happy_score"] = np.where(p["visible"] > 0, happy, np.nan)
         p["smile"] = combine_smile(
             p["smile"],
             happy,
             p["visible"] > 0,
             happy_weight=vc[f"{prefix}happy_weight"],
-            happy_threshold=vc["happy_threshold"],
+            happy_ratio=vc["happy_ratio"],
             landmark_weight=vc["smile_landmark_weight"],
         )
         width_m = vc["child_head_width_m"] if is_child else vc["parent_head_width_m"]

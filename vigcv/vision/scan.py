@@ -19,7 +19,7 @@ import numpy as np
 
 from vigcv.io import VideoFrame, iter_frames
 from vigcv.vision.detect import Detections, detect_faces, detect_in_regions
-from vigcv.vision.expression import HAPPY, expression_probabilities, face_input
+from vigcv.vision.expression import HAPPY, NEUTRAL, expression_probabilities, face_input
 from vigcv.vision.landmarks import FaceMeasures, Landmarker, square_crop
 from vigcv.vision.pose import yaw_from_five_points
 from vigcv.vision.track import FaceTracker, containment, match_cost
@@ -42,8 +42,8 @@ class ScanResult:
         ``frame`` (analysed-frame index), ``track``, ``x0, y0, x1, y1`` (original pixels),
         ``score``, ``fp_yaw`` (five-point yaw fit, deg, before the gain), ``lm_tried`` (0/1),
         ``lm_ok`` (0/1), the landmarker's :data:`MEASURE_FIELDS` (NaN when not tried or
-        failed) and ``happy``, the expression classifier's happy probability (NaN on frames
-        it skipped, see ``[vision] expression_every``).
+        failed), and ``happy``, ``neutral``: the expression classifier's probabilities of those
+        two classes (NaN on frames it skipped, see ``[vision] expression_every``).
     width, height : int
         Original frame size in pixels.
     """
@@ -228,7 +228,9 @@ def scan_video(
                     last_ok[tid] = measures is not None
                 box = dets.boxes[k] / frame.scale
                 _append(rows, i, tid, box, float(dets.scores[k]), float(fp_yaw[k]), tried, measures)
-            rows["happy"].extend(_happy(rgb, dets.boxes, i, every=happy_every, vc=vc))
+            happy, neutral = _expression(rgb, dets.boxes, i, every=happy_every, vc=vc)
+            rows["happy"].extend(happy)
+            rows["neutral"].extend(neutral)
     finally:
         landmarker.close()
     if hook is not None:
@@ -238,24 +240,25 @@ def scan_video(
 
 
 _BASE_FIELDS = ("frame", "track", "x0", "y0", "x1", "y1", "score", "fp_yaw", "lm_tried", "lm_ok")
-_FIELDS: tuple[str, ...] = _BASE_FIELDS + MEASURE_FIELDS + ("happy",)
+_FIELDS: tuple[str, ...] = _BASE_FIELDS + MEASURE_FIELDS + ("happy", "neutral")
 
 
-def _happy(
+def _expression(
     rgb: np.ndarray, boxes: np.ndarray, index: int, *, every: int, vc: dict[str, Any]
-) -> list[float]:
-    """The expression classifier's happy probability of each face in one frame.
+) -> tuple[list[float], list[float]]:
+    """The expression classifier's happy and neutral probabilities of each face in one frame.
 
     Runs on every ``every``-th analysed frame (NaN on the others, and for all with ``every`` 0);
     successive runs alternate the crops with their mirror image.
     """
     if every <= 0 or index % every or not len(boxes):
-        return [math.nan] * len(boxes)
+        return [math.nan] * len(boxes), [math.nan] * len(boxes)
     mirror = (index // every) % 2 == 1
     faces = np.stack(
         [face_input(rgb, b, margin=vc["expression_margin"], mirror=mirror) for b in boxes]
     )
-    return [float(v) for v in expression_probabilities(faces)[:, HAPPY]]
+    probs = expression_probabilities(faces).astype(float)
+    return probs[:, HAPPY].tolist(), probs[:, NEUTRAL].tolist()
 
 
 def _append(
