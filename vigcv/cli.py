@@ -6,6 +6,7 @@ import sys
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from vigcv import __version__
 from vigcv.commands import models, run, score
@@ -70,7 +71,7 @@ def main() -> None:
     except VigcvError as exc:
         if STATE["debug"]:
             raise
-        err_console.print(f"[bold red]error:[/] {exc}", soft_wrap=True)
+        err_console.print(f"[bold red]error:[/] {escape(str(exc))}", soft_wrap=True)
         sys.exit(1)
     except KeyboardInterrupt:
         err_console.print("interrupted; finished sessions are kept, run again to resume")
@@ -79,7 +80,7 @@ def main() -> None:
         if STATE["debug"]:
             raise
         err_console.print(
-            f"[bold red]internal error:[/] {type(exc).__name__}: {exc} "
+            f"[bold red]internal error:[/] {type(exc).__name__}: {escape(str(exc))} "
             "(run again with --debug for the details, and please report it)",
             soft_wrap=True,
         )

@@ -204,3 +204,17 @@ def test_run_works_with_the_network_cut_off(tmp_path: Path, good_video: Path) ->
     proc = vigcv("run", good_video, "--out", tmp_path / "out", prefix=["unshare", "-n"])
     assert proc.returncode == 0, proc.stderr
     assert (tmp_path / "out" / "plain" / "run.json").is_file()
+
+
+def test_square_brackets_in_names_and_messages_are_printed_as_they_are(tmp_path: Path) -> None:
+    # The console reads "[word]" as a style; names and reasons must come through untouched.
+    films = tmp_path / "films"
+    films.mkdir()
+    (films / "visit [home].mp4").write_bytes(b"")
+    proc = vigcv("run", films, "--out", tmp_path / "out")
+    assert proc.returncode == 1
+    assert "visit [home]" in proc.stdout
+    config = tmp_path / "my [home] settings.toml"
+    config.write_text("[scoring]\nwindow_length = 3\n")
+    proc = vigcv("run", films, "--out", tmp_path / "o", "--config", config)
+    assert f"{config}: unknown config key 'scoring.window_length'" in proc.stderr

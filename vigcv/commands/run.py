@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from vigcv.batch import Job, discover, run_batch
@@ -194,12 +195,12 @@ def _print_summary(results: list[SessionResult], out: Path) -> None:
         colour = {"ok": "green", "skipped": "cyan", "failed": "red"}[r.status]
         note = r.reason or "; ".join(r.warnings[:2])
         table.add_row(
-            r.session,
+            escape(r.session),
             f"[{colour}]{r.status}[/]",
             clock(r.duration) if r.duration else "–",
             f"{r.seconds:.1f} s" if r.seconds else "–",
             str(r.moments) if r.status != "failed" else "–",
-            note,
+            escape(note),
         )
     console.print(table)
     shown = [r for r in results if r.status in ("ok", "skipped") and r.out_dir is not None]

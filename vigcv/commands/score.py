@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from vigcv.commands.common import console, fail, get_config, moments_table
 from vigcv.errors import VigcvError
@@ -41,7 +42,7 @@ def score(
         try:
             result = rescore(folder, config=cfg)
         except VigcvError as exc:
-            console.print(f"[red]failed[/] {folder}: {exc}")
+            console.print(f"[red]failed[/] {escape(str(folder))}: {escape(str(exc))}")
             failed += 1
             continue
         console.print(f"{folder.name}: {result.moments} moments in {result.seconds * 1000:.0f} ms")
