@@ -2,7 +2,12 @@
 
 Every executor runs the same picklable :class:`Task` through :func:`run_task`, so a session's
 outputs do not depend on where it ran. A worker process limits its own native thread pools
-(:func:`limit_threads`) so ``N`` workers on ``N`` cores do not fight over them.
+(:func:`limit_threads`) so ``N`` workers on ``N`` cores do not fight over them; a worker allowed
+one thread also decodes video in the thread that runs the models, instead of in a thread of its
+own (``[batch] decode_ahead``), so it uses one core, not more.
+
+Order: the pool and Dask executors start the longest recordings first (:func:`longest_first`),
+so the batch does not end with one worker finishing a long session while the others idle.
 
 Long recordings: with more than one worker, a session whose vision scan is split in time chunks
 (:mod:`vigcv.chunks`) is started as one :class:`ChunkTask` per chunk, plus one for its audio,
@@ -25,7 +30,7 @@ import queue as queue_mod
 import signal
 import time
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -36,6 +41,7 @@ from vigcv.config import Config
 from vigcv.errors import VigcvError
 from vigcv.io.quiet import native_stderr_silenced
 from vigcv.pipeline import SessionResult
+from vigcv.vision.scan import DECODE_AHEAD_ENV  # "0": the scan decodes in its own thread
 
 Hook = Callable[[str, Any], None]
 OnResult = Callable[[SessionResult], None]
@@ -50,6 +56,7 @@ THREAD_ENV = (
     "VECLIB_MAXIMUM_THREADS",
     "VIGCV_DECODE_THREADS",  # PyAV's H.264 decoder threads (vigcv.io.media)
 )
+DECODE_AHEAD = ("auto", "on", "off")  # the values of [batch] decode_ahead
 PR_SET_PDEATHSIG = 1  # prctl option, linux/prctl.h
 PROGRESS_INTERVAL_S = 0.25  # a worker sends at most one progress message per session this often
 
@@ -95,11 +102,14 @@ def limit_threads(threads: int = 1) -> None:
 
     Environment variables cover libraries loaded later; threadpoolctl (when installed) and
     ``cv2.setNumThreads`` cover those already loaded. onnxruntime sessions take their thread
-    count from ``[vision] threads`` and the VAD's own setting (1).
+    count from ``[vision] threads`` and the VAD's own setting (1). With ``threads == 1`` the
+    vision scan decodes in its own thread too (``VIGCV_DECODE_AHEAD=0``), so the process uses
+    one core; ``[batch] decode_ahead`` can say otherwise (:func:`decode_ahead_for`).
     """
     global _LIMITS
     for name in THREAD_ENV:
         os.environ[name] = str(threads)
+    os.environ[DECODE_AHEAD_ENV] = "0" if threads == 1 else "1"
     try:
         import cv2
 
@@ -112,6 +122,38 @@ def limit_threads(threads: int = 1) -> None:
         _LIMITS = threadpool_limits(limits=threads)
     except ImportError:
         pass
+
+
+def decode_ahead_for(config: Config) -> bool | None:
+    """``[batch] decode_ahead`` of ``config``: True (``"on"``), False (``"off"``) or None.
+
+    None (``"auto"``) leaves it to the process: a worker allowed one thread (``[batch]
+    worker_threads = 1``, every Dask task) decodes in the scan's thread, any other process (a
+    ``--jobs 1`` run, ``worker_threads = 0``) a few frames ahead in a thread of its own.
+    """
+    mode = str(config.get("batch", {}).get("decode_ahead", "auto"))
+    if mode not in DECODE_AHEAD:
+        raise VigcvError(
+            f"'batch.decode_ahead' must be one of {', '.join(DECODE_AHEAD)}, got {mode!r}"
+        )
+    return None if mode == "auto" else mode == "on"
+
+
+@contextlib.contextmanager
+def _decoding(ahead: bool | None) -> Iterator[None]:
+    """Within: the vision scan decodes ahead or not (None: as the process was set up)."""
+    if ahead is None:
+        yield
+        return
+    before = os.environ.get(DECODE_AHEAD_ENV)
+    os.environ[DECODE_AHEAD_ENV] = "1" if ahead else "0"
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(DECODE_AHEAD_ENV, None)
+        else:
+            os.environ[DECODE_AHEAD_ENV] = before
 
 
 def die_with_parent(parent_pid: int) -> None:
@@ -222,16 +264,17 @@ def run_task(task: Task, hook: Hook | None = None) -> SessionResult:
 
     if hook is None and _QUEUE is not None:
         hook = _Relay(task.job.session, _QUEUE)
-    return run_one(
-        task.job,
-        task.out,
-        task.config,
-        force=task.force,
-        parent_side=task.parent_side,
-        overlay=task.overlay,
-        debug=task.debug,
-        hook=hook,
-    )
+    with _decoding(decode_ahead_for(task.config)):
+        return run_one(
+            task.job,
+            task.out,
+            task.config,
+            force=task.force,
+            parent_side=task.parent_side,
+            overlay=task.overlay,
+            debug=task.debug,
+            hook=hook,
+        )
 
 
 def run_chunk(part: ChunkTask, hook: Hook | None = None) -> str:
@@ -250,7 +293,7 @@ def run_chunk(part: ChunkTask, hook: Hook | None = None) -> str:
             hook(step, {"done": done, "total": float(job.session_frames)})
 
     try:
-        with native_stderr_silenced():
+        with _decoding(decode_ahead_for(job.config)), native_stderr_silenced():
             job.run(hook=progress if job.part >= 0 else None)
     except Exception as exc:
         return " ".join(f"{type(exc).__name__}: {exc}".split())
@@ -276,8 +319,42 @@ def _failed(task: Task, reason: str) -> SessionResult:
 # -- executors ------------------------------------------------------------------------------------
 
 
+def work_estimate(task: Task) -> tuple[bool, float]:
+    """How much work ``task`` is, to compare sessions: (has video, media seconds).
+
+    One probe of the file (milliseconds: its header only). A recording with video outweighs
+    any audio-only one (the vision scan is most of the work); a file that cannot be probed
+    counts as none (its session fails at once).
+    """
+    from vigcv.io import probe
+
+    try:
+        info = probe(task.job.input)
+    except (VigcvError, OSError):
+        return (False, 0.0)
+    return (bool(info.has_video), float(info.duration))
+
+
+def longest_first(tasks: Sequence[Task]) -> list[Task]:
+    """``tasks`` by :func:`work_estimate`, largest first (ties keep their order).
+
+    Workers that take the next session as they free up then end the batch with short sessions,
+    so no worker idles long while another finishes a long one.
+    """
+    estimates = [work_estimate(task) for task in tasks]
+    order = sorted(range(len(tasks)), key=lambda i: estimates[i], reverse=True)
+    return [tasks[i] for i in order]
+
+
+def _check(tasks: Sequence[Task]) -> None:
+    """Raise the one-line problem of a bad ``[batch]`` setting before any session starts."""
+    for config in {id(task.config): task.config for task in tasks}.values():
+        decode_ahead_for(config)
+
+
 def run_serial(tasks: Sequence[Task], *, hook: Hook | None, on_result: OnResult) -> None:
-    """One session after another in this process."""
+    """One session after another in this process (in the order given)."""
+    _check(tasks)
     for task in tasks:
         relay = with_session(hook, task.job.session) if hook is not None else None
         on_result(run_task(task, relay))
@@ -299,7 +376,10 @@ def run_local(
     the pool and every session it was running with; those sessions are run again, each alone
     in a new worker (scanning there whatever chunks are not done), so only a session that kills
     its worker again fails (with a one-line reason). Ctrl-C stops the workers at once.
+    Sessions start longest first (:func:`longest_first`).
     """
+    _check(tasks)
+    tasks = longest_first(tasks)
     ctx = mp.get_context("spawn")  # no inherited threads or model sessions from this process
     progress = ctx.Queue()
     try:
@@ -391,7 +471,7 @@ def _run_pool(
         while pending:
             done, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
             _drain(progress, meter)
-            for future in done:
+            for future in _in_order(done, futures):  # deterministic: in the order submitted
                 unit = futures.pop(future)
                 if isinstance(unit, ChunkTask):  # its result or failure is the session's to see
                     session = schedule.chunk_done(unit)
@@ -455,7 +535,14 @@ def run_dask(
         are fewer sessions than worker threads in the cluster.
     timeout_s : float
         How long to wait for the scheduler, seconds.
+
+    Notes
+    -----
+    Sessions are sent longest first (:func:`longest_first`), with falling Dask priorities, so
+    the scheduler hands them out in that order. Each task is allowed one thread
+    (:func:`limit_threads`), as a worker runs one task per thread.
     """
+    _check(tasks)
     try:
         from distributed import Client
     except ImportError:
@@ -480,16 +567,23 @@ def run_dask(
         futures: dict[Any, Task | ChunkTask] = {}
         schedule = _Schedule()
         keys: dict[str, str] = {}
+        tasks = longest_first(tasks)
+        last = len(tasks) + 1  # a session its chunks released goes before any waiting one
         for i, task in enumerate(tasks):
             key = keys[task.job.session] = f"vigcv-{batch_id}-{i}-{task.job.session}"
             parts = _units(task, split)
+            rank = len(tasks) - i  # Dask runs higher priorities first
             for part in parts:
                 name = f"{key}-{part.job.name}"
-                futures[client.submit(_dask_chunk, part, topic, key=name, pure=False)] = part
+                future = client.submit(
+                    _dask_chunk, part, topic, key=name, pure=False, priority=rank
+                )
+                futures[future] = part
             if parts:
                 schedule.hold(task, len(parts))
             else:
-                futures[client.submit(_dask_task, task, topic, key=key, pure=False)] = task
+                future = client.submit(_dask_task, task, topic, key=key, pure=False, priority=rank)
+                futures[future] = task
         pending = set(futures)
         while pending:
             done = {future for future in pending if future.done()}
@@ -504,7 +598,9 @@ def run_dask(
                     session = schedule.chunk_done(unit)
                     if session is not None:
                         key = keys[session.job.session]
-                        new = client.submit(_dask_task, session, topic, key=key, pure=False)
+                        new = client.submit(
+                            _dask_task, session, topic, key=key, pure=False, priority=last
+                        )
                         futures[new] = session
                         pending.add(new)
                     continue

@@ -63,10 +63,13 @@ def _thread_settings() -> dict[str, Any]:
     import cv2
     from threadpoolctl import threadpool_info
 
+    from vigcv.vision.scan import decode_ahead
+
     return {
         "cv2": cv2.getNumThreads(),
         "env": {name: os.environ.get(name) for name in executors.THREAD_ENV},
         "pools": {p["internal_api"]: p["num_threads"] for p in threadpool_info()},
+        "decode_ahead": decode_ahead(),
     }
 
 
@@ -79,6 +82,16 @@ def test_a_worker_caps_its_native_thread_pools() -> None:
     assert settings["cv2"] == 1
     assert set(settings["env"].values()) == {"1"}
     assert all(n == 1 for n in settings["pools"].values()), settings["pools"]
+    assert settings["decode_ahead"] is False  # the scan decodes in its own thread: one core
+
+
+def test_a_worker_allowed_two_threads_decodes_ahead() -> None:
+    with ProcessPoolExecutor(
+        1, mp_context=get_context("spawn"), initializer=executors._init_worker, initargs=(2, None)
+    ) as pool:
+        settings = pool.submit(_thread_settings).result(timeout=120)
+    assert set(settings["env"].values()) == {"2"}
+    assert settings["decode_ahead"] is True
 
 
 def test_default_jobs_is_the_usable_cores() -> None:

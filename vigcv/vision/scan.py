@@ -1,13 +1,18 @@
 """The streaming pass over a video: detect, track and measure faces frame by frame.
 
 Decoding runs in a background thread (PyAV releases the GIL) while this thread runs the models,
-so the two cores overlap. Only small per-face records are kept; frames are dropped as soon as
-they are analysed, so memory does not grow with the length of the video beyond those records.
+so two cores overlap, unless the environment variable ``VIGCV_DECODE_AHEAD`` is ``0``: then
+frames are decoded in this thread, one core in all. A batch worker allowed one thread sets it
+(:func:`vigcv.executors.limit_threads`, ``[batch] decode_ahead``), so ``N`` workers use ``N``
+cores instead of fighting for them. Only small per-face records are kept; frames are dropped as
+soon as they are analysed, so memory does not grow with the length of the video beyond those
+records.
 """
 
 from __future__ import annotations
 
 import math
+import os
 import queue
 import threading
 from collections.abc import Callable, Iterator
@@ -59,6 +64,15 @@ class ScanResult:
         return cls(np.zeros(0), {k: np.zeros(0) for k in _FIELDS}, 0, 0)
 
 
+DECODE_AHEAD_ENV = "VIGCV_DECODE_AHEAD"  # "0": decode in the scanning thread, else ahead in one
+DECODE_THREAD = "vigcv-decode"  # the name of the thread that decodes ahead
+
+
+def decode_ahead() -> bool:
+    """Whether :func:`scan_video` decodes in a thread of its own (see the module docstring)."""
+    return os.environ.get(DECODE_AHEAD_ENV, "1").strip() != "0"
+
+
 def _prefetch(frames: Iterator[VideoFrame], depth: int = 4) -> Iterator[VideoFrame]:
     """Decode in a background thread, a few frames ahead."""
     box: queue.Queue[Any] = queue.Queue(maxsize=depth)
@@ -75,7 +89,7 @@ def _prefetch(frames: Iterator[VideoFrame], depth: int = 4) -> Iterator[VideoFra
             box.put(exc)
         box.put(done)
 
-    thread = threading.Thread(target=worker, daemon=True)
+    thread = threading.Thread(target=worker, daemon=True, name=DECODE_THREAD)
     thread.start()
     try:
         while True:
@@ -92,6 +106,12 @@ def _prefetch(frames: Iterator[VideoFrame], depth: int = 4) -> Iterator[VideoFra
                 box.get_nowait()
             except queue.Empty:
                 thread.join(timeout=0.05)
+
+
+def _close(frames: Iterator[VideoFrame]) -> None:
+    close = getattr(frames, "close", None)  # generators have one
+    if close is not None:
+        close()
 
 
 def _roi_detections(
@@ -182,11 +202,10 @@ def scan_video(
     lm_every = max(1, int(vc["landmark_every"]))
     lm_every_failed = max(1, int(vc["landmark_every_failed"]))
     happy_every = int(vc["expression_every"])
+    frames = iter_frames(path, fps=fps, max_side=max_side, start=start, end=end, warnings=warnings)
+    source = _prefetch(frames) if decode_ahead() else frames
     try:
-        frames = iter_frames(
-            path, fps=fps, max_side=max_side, start=start, end=end, warnings=warnings
-        )
-        for frame in _prefetch(frames):
+        for frame in source:
             rgb, i = frame.rgb, frame.index
             times.append(frame.t)
             if not width:
@@ -232,6 +251,8 @@ def scan_video(
             rows["happy"].extend(happy)
             rows["neutral"].extend(neutral)
     finally:
+        _close(source)  # an early exit stops the decoding thread and closes the file at once
+        _close(frames)
         landmarker.close()
     if hook is not None:
         hook("vision", {"done": len(times), "total": len(times)})
