@@ -1,5 +1,9 @@
 """Benchmark the whole pipeline: decode-only, each stage and the whole run as real-time factors.
 
+Two decode-only floors: the video decoded as the pipeline reads it (frames at the analysis rate,
+scaled to ``[ingest] max_side``) and every frame converted to RGB at full size (the floor that
+../shared/NOTES.md names); the pipeline's time is divided by each.
+
 Prints a markdown table. Data: every clip of ../shared/eval/parent-child (when present) and a
 generated 10-minute 1080p/30 fps two-person session (cached under /tmp, reused by later runs),
 each with ``--jobs 1`` and ``--jobs 2``; a single long session is split in time chunks
@@ -13,6 +17,7 @@ compare with decode-only. Peak RSS is the largest resident set of one worker pro
     python scripts/bench.py                  # both data sets, jobs 1 and 2
     python scripts/bench.py --only synth --jobs 1
     python scripts/bench.py --dask           # also: 1 vs 2 Dask workers on the real clips
+    python scripts/bench.py --only dask      # only that (with the tail and the other load)
     python scripts/bench.py --only long      # one long session at a time: --jobs 1 vs 2
 """
 
@@ -20,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import resource
 import shutil
@@ -29,6 +35,7 @@ import tempfile
 import time
 import tomllib
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 EVAL = REPO.parent / "shared" / "eval" / "parent-child"
@@ -134,10 +141,12 @@ def media_seconds(files: list[Path]) -> float:
     return sum(probe(f).duration for f in files)
 
 
-def _decode(path: Path) -> float:
-    """Decode one file as the pipeline reads it (frames at the analysis rate, audio at 16 kHz).
+def _decode(path: Path, full: bool = False) -> float:
+    """Decode one file; returns the CPU seconds this process spent (all its threads).
 
-    Returns the CPU seconds this process spent (all its threads).
+    As the pipeline reads it (``full=False``): frames at the analysis rate, scaled to
+    ``[ingest] max_side``. With ``full``: every frame converted to RGB at full size, the floor
+    of ../shared/NOTES.md. Audio is decoded to 16 kHz either way.
     """
     from vigcv.config import load_config
     from vigcv.io import iter_audio, iter_frames, probe
@@ -146,8 +155,9 @@ def _decode(path: Path) -> float:
     started = time.process_time()
     info = probe(path)
     if info.has_video:
-        fps = float(config["ingest"]["analysis_fps"])
-        for _ in iter_frames(path, fps=fps, max_side=config["ingest"]["max_side"]):
+        fps = 0.0 if full else float(config["ingest"]["analysis_fps"])
+        max_side = 0 if full else int(config["ingest"]["max_side"])
+        for _ in iter_frames(path, fps=fps, max_side=max_side):
             pass
     if info.has_audio:
         for _ in iter_audio(path, rate=16000):
@@ -155,21 +165,26 @@ def _decode(path: Path) -> float:
     return time.process_time() - started
 
 
-def decode_only(files: list[Path], *, jobs: int) -> tuple[float, float]:
-    """Wall and CPU seconds to decode every file, ``jobs`` files at a time."""
+def _decode_full(path: Path) -> float:
+    return _decode(path, full=True)
+
+
+def decode_only(files: list[Path], *, jobs: int, full: bool = False) -> tuple[float, float]:
+    """Wall and CPU seconds to decode every file, ``jobs`` files at a time (see ``_decode``)."""
     from concurrent.futures import ProcessPoolExecutor
     from multiprocessing import get_context
 
     from vigcv.executors import _init_worker
 
+    decode = _decode_full if full else _decode
     started = time.perf_counter()
     if jobs <= 1:
-        cpu = sum(_decode(f) for f in files)
+        cpu = sum(decode(f) for f in files)
     else:
         with ProcessPoolExecutor(
             jobs, mp_context=get_context("spawn"), initializer=_init_worker, initargs=(1, None)
         ) as pool:
-            cpu = sum(pool.map(_decode, files))
+            cpu = sum(pool.map(decode, files))
     return time.perf_counter() - started, cpu
 
 
@@ -196,42 +211,79 @@ def pipeline(files: list[Path], *, jobs: int, out: Path) -> dict:
     return {"wall": wall, "cpu": float(cpu), "peak_mb": peak_mb, "stages": stages, "failed": failed}
 
 
-def dask_speedup(files: list[Path], *, out: Path) -> list[tuple[int, float, float]]:
-    """One batch on a LocalCluster of 1 and of 2 single-threaded workers.
+def machine_busy() -> float:
+    """CPU seconds all processes of the machine have used since boot (Linux; else 0)."""
+    try:
+        fields = Path("/proc/stat").read_text(encoding="ascii").split("\n", 1)[0].split()
+    except OSError:
+        return 0.0
+    ticks = [int(v) for v in fields[1:9]]
+    return (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")  # less idle, iowait
 
-    Returns ``(workers, wall seconds, CPU seconds of the workers)`` per cluster size; CPU / wall
-    is the number of cores the batch really got (on a shared machine, fewer than the workers).
+
+def _cpu_seconds() -> float:
+    """User + system CPU seconds of this process and its finished children."""
+    me = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def dask_speedup(files: list[Path], *, out: Path) -> list[dict[str, Any]]:
+    """One batch on a LocalCluster of 1 and of 2 single-threaded workers, started cold and with
+    ``--preload vigcv.dask_preload`` (what the README recommends for a standing cluster).
+
+    Returns per start and cluster size: ``preload`` (bool), ``workers``, ``wall`` seconds of
+    the batch, ``cpu`` seconds of this process (scheduler, client) and the workers from the
+    cluster's start to its end (CPU / wall: about the cores the batch really got), ``tail``
+    seconds between the first and the last worker running out of work, and ``others`` cores
+    the rest of the machine used meanwhile (a disturbed measurement).
     """
-    from distributed import LocalCluster
+    from distributed import Client, LocalCluster, get_task_stream
 
     from vigcv.batch import discover, run_batch
     from vigcv.config import load_config
 
     config = load_config()
-    rows = []
-    for workers in (1, 2):
-        before = resource.getrusage(resource.RUSAGE_CHILDREN)
-        with LocalCluster(
-            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
-        ) as cluster:
+    rows: list[dict[str, Any]] = []
+    for preload, workers in ((False, 1), (False, 2), (True, 1), (True, 2)):
+        before, busy, opened = _cpu_seconds(), machine_busy(), time.perf_counter()
+        with (
+            LocalCluster(
+                n_workers=workers,
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=None,
+                preload=["vigcv.dask_preload"] if preload else [],
+            ) as cluster,
+            Client(cluster) as client,
+        ):
             target = out / f"dask{workers}"
             shutil.rmtree(target, ignore_errors=True)
             started = time.perf_counter()
-            results = run_batch(
-                discover(files),
-                target,
-                config=config,
-                executor="dask",
-                scheduler=cluster.scheduler_address,
-            )
+            with get_task_stream(client) as stream:
+                results = run_batch(
+                    discover(files), target, config=config, executor="dask", scheduler=client
+                )
             wall = time.perf_counter() - started
+            ends: dict[str, float] = {}
+            for task in stream.data:
+                for span in task["startstops"]:
+                    if span["action"] == "compute":
+                        ends[task["worker"]] = max(ends.get(task["worker"], 0.0), span["stop"])
             bad = [r for r in results if r.status != "ok"]
             if bad:
                 print(f"  dask {workers}: {len(bad)} sessions failed", file=sys.stderr)
-        after = resource.getrusage(resource.RUSAGE_CHILDREN)
-        cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
-        rows.append((workers, wall, cpu))
-        print(f"  dask {workers} workers: {wall:.1f} s wall, {cpu:.1f} s CPU", file=sys.stderr)
+        cpu = _cpu_seconds() - before  # with the cluster's start and stop (workers, once exited)
+        busy = machine_busy() - busy
+        row: dict[str, Any] = {"preload": preload, "workers": workers, "wall": wall, "cpu": cpu}
+        row["tail"] = max(ends.values()) - min(ends.values()) if ends else 0.0
+        span = time.perf_counter() - opened
+        row["others"] = max(0.0, busy - cpu) / span if busy else float("nan")
+        rows.append(row)
+        start = "preloaded" if preload else "cold"
+        print(
+            f"  dask {workers} {start} workers: {wall:.1f} s wall, {cpu:.1f} s CPU", file=sys.stderr
+        )
     return rows
 
 
@@ -296,25 +348,29 @@ def main() -> None:
     if args.only not in ("real", "dask", "long"):
         sets.append(("synthetic 10 min 1080p30", [synth_session()]))
     lines = [
-        "| data | jobs | media s | decode-only RTF (CPU) | vision RTF | audio RTF | score RTF "
-        "| pipeline RTF (CPU) | pipeline / decode, wall (CPU) | peak RSS MB, one process "
-        "| failed |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| data | jobs | media s | decode as read RTF (CPU) | decode all RGB RTF (CPU) "
+        "| vision RTF | audio RTF | score RTF | pipeline RTF (CPU) "
+        "| pipeline / decode as read, wall (CPU) | pipeline / decode all, wall (CPU) "
+        "| peak RSS MB, one process | failed |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name, files in sets:
         media = media_seconds(files)
         for jobs in args.jobs:
             print(f"  {name}: --jobs {jobs}", file=sys.stderr, flush=True)
-            decode, decode_cpu = decode_only(files, jobs=jobs)
+            read = decode_only(files, jobs=jobs)
+            full = decode_only(files, jobs=jobs, full=True)
             run = pipeline(files, jobs=jobs, out=args.out / f"{len(files)}-{jobs}")
             st = run["stages"]
             lines.append(
                 f"| {name} | {jobs} | {media:.0f} "
-                f"| {decode / media:.3f} ({decode_cpu / media:.3f}) "
+                f"| {read[0] / media:.3f} ({read[1] / media:.3f}) "
+                f"| {full[0] / media:.3f} ({full[1] / media:.3f}) "
                 f"| {st['vision'] / media:.3f} | {st['audio'] / media:.3f} "
                 f"| {st['score'] / media:.4f} "
                 f"| {run['wall'] / media:.3f} ({run['cpu'] / media:.3f}) "
-                f"| {run['wall'] / decode:.1f}x ({run['cpu'] / decode_cpu:.1f}x) "
+                f"| {run['wall'] / read[0]:.1f}x ({run['cpu'] / read[1]:.1f}x) "
+                f"| {run['wall'] / full[0]:.1f}x ({run['cpu'] / full[1]:.1f}x) "
                 f"| {run['peak_mb']:.0f} | {run['failed']} |"
             )
             print(lines[-1], file=sys.stderr, flush=True)
@@ -323,8 +379,11 @@ def main() -> None:
         print(
             "\nRTF = seconds of processing / seconds of media. Wall clock with that many "
             "processes; (CPU) = user+system CPU seconds of all processes, which a busy shared "
-            "machine disturbs less. vision/audio/score are wall seconds per session from "
-            "run.json, summed over sessions (with 2 jobs they overlap)."
+            "machine disturbs less. Decode as read: frames at [ingest] analysis_fps scaled to "
+            "max_side, as the pipeline reads them; decode all RGB: every frame converted to RGB "
+            "at full size (the floor in ../shared/NOTES.md); both decode the audio to 16 kHz. "
+            "vision/audio/score are wall seconds per session from run.json, summed over "
+            "sessions (with 2 jobs they overlap)."
         )
     if args.only in (None, "long"):
         rows = chunk_speedup(long_sessions(), out=args.out)
@@ -342,14 +401,23 @@ def main() -> None:
         rows = dask_speedup(files, out=args.out)
         print(
             f"\n{len(files)} real clips on a Dask LocalCluster (1 thread per worker):\n\n"
-            "| Dask workers | batch wall s | speed-up | worker CPU s | cores really used |\n"
-            "|---|---|---|---|---|"
+            "| workers start | Dask workers | batch wall s | speed-up | CPU s | cores really used "
+            "| tail s | other load, cores |\n"
+            "|---|---|---|---|---|---|---|---|"
         )
-        for workers, wall, cpu in rows:
+        for row in rows:
+            one = next(r for r in rows if r["preload"] == row["preload"] and r["workers"] == 1)
             print(
-                f"| {workers} | {wall:.1f} | {rows[0][1] / wall:.2f}x | {cpu:.1f} "
-                f"| {cpu / wall:.2f} |"
+                f"| {'--preload vigcv.dask_preload' if row['preload'] else 'cold'} "
+                f"| {row['workers']} | {row['wall']:.1f} | {one['wall'] / row['wall']:.2f}x "
+                f"| {row['cpu']:.1f} | {row['cpu'] / row['wall']:.2f} | {row['tail']:.1f} "
+                f"| {row['others']:.2f} |"
             )
+        print(
+            "\nCPU: this process (scheduler, client) and the workers. Tail: from the first "
+            "worker running out of sessions to the last. Other load: cores the rest of the "
+            "machine used meanwhile (above ~0.1 the timing is disturbed; run again)."
+        )
 
 
 if __name__ == "__main__":
