@@ -95,3 +95,73 @@ def test_a_session_split_in_chunks_on_dask_matches_one_process_and_reports_progr
     assert all(0 <= a["done"] <= a["total"] for a in vision)
     assert vision[-1]["done"] == vision[-1]["total"]
     assert any(a["done"] < a["total"] for a in vision), "only the end was reported"
+
+
+def test_a_dask_worker_takes_the_longest_session_first_and_decodes_in_one_thread(
+    inputs: Path, reference: Path, tmp_path: Path
+) -> None:
+    import shutil
+
+    from vigcv.batch import discover
+    from vigcv.config import load_config
+
+    out = tmp_path / "out"
+    shutil.copytree(reference, out)  # done sessions: each is a quick "skipped"
+    config = load_config()
+    tasks = [executors.Task(job, out, config) for job in discover([inputs])]
+    assert [t.job.session for t in tasks] == ["plain", "talk", "textbook"]  # file order
+    with (
+        distributed.LocalCluster(
+            n_workers=1,  # one worker thread: it runs the sessions in the order it is given them
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=":0",  # the module's cluster holds the default port
+            host="127.0.0.1",
+        ) as one,
+        distributed.Client(one) as client,
+    ):
+        with distributed.get_task_stream(client) as stream:
+            executors.run_dask(tasks, scheduler=client, on_result=lambda r: None)
+        settings = client.run(lambda: __import__("os").environ.get(executors.DECODE_AHEAD_ENV))
+    started = {
+        str(task["key"]).rsplit("-", 1)[-1]: min(
+            s["start"] for s in task["startstops"] if s["action"] == "compute"
+        )
+        for task in stream.data
+    }
+    assert sorted(started, key=started.__getitem__) == ["textbook", "plain", "talk"]
+    assert list(settings.values()) == ["0"]  # the task was allowed one thread
+
+
+def test_a_preloaded_worker_is_warm_before_its_first_session() -> None:
+    def state() -> dict:
+        import os
+        import sys
+
+        from vigcv.vision.expression import expression_session
+
+        return {
+            "librosa": "librosa" in sys.modules,
+            "pipeline": "vigcv.batch" in sys.modules,
+            "expression model loaded": expression_session.cache_info().currsize == 1,
+            "decode ahead": os.environ.get("VIGCV_DECODE_AHEAD"),
+        }
+
+    with (
+        distributed.LocalCluster(
+            n_workers=1,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=":0",
+            host="127.0.0.1",
+            preload=["vigcv.dask_preload"],
+        ) as warm,
+        distributed.Client(warm) as client,
+    ):
+        (found,) = client.run(state).values()
+    assert found == {
+        "librosa": True,
+        "pipeline": True,
+        "expression model loaded": True,
+        "decode ahead": "0",
+    }
