@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 from vigcv.errors import ModelError
 
@@ -110,6 +111,22 @@ def model_path(name: str) -> Path:
         )
     _verified[name] = target
     return target
+
+
+def onnx_session(model: Path | bytes, *, threads: int = 1) -> Any:
+    """An onnxruntime CPU session of a model file or serialised graph, quiet, ``threads`` threads.
+
+    One intra-op thread by default: the machine's cores go to parallel sessions (and the video
+    decoder), not to one model.
+    """
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.log_severity_level = 3
+    source = model if isinstance(model, bytes) else str(model)
+    return ort.InferenceSession(source, options, providers=["CPUExecutionProvider"])
 
 
 def _installed_copy(spec: ModelSpec) -> Path | None:

@@ -16,7 +16,7 @@ from functools import lru_cache
 import numpy as np
 import onnxruntime as ort
 
-from vigcv.models import model_path
+from vigcv.models import model_path, onnx_session
 from vigcv.types import Segment
 
 RATE = 16000
@@ -28,13 +28,7 @@ HOP_S = CHUNK / RATE
 @lru_cache(maxsize=1)
 def vad_session() -> ort.InferenceSession:
     """The Silero VAD ONNX session (one thread; the machine's cores go to parallel sessions)."""
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = 1
-    options.inter_op_num_threads = 1
-    options.log_severity_level = 3
-    return ort.InferenceSession(
-        str(model_path("silero_vad")), options, providers=["CPUExecutionProvider"]
-    )
+    return onnx_session(model_path("silero_vad"))
 
 
 def chunk_times(n: int) -> np.ndarray:

@@ -29,7 +29,7 @@ import onnxruntime as ort
 from onnx import TensorProto, helper, numpy_helper
 
 from vigcv.errors import ModelError
-from vigcv.models import model_path
+from vigcv.models import model_path, onnx_session
 
 RATE = 16000
 MEL_HOP = 160  # samples (10 ms)
@@ -187,13 +187,7 @@ def encoder_session() -> ort.InferenceSession:
     state = read_legacy_checkpoint(model_path("voice_encoder")).get("model_state")
     if not isinstance(state, dict) or "linear.weight" not in state:
         raise ModelError("voice encoder checkpoint has no model_state; run 'vigcv models fetch'")
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = 1
-    options.inter_op_num_threads = 1
-    options.log_severity_level = 3
-    return ort.InferenceSession(
-        build_onnx(state).SerializeToString(), options, providers=["CPUExecutionProvider"]
-    )
+    return onnx_session(build_onnx(state).SerializeToString())
 
 
 def mel_power(samples: np.ndarray) -> np.ndarray:

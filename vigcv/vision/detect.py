@@ -13,7 +13,7 @@ from functools import lru_cache
 import cv2
 import numpy as np
 
-from vigcv.models import model_path
+from vigcv.models import model_path, onnx_session
 
 
 @dataclass(frozen=True)
@@ -68,7 +68,6 @@ class Detections:
 def load_centerface(threads: int = 1) -> object:
     """An onnxruntime session of CenterFace with symbolic batch/height/width (cached)."""
     import onnx
-    import onnxruntime as ort
 
     model = onnx.load(str(model_path("centerface")))
     names = ("batch", None, "height", "width")
@@ -82,13 +81,7 @@ def load_centerface(threads: int = 1) -> object:
     keep = [i for i in model.graph.input if i.name not in init_names]
     del model.graph.input[:]
     model.graph.input.extend(keep)
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = threads
-    options.inter_op_num_threads = 1
-    options.log_severity_level = 3
-    return ort.InferenceSession(
-        model.SerializeToString(), options, providers=["CPUExecutionProvider"]
-    )
+    return onnx_session(model.SerializeToString(), threads=threads)
 
 
 def shrink(image: np.ndarray, width: int, height: int) -> np.ndarray:

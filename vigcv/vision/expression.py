@@ -27,7 +27,7 @@ import onnxruntime as ort
 from onnx import TensorProto, helper, numpy_helper
 
 from vigcv.errors import ModelError
-from vigcv.models import model_path
+from vigcv.models import model_path, onnx_session
 
 CLASSES = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
 HAPPY = CLASSES.index("happy")
@@ -83,7 +83,12 @@ def build_onnx(
         inits.append(numpy_helper.from_array(np.ascontiguousarray(value, np.float32), name))
         return name
 
+    def add(op: str, inputs: list[str], output: str, **attrs: Any) -> None:
+        """A windowed node (convolution, pooling) with Keras' padding of this layer."""
+        nodes.append(helper.make_node(op, inputs, [output], auto_pad=pad, **attrs))
+
     out_of: dict[str, str] = {}
+    pad = "VALID"
     for layer in layers:
         kind, conf = layer["class_name"], layer["config"]
         name = conf["name"]
@@ -97,37 +102,14 @@ def build_onnx(
             args = [inputs[0], const(f"{name}.w", w["kernel"].transpose(3, 2, 0, 1))]
             if conf["use_bias"]:
                 args.append(const(f"{name}.b", w["bias"]))
-            nodes.append(
-                helper.make_node(
-                    "Conv",
-                    args,
-                    [name],
-                    kernel_shape=conf["kernel_size"],
-                    strides=conf["strides"],
-                    auto_pad=pad,
-                )
-            )
+            add("Conv", args, name, kernel_shape=conf["kernel_size"], strides=conf["strides"])
         elif kind == "SeparableConv2D":
-            depth = w["depthwise_kernel"]  # (kh, kw, in, 1)
-            nodes.append(
-                helper.make_node(
-                    "Conv",
-                    [inputs[0], const(f"{name}.dw", depth.transpose(2, 3, 0, 1))],
-                    [f"{name}.depth"],
-                    kernel_shape=conf["kernel_size"],
-                    group=int(depth.shape[2]),
-                    auto_pad=pad,
-                )
-            )
-            point = w["pointwise_kernel"].transpose(3, 2, 0, 1)
-            nodes.append(
-                helper.make_node(
-                    "Conv",
-                    [f"{name}.depth", const(f"{name}.pw", point)],
-                    [name],
-                    kernel_shape=[1, 1],
-                )
-            )
+            depth = w["depthwise_kernel"]  # (kh, kw, in, 1): one filter per input channel
+            args = [inputs[0], const(f"{name}.dw", depth.transpose(2, 3, 0, 1))]
+            groups = int(depth.shape[2])
+            add("Conv", args, f"{name}.depth", kernel_shape=conf["kernel_size"], group=groups)
+            point = const(f"{name}.pw", w["pointwise_kernel"].transpose(3, 2, 0, 1))
+            nodes.append(helper.make_node("Conv", [f"{name}.depth", point], [name]))
         elif kind == "BatchNormalization":
             keys = ("gamma", "beta", "moving_mean", "moving_variance")
             stats = [const(f"{name}.{k}", w[k]) for k in keys]
@@ -141,16 +123,7 @@ def build_onnx(
         elif kind == "Activation" and conf["activation"] == "softmax":
             nodes.append(helper.make_node("Softmax", inputs, [name], axis=1))
         elif kind == "MaxPooling2D":
-            nodes.append(
-                helper.make_node(
-                    "MaxPool",
-                    inputs,
-                    [name],
-                    kernel_shape=conf["pool_size"],
-                    strides=conf["strides"],
-                    auto_pad=pad,
-                )
-            )
+            add("MaxPool", inputs, name, kernel_shape=conf["pool_size"], strides=conf["strides"])
         elif kind == "Add":
             nodes.append(helper.make_node("Add", inputs, [name]))
         elif kind == "GlobalAveragePooling2D":
@@ -177,13 +150,7 @@ def build_onnx(
 def expression_session() -> ort.InferenceSession:
     """The expression classifier's onnxruntime session (one thread)."""
     layers, weights = read_keras_h5(model_path("expression"))
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = 1
-    options.inter_op_num_threads = 1
-    options.log_severity_level = 3
-    return ort.InferenceSession(
-        build_onnx(layers, weights).SerializeToString(), options, providers=["CPUExecutionProvider"]
-    )
+    return onnx_session(build_onnx(layers, weights).SerializeToString())
 
 
 def face_input(
