@@ -129,6 +129,16 @@ def onnx_session(model: Path | bytes, *, threads: int = 1) -> Any:
     return ort.InferenceSession(source, options, providers=["CPUExecutionProvider"])
 
 
+def onnx_model(graph: Any, *, opset: int) -> Any:
+    """A checked ONNX model of a graph built in memory (IR version 8, read by onnxruntime)."""
+    import onnx
+
+    model = onnx.helper.make_model(graph, opset_imports=[onnx.helper.make_opsetid("", opset)])
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    return model
+
+
 def _installed_copy(spec: ModelSpec) -> Path | None:
     """The file inside an already-installed package of the same version, if there is one."""
     try:

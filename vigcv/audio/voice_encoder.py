@@ -29,7 +29,7 @@ import onnxruntime as ort
 from onnx import TensorProto, helper, numpy_helper
 
 from vigcv.errors import ModelError
-from vigcv.models import model_path, onnx_session
+from vigcv.models import model_path, onnx_model, onnx_session
 
 RATE = 16000
 MEL_HOP = 160  # samples (10 ms)
@@ -175,10 +175,7 @@ def build_onnx(state: dict[str, np.ndarray]) -> onnx.ModelProto:
         [helper.make_tensor_value_info("embedding", TensorProto.FLOAT, ["N", HIDDEN])],
         inits,
     )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-    model.ir_version = 8
-    onnx.checker.check_model(model)
-    return model
+    return onnx_model(graph, opset=17)
 
 
 @lru_cache(maxsize=1)

@@ -27,7 +27,7 @@ import onnxruntime as ort
 from onnx import TensorProto, helper, numpy_helper
 
 from vigcv.errors import ModelError
-from vigcv.models import model_path, onnx_session
+from vigcv.models import model_path, onnx_model, onnx_session
 
 CLASSES = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
 HAPPY = CLASSES.index("happy")
@@ -140,10 +140,7 @@ def build_onnx(
         [helper.make_tensor_value_info("p", TensorProto.FLOAT, ["n", len(CLASSES)])],
         initializer=inits,
     )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
-    model.ir_version = 8
-    onnx.checker.check_model(model)
-    return model
+    return onnx_model(graph, opset=13)
 
 
 @lru_cache(maxsize=1)
