@@ -273,7 +273,13 @@ def run_batch(
             executors.run_serial(work, hook=hook, on_result=done)
         else:
             executors.run_local(
-                work, workers=workers, hook=hook, on_result=done, threads=threads, split=split
+                work,
+                workers=workers,
+                hook=hook,
+                on_result=done,
+                threads=threads,
+                split=split,
+                pin=executors.pin_cores_for(config),
             )
     order = {job.session: i for i, job in enumerate(jobs)}
     results.sort(key=lambda r: order.get(r.session, 0))

@@ -4,7 +4,8 @@ Every executor runs the same picklable :class:`Task` through :func:`run_task`, s
 outputs do not depend on where it ran. A worker process limits its own native thread pools
 (:func:`limit_threads`) so ``N`` workers on ``N`` cores do not fight over them; a worker allowed
 one thread also decodes video in the thread that runs the models, instead of in a thread of its
-own (``[batch] decode_ahead``), so it uses one core, not more.
+own (``[batch] decode_ahead``), so it uses one core, not more, and claims a core of its own
+(:mod:`vigcv.cores`, ``[batch] pin_cores``), so two workers do not slow each other down.
 
 Order: the pool and Dask executors start the longest recordings first (:func:`longest_first`),
 so the batch does not end with one worker finishing a long session while the others idle.
@@ -38,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from vigcv.config import Config
+from vigcv.cores import claim_core, claimed_core
 from vigcv.errors import VigcvError
 from vigcv.io.quiet import native_stderr_silenced
 from vigcv.pipeline import SessionResult
@@ -170,13 +172,41 @@ def die_with_parent(parent_pid: int) -> None:
         os._exit(1)
 
 
-def _init_worker(threads: int, progress: Any, parent_pid: int | None = None) -> None:
+def pin_cores_for(config: Config) -> bool:
+    """Whether a one-thread worker running ``config``'s sessions claims a core of its own.
+
+    ``[batch] pin_cores``, unless ``[batch] decode_ahead = "on"`` gives the scan a second
+    thread (:mod:`vigcv.cores`).
+    """
+    batch = config.get("batch", {})
+    return bool(batch.get("pin_cores", True)) and decode_ahead_for(config) is not True
+
+
+def _init_worker(
+    threads: int, progress: Any, parent_pid: int | None = None, pin: bool = False
+) -> None:
     global _QUEUE
     if parent_pid is not None:
         die_with_parent(parent_pid)
     _QUEUE = progress
     if threads > 0:
         limit_threads(threads)
+    if threads == 1 and pin:
+        claim_core()
+
+
+def _pin_dask_worker(config: Config) -> None:
+    """Claim a core for this Dask worker when it runs one task at a time (:mod:`vigcv.cores`)."""
+    if not pin_cores_for(config) or claimed_core() is not None:
+        return
+    try:
+        from distributed import get_worker
+
+        if get_worker().state.nthreads != 1:
+            return
+    except Exception:  # not in a worker, or another Dask version: leave it to the kernel
+        return
+    claim_core()
 
 
 class _Relay:
@@ -302,12 +332,14 @@ def run_chunk(part: ChunkTask, hook: Hook | None = None) -> str:
 
 def _dask_task(task: Task, topic: str = "") -> SessionResult:
     limit_threads(1)
+    _pin_dask_worker(task.config)
     hook = _Relay(task.job.session, _EventSink(topic)) if topic else None
     return run_task(task, hook)
 
 
 def _dask_chunk(part: ChunkTask, topic: str = "") -> str:
     limit_threads(1)
+    _pin_dask_worker(part.job.config)
     hook = _Relay(part.session, _EventSink(topic), part=part.job.part) if topic else None
     return run_chunk(part, hook)
 
@@ -368,6 +400,7 @@ def run_local(
     on_result: OnResult,
     threads: int = 1,
     split: Split | None = None,
+    pin: bool = False,
 ) -> None:
     """Sessions in ``workers`` fresh (spawned) processes, each capped at ``threads`` threads.
 
@@ -384,10 +417,10 @@ def run_local(
     progress = ctx.Queue()
     try:
         broken = _run_pool(tasks, ctx=ctx, workers=workers, threads=threads, progress=progress,
-                           hook=hook, on_result=on_result, split=split)  # fmt: skip
+                           hook=hook, on_result=on_result, split=split, pin=pin)  # fmt: skip
         for task in broken:
             again = _run_pool([task], ctx=ctx, workers=1, threads=threads, progress=progress,
-                              hook=hook, on_result=on_result)  # fmt: skip
+                              hook=hook, on_result=on_result, pin=pin)  # fmt: skip
             if again:
                 on_result(
                     _failed(
@@ -434,13 +467,14 @@ def _run_pool(
     hook: Hook | None,
     on_result: OnResult,
     split: Split | None = None,
+    pin: bool = False,
 ) -> list[Task]:
     """Run ``tasks`` in one process pool; report results; return the tasks a dead worker broke."""
     pool = ProcessPoolExecutor(
         max_workers=workers,
         mp_context=ctx,
         initializer=_init_worker,
-        initargs=(threads, progress, os.getpid()),
+        initargs=(threads, progress, os.getpid(), pin),
     )
     meter = _Meter(hook)
     futures: dict[Future[Any], Task | ChunkTask] = {}

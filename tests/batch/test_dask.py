@@ -2,28 +2,37 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from tests.batch.conftest import same_results, vigcv
-from vigcv import executors
+from vigcv import cores, executors
 from vigcv.errors import VigcvError
 
 distributed = pytest.importorskip("distributed")
 
 
 @pytest.fixture(scope="module")
-def cluster():
-    with distributed.LocalCluster(
-        n_workers=2,
-        threads_per_worker=1,
-        processes=True,
-        dashboard_address=None,
-        host="127.0.0.1",
-    ) as local:
-        yield local
+def cluster(tmp_path_factory: pytest.TempPathFactory):
+    before = os.environ.get(cores.LOCK_DIR_ENV)
+    os.environ[cores.LOCK_DIR_ENV] = str(tmp_path_factory.mktemp("core-locks"))  # workers see it
+    try:
+        with distributed.LocalCluster(
+            n_workers=2,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            host="127.0.0.1",
+        ) as local:
+            yield local
+    finally:
+        if before is None:
+            os.environ.pop(cores.LOCK_DIR_ENV, None)
+        else:
+            os.environ[cores.LOCK_DIR_ENV] = before
 
 
 def test_a_dask_cluster_writes_the_same_files_as_a_local_run(
@@ -46,9 +55,13 @@ def test_a_dask_cluster_writes_the_same_files_as_a_local_run(
     client = distributed.Client(cluster.scheduler_address)
     try:
         logs = client.run(lambda: __import__("sys").modules.get("vigcv.pipeline") is not None)
+        affinity = client.run(lambda: sorted(os.sched_getaffinity(0)))
     finally:
         client.close()
     assert any(logs.values()), "no Dask worker imported the pipeline"
+    allowed = sorted(os.sched_getaffinity(0))
+    if len(allowed) >= 2:  # each one-thread worker ran on a core of its own (vigcv.cores)
+        assert sorted(c for cs in affinity.values() for c in cs) == allowed[:2], affinity
 
 
 def test_an_unreachable_scheduler_is_one_line() -> None:
