@@ -86,7 +86,8 @@ def run(
             "-j",
             min=1,
             help="Worker processes: sessions, or the time chunks of long sessions, run at once "
-            "(default: the number of cores).",
+            "(default: the number of cores). Each worker takes a core of its own "
+            "([batch] pin_cores).",
             show_default=False,
         ),
     ] = None,
