@@ -4,7 +4,8 @@ Two single-threaded workers on a two-core machine, left to the kernel, run each 
 slower than one worker alone: the kernel moves their threads (the scan, MediaPipe's graph
 threads) between the cores, and a thread woken on the core the other worker occupies waits
 there while its own core idles. Pinned, one to each core, they run as fast as one alone
-(the 28 real clips on Dask: 1.85x for 2 workers over 1 instead of 1.66x; ``scripts/bench.py``).
+(the 28 real clips on Dask, preloaded workers: 2 workers 1.83-1.92x faster than 1 instead of
+1.66-1.76x; ``scripts/bench.py --only dask``).
 
 A worker claims a core by holding an exclusive ``flock`` on a file named after it in a folder
 of this user's (:func:`lock_dir`), for as long as the process lives; the kernel drops the lock
