@@ -17,7 +17,7 @@ compare with decode-only. Peak RSS is the largest resident set of one worker pro
     python scripts/bench.py                  # both data sets, jobs 1 and 2
     python scripts/bench.py --only synth --jobs 1
     python scripts/bench.py --dask           # also: 1 vs 2 Dask workers on the real clips
-    python scripts/bench.py --only dask      # only that (with the tail and the other load)
+    python scripts/bench.py --only dask      # only that (tail, other load, side-by-side ceiling)
     python scripts/bench.py --only long      # one long session at a time: --jobs 1 vs 2
 """
 
@@ -228,6 +228,53 @@ def _cpu_seconds() -> float:
     return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
 
 
+_REFERENCE = """
+import os, sys, time
+import numpy as np
+os.sched_setaffinity(0, {int(sys.argv[1])})
+if sys.argv[2] == "memory":  # 200 MB copied 20 times: bound by the memory bus
+    a = np.ones(25_000_000); b = np.empty_like(a)
+    work = lambda: np.copyto(b, a)
+    rounds = 20
+else:  # small matrix products that stay in the core's own caches
+    a = np.random.default_rng(0).random((300, 300))
+    work = lambda: a @ a
+    rounds = 600
+work()
+t = time.perf_counter()
+for _ in range(rounds):
+    work()
+print(time.perf_counter() - t)
+"""
+
+
+def side_by_side(repeats: int = 3) -> dict[str, float]:
+    """How much slower a reference loop runs beside a copy of itself on the other core.
+
+    Two loops, each pinned to one core and limited to one thread: ``memory`` copies a 200 MB
+    array (the memory bus is shared), ``compute`` multiplies small matrices (cache-resident).
+    Returns the median over ``repeats`` of (mean paired time / time alone) per loop: the ceiling
+    the machine puts on two workers that day is about ``2 / slowdown`` for work like that loop.
+    Linux only (``sched_setaffinity``); needs two cores.
+    """
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
+
+    def start(core: int, kind: str) -> subprocess.Popen[str]:
+        cmd = [sys.executable, "-c", _REFERENCE, str(core), kind]
+        return subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, env=env)
+
+    out: dict[str, float] = {}
+    for kind in ("memory", "compute"):
+        ratios = []
+        for _ in range(repeats):
+            alone = float(start(0, kind).communicate()[0])
+            pair = [start(0, kind), start(1, kind)]
+            both = [float(p.communicate()[0]) for p in pair]
+            ratios.append(sum(both) / 2 / alone)
+        out[kind] = sorted(ratios)[len(ratios) // 2]
+    return out
+
+
 def dask_speedup(files: list[Path], *, out: Path) -> list[dict[str, Any]]:
     """One batch on a LocalCluster of 1 and of 2 single-threaded workers, started cold and with
     ``--preload vigcv.dask_preload`` (what the README recommends for a standing cluster).
@@ -398,6 +445,7 @@ def main() -> None:
         print("\n".join(rows))
     if (args.dask or args.only == "dask") and EVAL.is_dir():
         files = sorted(EVAL.glob("*.mp4"))
+        ceiling = side_by_side() if (os.cpu_count() or 1) >= 2 else {}
         rows = dask_speedup(files, out=args.out)
         print(
             f"\n{len(files)} real clips on a Dask LocalCluster (1 thread per worker):\n\n"
@@ -418,6 +466,15 @@ def main() -> None:
             "worker running out of sessions to the last. Other load: cores the rest of the "
             "machine used meanwhile (above ~0.1 the timing is disturbed; run again)."
         )
+        if ceiling:
+            print(
+                "\nSide by side on this machine now (each pinned to a core of its own): a "
+                f"memory-bound copy loop runs {ceiling['memory']:.2f}x slower beside a copy of "
+                f"itself, a cache-resident compute loop {ceiling['compute']:.2f}x. Two workers "
+                "share the memory bus, so their speed-up over one is at most about "
+                f"{2 / ceiling['memory']:.2f}x for memory-bound work and "
+                f"{2 / ceiling['compute']:.2f}x for pure compute; the pipeline lies between."
+            )
 
 
 if __name__ == "__main__":

@@ -248,13 +248,17 @@ def main() -> None:
     parser.add_argument("--scans", type=Path, default=None, help="keep/load scans here")
     parser.add_argument("--lofo", action="store_true", help="leave-one-family-out figures")
     parser.add_argument(
-        "--set", nargs="*", default=[], help="override [vision] keys, e.g. detect_every=2"
+        "--set",
+        nargs="*",
+        default=[],
+        help="override config keys ([vision] unless named): detect_every=2 ingest.analysis_fps=5",
     )
     args = parser.parse_args()
     config = load_config()
     for item in args.set:
         key, value = item.split("=", 1)
-        config["vision"][key] = tomllib.loads(f"v = {value}")["v"]
+        section, _, key = key.rpartition(".")
+        config[section or "vision"][key] = tomllib.loads(f"v = {value}")["v"]
     meta = {row["file"]: row for row in csv.DictReader((ROOT / "clips.csv").open())}
     clips = sorted(ROOT.glob("*.mp4"))
     if args.clips:
