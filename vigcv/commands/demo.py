@@ -9,7 +9,6 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from vigcv.batch import discover, run_batch
 from vigcv.commands.common import (
     clock,
     console,
@@ -34,6 +33,7 @@ def demo(
     prints the ranked moments and compares them with the scripted ones. Then try
     `vigcv review OUT/results`.
     """
+    from vigcv.batch import discover, run_batch
     from vigcv.synth import generate_session, load_result, shipped_script
     from vigcv.synth.generate import sidecar_paths
 

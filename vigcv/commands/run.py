@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import csv
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
-from vigcv.batch import Job, discover, run_batch
 from vigcv.commands.common import (
     STATE,
     clock,
@@ -22,9 +21,12 @@ from vigcv.commands.common import (
     moments_table,
     stage_hook,
 )
-from vigcv.executors import EXECUTORS, default_jobs
-from vigcv.io import store
-from vigcv.pipeline import SessionResult
+
+if TYPE_CHECKING:
+    from vigcv.batch import Job
+    from vigcv.pipeline import SessionResult
+
+EXECUTORS = ("local", "dask")  # as vigcv.executors.EXECUTORS, which --help need not import
 
 HELP = """Find attuned parent-child moments in recordings.
 
@@ -124,6 +126,11 @@ def run(
         bool, typer.Option("--overlay", help="Also write overlay.mp4: boxes, gaze rays, smiles.")
     ] = False,
 ) -> None:
+    # Imported here: `vigcv --help` and `vigcv run --help` answer without loading the pipeline.
+    from vigcv.batch import discover, run_batch
+    from vigcv.executors import default_jobs
+    from vigcv.io import store
+
     if parent_side is not None and parent_side not in ("left", "right"):
         raise fail(f"--parent-side must be left or right, got {parent_side!r}", code=2)
     if executor not in EXECUTORS:

@@ -10,7 +10,6 @@ from rich.markup import escape
 
 from vigcv.commands.common import console, fail, get_config, moments_table
 from vigcv.errors import VigcvError
-from vigcv.pipeline import rescore
 
 
 def score(
@@ -26,6 +25,8 @@ def score(
     Use it to try other weights or window lengths: it takes well under a second per
     session-hour. Review decisions in OUT/reviews.sqlite are never touched.
     """
+    from vigcv.pipeline import rescore
+
     cfg = get_config(config)
     folders: list[Path] = []
     for path in sessions:
