@@ -46,11 +46,17 @@ def test_too_few_decisions_is_a_clear_refusal(demo_out, tmp_path):
 @pytest.fixture(scope="module")
 def reviewed_out(demo_out, tmp_path_factory):
     """A copy of the demo OUT where a simulated guider accepted the suggestions that hit a coded
-    moment of strength >= 2 and rejected the others (16 suggestions)."""
+    moment of strength >= 2 and rejected the others (up to 16 suggestions, weak ones included:
+    how many windows clear ``[selection] min_score`` varies between regenerations of the
+    session, 6 to 10 or more)."""
     out = copy_out(demo_out, tmp_path_factory.mktemp("reviewed"))
     frames, speech = api.load(out / "mixed")
     coding = read_coding(demo_out / "labels" / "mixed.json")
-    moments = api.select(api.score(frames, speech), frames, speech, top_k=16)
+    scores = api.score(frames, speech)
+    config = load_config()
+    config["selection"]["min_score"] = 0.0
+    moments = api.select(scores, frames, speech, config=config, top_k=16)
+    assert len(moments) >= MIN_DECISIONS
     gains = moment_gains([m.segment for m in moments], coding.moments)
     with open_store(out) as db:
         for m, gain in zip(moments, gains, strict=True):
