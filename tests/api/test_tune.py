@@ -48,7 +48,7 @@ def reviewed_out(demo_out, tmp_path_factory):
     """A copy of the demo OUT where a simulated guider accepted the suggestions that hit a coded
     moment of strength >= 2 and rejected the others (up to 16 suggestions, weak ones included:
     how many windows clear ``[selection] min_score`` varies between regenerations of the
-    session, 6 to 10 or more)."""
+    session: one here had 6)."""
     out = copy_out(demo_out, tmp_path_factory.mktemp("reviewed"))
     frames, speech = api.load(out / "mixed")
     coding = read_coding(demo_out / "labels" / "mixed.json")

@@ -26,8 +26,6 @@ if TYPE_CHECKING:
     from vigcv.batch import Job
     from vigcv.pipeline import SessionResult
 
-EXECUTORS = ("local", "dask")  # as vigcv.executors.EXECUTORS, which --help need not import
-
 HELP = """Find attuned parent-child moments in recordings.
 
 INPUT is one or more video or audio files and/or folders (searched recursively for mp4 mov m4v avi mkv webm 3gp wav flac m4a mp3). Each file becomes a session folder OUT/<name>/ with timeline.csv, features.parquet, speech.csv, turns.csv, moments.json, moments.csv, windows.parquet and run.json; OUT/summary.csv lists every session.
@@ -128,7 +126,7 @@ def run(
 ) -> None:
     # Imported here: `vigcv --help` and `vigcv run --help` answer without loading the pipeline.
     from vigcv.batch import discover, run_batch
-    from vigcv.executors import default_jobs
+    from vigcv.executors import EXECUTORS, default_jobs
     from vigcv.io import store
 
     if parent_side is not None and parent_side not in ("left", "right"):
