@@ -4,10 +4,12 @@ Prints, per recording: voice-activity F1 (10 ms frames), diarization error rate 
 overlap counted) with its parts, speaker-change F1 (0.25 s collar), the median absolute error of
 turn-switch latency over the reference switches matched within 1 s, and the audio stage's real-
 time factor (wall time / audio duration, and CPU time / audio duration, which other work on the
-machine disturbs less; a first warm-up run compiles librosa's numba code and is not timed).
+machine disturbs less; a first warm-up run loads the models and is not timed).
 
-Usage: ``.venv/bin/python scripts/bench_audio.py [--eval DIR] [--synth]``
-(``--synth`` adds the synthetic mixed session: attribution accuracy and contingent answers.)
+Usage: ``.venv/bin/python scripts/bench_audio.py [--eval DIR] [--synth] [--check-dsp]``
+(``--synth`` adds the synthetic mixed session: attribution accuracy and contingent answers;
+``--check-dsp`` compares ``vigcv.audio.dsp`` with librosa 0.11, whose definitions it follows,
+where librosa is installed: ``.venv/bin/pip install librosa==0.11.0``.)
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ FILES = [
 
 
 def bench_real(eval_dir: Path, config: dict) -> None:
-    extract_audio(eval_dir / FILES[0][1], config=config)  # warm-up (numba compilation)
+    extract_audio(eval_dir / FILES[0][1], config=config)  # warm-up (model loading)
     head = f"{'file':<16} {'VAD F1':>7} {'DER':>6} {'miss':>5} {'FA':>5} {'conf':>5} {'spk':>4}"
     head += f" {'chg F1':>7} {'lat med|err|':>12} {'n sw':>5} {'RTF':>7} {'CPU RTF':>8}"
     print(head)
@@ -128,10 +130,53 @@ def bench_synth(config: dict) -> None:
           f"max |latency error| {max(errors) if errors else float('nan'):.3f} s")  # fmt: skip
 
 
+def check_dsp(eval_dir: Path) -> None:
+    """vigcv's mel, MFCC, RMS and pYIN beside librosa's on the real recordings."""
+    try:
+        import librosa
+    except ImportError:
+        print("--check-dsp: librosa is not installed; run .venv/bin/pip install librosa==0.11.0")
+        return
+    from vigcv.audio import dsp
+    from vigcv.io import load_audio
+
+    kw = {"fmin": 70.0, "fmax": 700.0, "frame_length": 1024, "resolution": 1.0}
+    kw["n_thresholds"] = 20
+    print(
+        f"\nvigcv.audio.dsp against librosa {librosa.__version__} (pYIN as the audio stage runs it)"
+    )
+    head = f"{'file':<40} {'mel rel':>8} {'mfcc abs':>9} {'rms abs':>8} {'f0 same':>8}"
+    print(head + f" {'voiced same':>11} {'p max err':>9} {'pYIN s ours':>11} {'librosa':>8}")
+    paths = [eval_dir / f for _, f, _ in FILES] + sorted((eval_dir / "parent-child").glob("*.mp4"))
+    for path in paths:
+        y = load_audio(path, rate=16000)
+        y = y[: y.size // 320 * 320].astype(np.float32)
+        ref = librosa.feature.melspectrogram(y=y, sr=16000, n_fft=400, hop_length=160, n_mels=40)
+        mel = float(np.abs(ref - dsp.melspectrogram(y, 16000, 400, 160, 40)).max() / ref.max())
+        ref = librosa.feature.mfcc(
+            y=y, sr=16000, n_mfcc=40, n_fft=512, hop_length=320, n_mels=40, fmax=7600
+        )
+        mfcc = float(np.abs(ref - dsp.mfcc(y, 16000, 40, 512, 320, 40, 7600)).max())
+        ref = librosa.feature.rms(y=y, frame_length=512, hop_length=320)[0]
+        rms = float(np.abs(ref - dsp.rms(y, 512, 320)).max())
+        t0 = time.perf_counter()
+        f_a, v_a, p_a = librosa.pyin(y, sr=16000, hop_length=320, **kw)  # type: ignore[arg-type]
+        t1 = time.perf_counter()
+        f_b, v_b, p_b = dsp.pyin(y, rate=16000, hop=320, **kw)  # type: ignore[arg-type]
+        t2 = time.perf_counter()
+        same = float(np.mean((np.isnan(f_a) & np.isnan(f_b)) | (f_a == f_b)))
+        print(
+            f"{path.name[:40]:<40} {mel:8.1e} {mfcc:9.1e} {rms:8.1e} {same:8.4f}"
+            f" {float(np.mean(v_a == v_b)):11.4f} {float(np.abs(p_a - p_b).max()):9.3f}"
+            f" {t2 - t1:11.2f} {t1 - t0:8.2f}"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--eval", type=Path, default=REPO.parent / "shared" / "eval")
     parser.add_argument("--synth", action="store_true")
+    parser.add_argument("--check-dsp", action="store_true")
     args = parser.parse_args()
     config = load_config()
     if (args.eval / "speech").is_dir():
@@ -140,6 +185,8 @@ def main() -> None:
         print(f"{args.eval / 'speech'} not found: real-speech benchmark skipped")
     if args.synth:
         bench_synth(config)
+    if args.check_dsp:
+        check_dsp(args.eval)
 
 
 if __name__ == "__main__":

@@ -1,11 +1,11 @@
 """Warm a Dask worker up for vigcv when it starts: ``dask worker ... --preload vigcv.dask_preload``.
 
-A cold worker spends its first session's first ~2.5 s of CPU on importing and compiling what
-every session needs (librosa and its numba-compiled pitch tracker, MediaPipe, the onnxruntime
-models). A cluster that runs many batches pays that once per worker anyway; with this preload
-the worker pays it while it starts, before it takes work, and caps its native thread pools at
-one thread as every vigcv task does. A model that is missing is left for the sessions to report
-(one line each), so the worker still starts.
+A cold worker spends its first session's first seconds of CPU on importing what every session
+needs (pandas, PyAV, OpenCV, MediaPipe) and loading the models. A cluster that runs many
+batches pays that once per worker anyway; with this preload the worker pays it while it starts,
+before it takes work, and caps its native thread pools at one thread as every vigcv task does.
+A model that is missing is left for the sessions to report (one line each), so the worker still
+starts.
 """
 
 from __future__ import annotations

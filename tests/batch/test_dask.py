@@ -154,7 +154,7 @@ def test_a_preloaded_worker_is_warm_before_its_first_session() -> None:
         from vigcv.vision.expression import expression_session
 
         return {
-            "librosa": "librosa" in sys.modules,
+            "audio features": "vigcv.audio.features" in sys.modules,
             "pipeline": "vigcv.batch" in sys.modules,
             "expression model loaded": expression_session.cache_info().currsize == 1,
             "decode ahead": os.environ.get("VIGCV_DECODE_AHEAD"),
@@ -173,7 +173,7 @@ def test_a_preloaded_worker_is_warm_before_its_first_session() -> None:
     ):
         (found,) = client.run(state).values()
     assert found == {
-        "librosa": True,
+        "audio features": True,
         "pipeline": True,
         "expression model loaded": True,
         "decode ahead": "0",

@@ -9,7 +9,7 @@ import pytest
 
 import vigcv
 
-HEAVY = ("pandas", "av", "cv2", "onnxruntime", "mediapipe", "librosa", "vigcv.pipeline")
+HEAVY = ("pandas", "av", "cv2", "onnxruntime", "mediapipe", "vigcv.pipeline")
 
 
 @pytest.mark.parametrize("argv", [["--help"], ["run", "--help"], ["score", "--help"]])

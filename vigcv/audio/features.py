@@ -10,17 +10,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import librosa
 import numpy as np
 
+from vigcv.audio import dsp
 from vigcv.audio.voice_encoder import N_MELS, log_mel
 
 RATE = 16000
 HOP = 320  # samples between feature frames (20 ms)
 HOP_S = HOP / RATE
 N_MFCC = 40
-# pYIN's set-up per call costs about as much as running it over 4 s of audio, so stretches
-# closer than this (frames) are analysed in one call.
+# Stretches of wanted pitch closer than this (frames) are analysed in one pYIN call (as when
+# librosa's pYIN, whose set-up per call cost as much as 4 s of audio, did this: the same tracks).
 MERGE_GAP = 200
 
 
@@ -101,10 +101,8 @@ def acoustic_frames(
     y = samples[: n * HOP].astype(np.float32)
     if n == 0:
         return AcousticFrames.empty()
-    mfcc = librosa.feature.mfcc(
-        y=y, sr=RATE, n_mfcc=N_MFCC, n_fft=512, hop_length=HOP, n_mels=40, fmax=7600
-    )[:, :n].T.astype(np.float32)
-    rms = librosa.feature.rms(y=y, frame_length=512, hop_length=HOP)[0, :n]
+    mfcc = dsp.mfcc(y, RATE, N_MFCC, n_fft=512, hop=HOP, n_mels=40, fmax=7600)[:, :n].T
+    rms = dsp.rms(y, 512, HOP)[:n]
     db = (20 * np.log10(np.maximum(rms, 1e-6))).astype(np.float32)
     f0 = np.full(n, np.nan, np.float32)
     voiced = np.zeros(n, np.float32)
@@ -113,13 +111,13 @@ def acoustic_frames(
         mask |= db >= np.percentile(db, 10) + loud_db
     for lo, hi in _merged(runs(mask), gap=MERGE_GAP):
         a, b = max(0, lo - 2), min(n, hi + 2)
-        freq, _, prob = librosa.pyin(
+        freq, _, prob = dsp.pyin(
             y[a * HOP : b * HOP],
             fmin=fmin,
             fmax=fmax,
-            sr=RATE,
+            rate=RATE,
             frame_length=1024,
-            hop_length=HOP,
+            hop=HOP,
             resolution=1.0,
             n_thresholds=20,
         )

@@ -22,12 +22,12 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, BinaryIO
 
-import librosa
 import numpy as np
 import onnx
 import onnxruntime as ort
 from onnx import TensorProto, helper, numpy_helper
 
+from vigcv.audio.dsp import melspectrogram
 from vigcv.errors import ModelError
 from vigcv.models import model_path, onnx_model, onnx_session
 
@@ -196,9 +196,7 @@ def mel_power(samples: np.ndarray) -> np.ndarray:
     n = samples.size // MEL_HOP
     if n == 0:
         return np.zeros((0, N_MELS), np.float32)
-    mel = librosa.feature.melspectrogram(
-        y=samples.astype(np.float32), sr=RATE, n_fft=400, hop_length=MEL_HOP, n_mels=N_MELS
-    )
+    mel = melspectrogram(samples.astype(np.float32), RATE, n_fft=400, hop=MEL_HOP, n_mels=N_MELS)
     return mel[:, :n].T.astype(np.float32)
 
 
