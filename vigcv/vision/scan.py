@@ -25,7 +25,7 @@ import numpy as np
 from vigcv.io import VideoFrame, iter_frames
 from vigcv.vision.detect import Detections, detect_faces, detect_in_regions
 from vigcv.vision.expression import HAPPY, NEUTRAL, expression_probabilities, face_input
-from vigcv.vision.landmarks import FaceMeasures, Landmarker, square_crop
+from vigcv.vision.landmarks import FaceMeasures, Landmarker
 from vigcv.vision.pose import yaw_from_five_points
 from vigcv.vision.track import FaceTracker, containment, match_cost
 
@@ -190,7 +190,7 @@ def scan_video(
         size_weight=vc["track_size_weight"],
         matching=vc["track_matching"],
     )
-    landmarker = Landmarker(min_confidence=vc["landmark_confidence"])
+    landmarker = Landmarker(min_presence=vc["landmark_confidence"], margin=vc["crop_margin"])
     rows: dict[str, list[float]] = {k: [] for k in _FIELDS}
     times: list[float] = []
     last_measured: dict[int, int] = {}
@@ -238,11 +238,10 @@ def scan_video(
                 tried = i - last_measured.get(tid, -(10**9)) >= wait
                 if tried:
                     last_measured[tid] = i
-                    crop, *_ = square_crop(
-                        rgb, dets.boxes[k], margin=vc["crop_margin"], side=int(vc["crop_side"])
-                    )
                     mirror = mirror_next.get(tid, False)
-                    measures = landmarker.measure(crop, mirror=mirror)
+                    measures = landmarker.measure(
+                        rgb, dets.boxes[k], dets.landmarks[k, :2], mirror=mirror
+                    )
                     mirror_next[tid] = mirror_every and not mirror
                     last_ok[tid] = measures is not None
                 box = dets.boxes[k] / frame.scale
