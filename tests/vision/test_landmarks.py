@@ -144,3 +144,24 @@ def test_eye_line_angle_ignores_profiles_and_clips():
 def test_not_a_tflite_model_is_a_model_error():
     with pytest.raises(ModelError, match="not a TFLite model"):
         tflite_to_onnx(b"\x00" * 64, name="junk")
+
+
+def test_face_geometry_read_from_the_wire_format_matches_mediapipes_reader():
+    from mediapipe.tasks.cc.vision.face_geometry.proto import geometry_pipeline_metadata_pb2
+
+    from vigcv.vision.landmarks import read_face_geometry
+
+    data = zipfile.ZipFile(model_path("face_landmarker")).read(
+        "geometry_pipeline_metadata_landmarks.binarypb"
+    )
+    canonical, weights = read_face_geometry(data)
+    meta = geometry_pipeline_metadata_pb2.GeometryPipelineMetadata()
+    meta.ParseFromString(data)
+    expected = np.asarray(meta.canonical_mesh.vertex_buffer).reshape(-1, 5)[:, :3]
+    assert canonical.shape == (468, 3)
+    np.testing.assert_allclose(canonical, expected, rtol=1e-6)
+    for ref in meta.procrustes_landmark_basis:
+        assert weights[ref.landmark_id] == pytest.approx(ref.weight, rel=1e-6)
+    assert np.count_nonzero(weights) == len(meta.procrustes_landmark_basis)
+    with pytest.raises(ValueError):
+        read_face_geometry(b"\x0a\x05abc")  # a field longer than the message

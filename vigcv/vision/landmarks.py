@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -228,12 +229,74 @@ def head_rotation(points: np.ndarray, canonical: np.ndarray, weights: np.ndarray
     return np.asarray(vt.T @ np.diag([1.0, 1.0, d]) @ u.T)
 
 
+def _protobuf_fields(data: bytes) -> Iterator[tuple[int, int, Any]]:
+    """``(field number, wire type, value)`` of a serialised protobuf message, in order: an int
+    for varints, bytes for length-delimited and fixed-width values."""
+    pos = 0
+
+    def varint() -> int:
+        nonlocal pos
+        value, shift = 0, 0
+        while True:
+            byte = data[pos]
+            pos += 1
+            value |= (byte & 0x7F) << shift
+            shift += 7
+            if not byte & 0x80:
+                return value
+
+    while pos < len(data):
+        key = varint()
+        number, wire = key >> 3, key & 7
+        if wire == 0:
+            yield number, wire, varint()
+        elif wire in (1, 5):
+            width = 8 if wire == 1 else 4
+            yield number, wire, data[pos : pos + width]
+            pos += width
+        elif wire == 2:
+            size = varint()
+            yield number, wire, data[pos : pos + size]
+            pos += size
+        else:
+            raise ValueError(f"protobuf wire type {wire} is not supported")
+    if pos != len(data):
+        raise ValueError("truncated protobuf message")
+
+
+def read_face_geometry(data: bytes) -> tuple[np.ndarray, np.ndarray]:
+    """The canonical face ``(468, 3)`` and its Procrustes weights ``(468,)`` from MediaPipe's
+    ``geometry_pipeline_metadata_landmarks.binarypb``.
+
+    Read straight from the protobuf wire format (``GeometryPipelineMetadata``: 1 canonical_mesh
+    (``Mesh3d``: 3 vertex_buffer, five floats per vertex, x y z u v), 2 procrustes_landmark_basis
+    (1 landmark_id, 2 weight)), so MediaPipe itself need not be imported.
+    """
+    vertices: list[float] = []
+    basis: list[tuple[int, float]] = []
+    for number, wire, value in _protobuf_fields(data):
+        if number == 1 and wire == 2:
+            for n, w, v in _protobuf_fields(value):
+                if n == 3 and w == 2:  # packed floats
+                    vertices.extend(np.frombuffer(v, "<f4").tolist())
+                elif n == 3 and w == 5:
+                    vertices.append(float(np.frombuffer(v, "<f4")[0]))
+        elif number == 2 and wire == 2:
+            ref = {n: v for n, _, v in _protobuf_fields(value)}
+            basis.append((int(ref.get(1, 0)), float(np.frombuffer(ref.get(2, bytes(4)), "<f4")[0])))
+    canonical = np.asarray(vertices, dtype=float).reshape(-1, 5)[:, :3]
+    weights = np.zeros(len(canonical))
+    for landmark, weight in basis:
+        weights[landmark] = weight
+    if len(canonical) < 468 or not weights.any():
+        raise ValueError("no canonical face in the geometry metadata")
+    return canonical, weights
+
+
 @lru_cache(maxsize=1)
 def face_models() -> tuple[Any, Any, np.ndarray, np.ndarray]:
     """The mesh and blendshape onnxruntime sessions, the canonical face and its Procrustes
     weights, all read from the verified ``face_landmarker.task``."""
-    from mediapipe.tasks.cc.vision.face_geometry.proto import geometry_pipeline_metadata_pb2
-
     from vigcv.models import onnx_session
     from vigcv.tflite_graph import tflite_to_onnx
 
@@ -242,17 +305,13 @@ def face_models() -> tuple[Any, Any, np.ndarray, np.ndarray]:
         with zipfile.ZipFile(path) as bundle:
             mesh = bundle.read("face_landmarks_detector.tflite")
             blend = bundle.read("face_blendshapes.tflite")
-            geometry = bundle.read("geometry_pipeline_metadata_landmarks.binarypb")
-    except (OSError, KeyError, zipfile.BadZipFile) as exc:
+            canonical, weights = read_face_geometry(
+                bundle.read("geometry_pipeline_metadata_landmarks.binarypb")
+            )
+    except (OSError, KeyError, ValueError, IndexError, zipfile.BadZipFile) as exc:
         raise ModelError(
             f"{path}: not a FaceLandmarker bundle ({exc}); run 'vigcv models fetch'"
         ) from None
-    meta = geometry_pipeline_metadata_pb2.GeometryPipelineMetadata()
-    meta.ParseFromString(geometry)
-    canonical = np.asarray(meta.canonical_mesh.vertex_buffer, dtype=float).reshape(-1, 5)[:, :3]
-    weights = np.zeros(len(canonical))
-    for item in meta.procrustes_landmark_basis:
-        weights[item.landmark_id] = item.weight
     return (
         onnx_session(tflite_to_onnx(mesh, name="face mesh").SerializeToString()),
         onnx_session(tflite_to_onnx(blend, name="blendshapes").SerializeToString()),
