@@ -119,6 +119,10 @@ def test_a_tilted_head_is_levelled_and_its_roll_reported(frame, tilt):
     assert ours.roll == pytest.approx(upright.roll - tilt, abs=6)
     assert abs(ours.yaw - upright.yaw) < 8 and abs(ours.pitch - upright.pitch) < 8
     assert ours.smile == pytest.approx(upright.smile, abs=0.15)
+    mirrored = landmarker.measure(tilted, found.boxes[0], found.landmarks[0, :2], mirror=True)
+    assert mirrored is not None
+    assert mirrored.roll == pytest.approx(ours.roll, abs=6)
+    assert mirrored.yaw == pytest.approx(ours.yaw, abs=8)
 
 
 def test_no_face_in_the_box_gives_none(frame):
