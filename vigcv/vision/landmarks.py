@@ -104,6 +104,7 @@ BLENDSHAPES = (
     "noseSneerLeft", "noseSneerRight",
 )  # fmt: skip
 _BS = {name: i for i, name in enumerate(BLENDSHAPES)}
+_BS_POINTS = np.array(BLENDSHAPE_POINTS)
 
 
 def eye_line_angle(box: np.ndarray, eyes: np.ndarray | None, *, max_deg: float = 45.0) -> float:
@@ -350,7 +351,7 @@ class Landmarker:
 
     def blendshapes(self, points: np.ndarray) -> dict[str, float]:
         """The 52 blendshape scores (0..1) of a mesh, by name."""
-        subset = np.asarray(points, dtype=np.float32)[list(BLENDSHAPE_POINTS), :2][None]
+        subset = np.asarray(points, dtype=np.float32)[_BS_POINTS, :2][None]
         scores = np.ravel(self._blend.run(None, {self._blend_in: subset})[0])
         return {name: float(scores[i]) for name, i in _BS.items()}
 
