@@ -141,24 +141,36 @@ def media_seconds(files: list[Path]) -> float:
     return sum(probe(f).duration for f in files)
 
 
-def _decode(path: Path, full: bool = False) -> float:
+def _decode(path: Path, full: bool = False, detect: bool = False) -> float:
     """Decode one file; returns the CPU seconds this process spent (all its threads).
 
     As the pipeline reads it (``full=False``): frames at the analysis rate, scaled to
     ``[ingest] max_side``. With ``full``: every frame converted to RGB at full size, the floor
-    of ../shared/NOTES.md. Audio is decoded to 16 kHz either way.
+    of ../shared/NOTES.md. With ``detect``: as read, and the face detector run once on each
+    whole frame as the vision stage does (``[vision] detect_width``, one thread), the floor of
+    any pipeline that looks for faces in every analysed frame. Audio is decoded to 16 kHz
+    either way.
     """
     from vigcv.config import load_config
     from vigcv.io import iter_audio, iter_frames, probe
+    from vigcv.vision.detect import detect_faces
 
     config = load_config()
+    vc = config["vision"]
     started = time.process_time()
     info = probe(path)
     if info.has_video:
         fps = 0.0 if full else float(config["ingest"]["analysis_fps"])
         max_side = 0 if full else int(config["ingest"]["max_side"])
-        for _ in iter_frames(path, fps=fps, max_side=max_side):
-            pass
+        for frame in iter_frames(path, fps=fps, max_side=max_side):
+            if detect:
+                detect_faces(
+                    frame.rgb,
+                    width=int(vc["detect_width"]),
+                    threshold=vc["detect_threshold"],
+                    nms_iou=vc["nms_iou"],
+                    threads=1,
+                )
     if info.has_audio:
         for _ in iter_audio(path, rate=16000):
             pass
@@ -169,14 +181,20 @@ def _decode_full(path: Path) -> float:
     return _decode(path, full=True)
 
 
-def decode_only(files: list[Path], *, jobs: int, full: bool = False) -> tuple[float, float]:
+def _decode_detect(path: Path) -> float:
+    return _decode(path, detect=True)
+
+
+def decode_only(
+    files: list[Path], *, jobs: int, full: bool = False, detect: bool = False
+) -> tuple[float, float]:
     """Wall and CPU seconds to decode every file, ``jobs`` files at a time (see ``_decode``)."""
     from concurrent.futures import ProcessPoolExecutor
     from multiprocessing import get_context
 
     from vigcv.executors import _init_worker
 
-    decode = _decode_full if full else _decode
+    decode = _decode_full if full else _decode_detect if detect else _decode
     started = time.perf_counter()
     if jobs <= 1:
         cpu = sum(decode(f) for f in files)
@@ -396,10 +414,11 @@ def main() -> None:
         sets.append(("synthetic 10 min 1080p30", [synth_session()]))
     lines = [
         "| data | jobs | media s | decode as read RTF (CPU) | decode all RGB RTF (CPU) "
+        "| decode + face detection RTF (CPU) | (that) / decode as read, wall "
         "| vision RTF | audio RTF | score RTF | pipeline RTF (CPU) "
         "| pipeline / decode as read, wall (CPU) | pipeline / decode all, wall (CPU) "
         "| peak RSS MB, one process | failed |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name, files in sets:
         media = media_seconds(files)
@@ -407,12 +426,14 @@ def main() -> None:
             print(f"  {name}: --jobs {jobs}", file=sys.stderr, flush=True)
             read = decode_only(files, jobs=jobs)
             full = decode_only(files, jobs=jobs, full=True)
+            found = decode_only(files, jobs=jobs, detect=True)
             run = pipeline(files, jobs=jobs, out=args.out / f"{len(files)}-{jobs}")
             st = run["stages"]
             lines.append(
                 f"| {name} | {jobs} | {media:.0f} "
                 f"| {read[0] / media:.3f} ({read[1] / media:.3f}) "
                 f"| {full[0] / media:.3f} ({full[1] / media:.3f}) "
+                f"| {found[0] / media:.3f} ({found[1] / media:.3f}) | {found[0] / read[0]:.1f}x "
                 f"| {st['vision'] / media:.3f} | {st['audio'] / media:.3f} "
                 f"| {st['score'] / media:.4f} "
                 f"| {run['wall'] / media:.3f} ({run['cpu'] / media:.3f}) "
@@ -429,6 +450,9 @@ def main() -> None:
             "machine disturbs less. Decode as read: frames at [ingest] analysis_fps scaled to "
             "max_side, as the pipeline reads them; decode all RGB: every frame converted to RGB "
             "at full size (the floor in ../shared/NOTES.md); both decode the audio to 16 kHz. "
+            "Decode + face detection: as read, plus CenterFace once on each whole frame as the "
+            "vision stage runs it: no pipeline that looks for faces in every analysed frame "
+            "can be faster. "
             "vision/audio/score are wall seconds per session from run.json, summed over "
             "sessions (with 2 jobs they overlap)."
         )
