@@ -414,7 +414,7 @@ def main() -> None:
         sets.append(("synthetic 10 min 1080p30", [synth_session()]))
     lines = [
         "| data | jobs | media s | decode as read RTF (CPU) | decode all RGB RTF (CPU) "
-        "| decode + face detection RTF (CPU) | (that) / decode as read, wall "
+        "| decode + face detection RTF (CPU) | decode + face detection / decode as read, wall "
         "| vision RTF | audio RTF | score RTF | pipeline RTF (CPU) "
         "| pipeline / decode as read, wall (CPU) | pipeline / decode all, wall (CPU) "
         "| peak RSS MB, one process | failed |",

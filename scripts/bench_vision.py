@@ -10,9 +10,8 @@ family (best F1 per signal there) and scored on the other, which shows how much 
 figures comes from tuning on the clips themselves. ``--ceiling`` adds the other bound: each
 signal's best F1 over every decision threshold (0.02 to 0.98), chosen on the very clips it is
 scored on, per family and overall, so it shows how far a threshold alone could take a signal.
-``--scans DIR`` keeps each clip's scan (the
-expensive model pass) so that later runs only redo the cheap array stage; speed columns are empty
-for clips loaded from there.
+``--scans DIR`` keeps each clip's scan (the expensive model pass) so that later runs only redo
+the cheap array stage; speed columns are empty for clips loaded from there.
 
 Usage: python scripts/bench_vision.py [--clips SUBSTR ...] [--save DIR] [--scans DIR] [--lofo]
        [--ceiling] [--set key=value ...]
