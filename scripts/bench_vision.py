@@ -240,34 +240,44 @@ def leave_one_family_out(
 
 
 def threshold_ceiling(feats: dict[str, Any], labels: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    """Per family and signal: F1 at 0.5 and the best F1 over decision thresholds (in-sample)."""
+    """Per family and signal: F1 at 0.5 and the best F1 over decision thresholds (in-sample).
+
+    Same rule as :func:`vigcv.evaluation.frame_scores` (nearest frame within 0.25 s, null labels
+    skipped, no value counts as no), with each clip's values read once for all thresholds.
+    """
     thresholds = np.round(np.arange(0.02, 0.99, 0.02), 2)
-    parts = []
-    for threshold in thresholds:
-        for name, features in feats.items():
-            scores = frame_scores(features.dyad, labels[name], threshold=float(threshold))
-            scores["family"] = name.split(".")[0]
-            scores["threshold"] = threshold
-            parts.append(scores.reset_index())
-    counts = pd.concat(parts, ignore_index=True)
-    counts = pd.concat([counts, counts.assign(family="ALL")], ignore_index=True)
-    sums = counts.groupby(["family", "signal", "threshold"])[["tp", "fp", "fn"]].sum()
-    sums["f1"] = 2 * sums["tp"] / (2 * sums["tp"] + sums["fp"] + sums["fn"]).clip(lower=1)
-    sums["precision"] = sums["tp"] / (sums["tp"] + sums["fp"]).clip(lower=1)
-    sums["recall"] = sums["tp"] / (sums["tp"] + sums["fn"]).clip(lower=1)
+    values: dict[tuple[str, str], list[np.ndarray]] = {}
+    truths: dict[tuple[str, str], list[np.ndarray]] = {}
+    for name, features in feats.items():
+        lab = labels[name]
+        for family in (name.split(".")[0], "ALL"):
+            for signal in FRAME_SIGNALS:
+                if signal not in lab:
+                    continue
+                truth = lab[signal].to_numpy(dtype=float)
+                keep = ~np.isnan(truth)
+                times = lab["t"].to_numpy(dtype=float)[keep]
+                v = values_at(features.dyad, times, signal, tolerance_s=0.25)
+                values.setdefault((family, signal), []).append(np.nan_to_num(v, nan=-np.inf))
+                truths.setdefault((family, signal), []).append(truth[keep] >= 0.5)
     rows = []
-    for (family, signal), g in sums.groupby(level=["family", "signal"]):
-        g = g.droplevel(["family", "signal"])
-        best = g["f1"].idxmax()
+    for (family, signal), parts in values.items():
+        said = np.concatenate(parts)[:, None] >= thresholds[None, :]
+        yes = np.concatenate(truths[(family, signal)])[:, None]
+        tp = (said & yes).sum(0)
+        fp = (said & ~yes).sum(0)
+        fn = (~said & yes).sum(0)
+        f1 = 2 * tp / np.maximum(2 * tp + fp + fn, 1)
+        best = int(np.argmax(f1))
         rows.append(
             {
                 "family": family,
                 "signal": signal,
-                "f1_at_0.5": g.loc[0.5, "f1"],
-                "best_f1": g.loc[best, "f1"],
-                "at": best,
-                "precision": g.loc[best, "precision"],
-                "recall": g.loc[best, "recall"],
+                "f1_at_0.5": f1[np.flatnonzero(thresholds == 0.5)[0]],
+                "best_f1": f1[best],
+                "at": thresholds[best],
+                "precision": tp[best] / max(tp[best] + fp[best], 1),
+                "recall": tp[best] / max(tp[best] + fn[best], 1),
             }
         )
     order = {s: i for i, s in enumerate(FRAME_SIGNALS)}
