@@ -2,12 +2,35 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import tomllib
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from vigcv.config import default_config_path, extract_hash, load_config, score_hash
+from vigcv.config import (
+    CHOICES,
+    FREE_TEXT,
+    POSITIVE,
+    SHARES,
+    check_config,
+    default_config_path,
+    extract_hash,
+    load_config,
+    score_hash,
+    section_values,
+)
 from vigcv.errors import ConfigError
+from vigcv.executors import decode_ahead_for
+from vigcv.scoring.combine import COMBINERS, resolve_combiner
+from vigcv.tune import tune_settings
+from vigcv.vision.extract import features_from_scan
+from vigcv.vision.scan import MEASURE_FIELDS, ScanResult
+from vigcv.vision.social import mutual_gaze_probability
+from vigcv.vision.track import FaceTracker
 
 
 def test_every_default_value_has_a_comment() -> None:
@@ -55,3 +78,225 @@ def test_bad_config_names_the_key(tmp_path: Path, text: str, expected: str) -> N
 def test_missing_config_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="config file not found"):
         load_config(tmp_path / "nope.toml")
+
+
+# -- choices and ranges, checked when the config is read ------------------------------------------
+
+
+VIGCV_RUN = [sys.executable, "-m", "vigcv.cli", "run"]
+
+
+def _bad_file(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "bad.toml"
+    path.write_text(text)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("section", "key", "bad"),
+    [
+        ("vision", "looks_at_model", "toward"),
+        ("vision", "mutual_gaze_combine", "mean"),
+        ("vision", "track_matching", "Greedy"),
+        ("vision", "eye_source", "eyes"),
+        ("vision", "looks_at_depth", "depth"),
+        ("scoring", "combine", "weighted-mean"),
+        ("batch", "decode_ahead", "yes"),
+    ],
+)
+def test_a_bad_choice_names_file_key_value_and_choices(
+    tmp_path: Path, section: str, key: str, bad: str
+) -> None:
+    path = _bad_file(tmp_path, f'[{section}]\n{key} = "{bad}"\n')
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    message = str(err.value)
+    assert message.startswith(f"{path}: '{section}.{key}' must be one of ")
+    assert repr(bad) in message
+    for choice in CHOICES[f"{section}.{key}"]:
+        assert repr(choice) in message
+    assert "\n" not in message
+
+
+def test_a_near_miss_suggests_the_choice(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"did you mean 'towards'\?"):
+        load_config(_bad_file(tmp_path, '[vision]\nlooks_at_model = "toward"\n'))
+
+
+def test_overrides_are_checked_the_same_way() -> None:
+    with pytest.raises(ConfigError, match=r"^override: 'vision.mutual_gaze_combine' must be one"):
+        load_config(overrides={"vision": {"mutual_gaze_combine": "mean"}})
+    with pytest.raises(ConfigError, match=r"'scoring.present' must be between 0 and 1, got 1.5"):
+        load_config(overrides={"scoring": {"present": 1.5}})
+    for choice in CHOICES["vision.looks_at_model"]:
+        config = load_config(overrides={"vision": {"looks_at_model": choice}})
+        assert config["vision"]["looks_at_model"] == choice
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("[audio]\nvad_on = 1.2\n", "'audio.vad_on' must be between 0 and 1, got 1.2"),
+        (
+            "[scoring.principles]\nattentive = 2\n",
+            "'scoring.principles.attentive' must be between 0 and 1, got 2.0",
+        ),
+        ("[ingest]\nanalysis_fps = 0\n", "'ingest.analysis_fps' must be greater than 0"),
+        ("[scoring]\npromptness_s = 0.0\n", "'scoring.promptness_s' must be greater than 0"),
+        ("[vision]\nprogress_every = 0\n", "'vision.progress_every' must be greater than 0"),
+    ],
+)
+def test_numbers_outside_what_the_code_relies_on(tmp_path: Path, text: str, expected: str) -> None:
+    path = _bad_file(tmp_path, text)
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    assert str(err.value).startswith(f"{path}: {expected}")
+
+
+def test_a_key_whose_default_is_negative_may_be_set_negative() -> None:
+    config = load_config(overrides={"vision": {"smile_prior_baseline": -6}})
+    assert config["vision"]["smile_prior_baseline"] == -6.0
+
+
+def _leaves(table: dict, where: str = "") -> dict[str, object]:
+    out: dict[str, object] = {}
+    for key, value in table.items():
+        name = f"{where}.{key}" if where else key
+        out.update(_leaves(value, name) if isinstance(value, dict) else {name: value})
+    return out
+
+
+def test_every_string_key_of_the_default_file_is_a_choice_or_free_text() -> None:
+    with default_config_path().open("rb") as fh:
+        leaves = _leaves(tomllib.load(fh))
+    texts = {
+        name
+        for name, value in leaves.items()
+        if isinstance(value, str)
+        or (isinstance(value, list) and all(isinstance(v, str) for v in value))
+    }
+    assert texts == set(CHOICES) | set(FREE_TEXT)
+    assert not set(CHOICES) & set(FREE_TEXT)
+    for name in SHARES | POSITIVE:
+        assert isinstance(leaves.get(name), int | float), f"{name} is not a number in default.toml"
+    for name, choices in CHOICES.items():
+        assert leaves[name] in choices and len(set(choices)) == len(choices)
+    load_config()  # the default file passes its own checks
+    check_config(load_config())
+
+
+def _scan() -> ScanResult:
+    """Parent (large face, image left) and child (small face, image right) turned towards each
+    other, eyes looking one way by the blendshapes and another by the iris."""
+    rows: dict[str, list[float]] = {}
+    n = 40
+    for i in range(n):
+        # the child's face is small for her head width: she is taken to be twice as far away
+        for track, cx, size, yaw in ((0, 160.0, 90.0, -30.0), (1, 460.0, 30.0, 25.0)):
+            values = {
+                "frame": i,
+                "track": track,
+                "x0": cx - size / 2,
+                "y0": 200 - size / 2,
+                "x1": cx + size / 2,
+                "y1": 200 + size / 2,
+                "score": 0.9,
+                "fp_yaw": yaw,
+                "lm_tried": 1.0,
+                "lm_ok": 1.0,
+                **{name: 0.0 for name in MEASURE_FIELDS},
+                "yaw": yaw,
+                "smile": 0.01,
+                "eye_x": 0.3 if track == 0 else -0.3,
+                "iris_x": -0.3 if track == 0 else 0.3,
+            }
+            for key, value in values.items():
+                rows.setdefault(key, []).append(float(value))
+    return ScanResult(np.arange(n) / 10.0, {k: np.asarray(v) for k, v in rows.items()}, 640, 480)
+
+
+def _dyad(**vision: str) -> np.ndarray:
+    config = load_config(overrides={"vision": vision})
+    dyad = features_from_scan(_scan(), config=config, rate=10.0).dyad
+    cols = ["parent_looks_at_child", "child_looks_at_parent", "mutual_gaze"]
+    return dyad[cols].to_numpy(dtype=float)
+
+
+def _differ(results: list[object]) -> bool:
+    """Every pair of results differs (each name takes a branch of its own)."""
+    arrays = [
+        np.atleast_1d(np.asarray(r, dtype=float if r is not None else object)) for r in results
+    ]
+    for i, a in enumerate(arrays):
+        for b in arrays[i + 1 :]:
+            if a.dtype == object or b.dtype == object:
+                same = a.shape == b.shape and bool((a == b).all())
+            else:
+                same = a.shape == b.shape and np.allclose(a, b, atol=1e-3, equal_nan=True)
+            if same:
+                return False
+    return True
+
+
+def _resolve(name: str, choice: str) -> object:
+    """What the code makes of ``choice`` for the key ``name``, read from a loaded config."""
+    section, key = name.split(".")
+    config = load_config(overrides={section: {key: choice}})
+    value = config[section][key]
+    if name == "scoring.combine":
+        return resolve_combiner(value)[1](np.array([[0.2, 0.9]]), np.array([1.0, 2.0]))
+    if name == "vision.track_matching":
+        tracker = FaceTracker(gate=2.0, matching=value)
+        # Tracks 0 and 1 at x = 0 and 15; faces at x = 10 and 30 (size 10). Greedy gives the
+        # first face to the nearer track 1 and the second a new track; hungarian pairs both.
+        tracker.update(0.0, np.array([[-5.0, 0, 5, 10], [10.0, 0, 20, 10]]))
+        return tracker.update(0.0, np.array([[5.0, 0, 15, 10], [25.0, 0, 35, 10]]))
+    if name == "vision.mutual_gaze_combine":
+        return mutual_gaze_probability(np.array([0.9]), np.array([0.4]), combine=value)
+    if name == "batch.decode_ahead":
+        return decode_ahead_for(config)
+    if name == "vision.looks_at_depth":
+        return _dyad(looks_at_model="angle", looks_at_depth=value)
+    if name in ("vision.looks_at_model", "vision.eye_source"):
+        return _dyad(**{key: value})
+    raise AssertionError(f"no test resolves {name}: add one here")
+
+
+@pytest.mark.parametrize("name", sorted(CHOICES))
+def test_every_choice_is_one_the_code_takes(name: str) -> None:
+    results = [_resolve(name, choice) for choice in CHOICES[name]]
+    assert _differ(results), f"two names of {name} take the same branch: {results}"
+
+
+def test_the_combiners_are_the_choices() -> None:
+    assert set(COMBINERS) == set(CHOICES["scoring.combine"])
+
+
+def test_settings_sections_fall_back_to_the_default_file() -> None:
+    defaults = load_config()
+    assert section_values(None, "review", ["match_iou", "nope"]) == {
+        "match_iou": defaults["review"]["match_iou"]
+    }
+    mine = {"tune": {"l2": 0.5}}
+    assert tune_settings(mine) == {**defaults["tune"], "l2": 0.5}
+    assert tune_settings() == defaults["tune"]
+
+
+def test_cli_rejects_a_bad_config_before_reading_any_video(tmp_path: Path) -> None:
+    """A typo in a choice stops `vigcv run` at once (exit 2, the key named), before the media:
+    the film given does not exist, which would otherwise be a failed session (exit 1)."""
+    bad = _bad_file(tmp_path, '[vision]\nmutual_gaze_combine = "mean"\n')
+    out = tmp_path / "out"
+    env = dict(os.environ, COLUMNS="300", NO_COLOR="1")
+    proc = subprocess.run(
+        [*VIGCV_RUN, str(tmp_path / "missing.mp4"), "--out", str(out), "--config", str(bad)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "'vision.mutual_gaze_combine' must be one of 'min', 'product', got 'mean'" in proc.stderr
+    assert "missing.mp4" not in proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert not out.exists()

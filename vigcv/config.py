@@ -1,12 +1,17 @@
 """Configuration: ``configs/default.toml`` plus optional overrides, validated against it.
 
-A config is a nested dict of sections. Every key that may be set is in the default file; an
-override with an unknown key or a value of another type is a :class:`ConfigError` naming the key.
+A config is a nested dict of sections. Every key that may be set is in the default file, and
+every default lives there: code reads the loaded config rather than repeating a value. An
+override with an unknown key, a value of another type, a choice that is not one of
+:data:`CHOICES` or a number outside the range the code relies on (:data:`SHARES`,
+:data:`POSITIVE`) is a one-line :class:`ConfigError` naming the file and the key, when the
+config is read, before any recording is opened.
 """
 
 from __future__ import annotations
 
 import copy
+import difflib
 import hashlib
 import json
 import tomllib
@@ -19,6 +24,81 @@ from vigcv.errors import ConfigError
 _PACKAGE_DIR = Path(__file__).resolve().parent
 
 Config = dict[str, Any]
+
+# The values each choice-valued key may take, keyed "section.key" ("section.sub.key" in a
+# sub-table); for a list-valued key, the values its items may take. The modules that branch on
+# a choice take its names from here (e.g. ``CHOICES["vision.track_matching"]``); scoring's
+# ``COMBINERS`` registry holds one function per name of ``"scoring.combine"``.
+CHOICES: dict[str, tuple[str, ...]] = {
+    "vision.track_matching": ("greedy", "hungarian"),
+    "vision.eye_source": ("eye", "iris"),
+    "vision.looks_at_model": ("angle", "towards"),
+    "vision.looks_at_depth": ("face_size", "shared"),
+    "vision.mutual_gaze_combine": ("min", "product"),
+    "scoring.combine": ("weighted_mean", "geometric", "max"),
+    "batch.decode_ahead": ("auto", "on", "off"),
+}
+
+# String keys that hold free text (names shown to people), not a choice.
+FREE_TEXT: tuple[str, ...] = ("scoring.names.parent", "scoring.names.child")
+
+# Numbers the code relies on being a probability, a share or a score in 0..1 ...
+SHARES: frozenset[str] = frozenset(
+    {
+        "vision.detect_threshold",
+        "vision.nms_iou",
+        "vision.roi_threshold",
+        "vision.person_score_quantile",
+        "vision.person_min_score",
+        "vision.link_max_overlap",
+        "vision.landmark_confidence",
+        "vision.coast_visibility",
+        "vision.smile_threshold",
+        "vision.child_smile_threshold",
+        "vision.smile_relative",
+        "vision.smile_baseline_quantile",
+        "audio.vad_on",
+        "audio.vad_off",
+        "audio.vocal_min_voiced",
+        "audio.embed_purity",
+        "audio.av_cluster_share",
+        "audio.av_face_sure",
+        "audio.rise_level",
+        "scoring.present",
+        "scoring.answer_gaze_weight",
+        "scoring.principles.attentive",
+        "scoring.principles.encouraging",
+        "scoring.principles.receiving",
+        "scoring.principles.turn_taking",
+        "scoring.principles.enjoyment",
+        "selection.extend_ratio",
+        "selection.min_score",
+        "review.match_iou",
+    }
+)
+
+# ... and numbers it divides by, takes the logarithm of or counts in steps of (> 0).
+POSITIVE: frozenset[str] = frozenset(
+    {
+        "ingest.analysis_fps",
+        "ingest.audio_rate",
+        "vision.smile_threshold",
+        "vision.child_smile_threshold",
+        "vision.smile_log_scale",
+        "vision.looks_towards_scale_deg",
+        "vision.looks_at_scale_deg",
+        "vision.progress_every",
+        "audio.block_s",
+        "scoring.window_s",
+        "scoring.hop_s",
+        "scoring.step_s",
+        "scoring.bout_ref_s",
+        "scoring.promptness_s",
+        "scoring.switches_ref",
+        "scoring.laughter_ref_s",
+        "tune.time_blocks",
+    }
+)
 
 
 def default_config_path() -> Path:
@@ -54,7 +134,7 @@ def _merge(base: dict[str, Any], over: Mapping[str, Any], *, where: str, source:
                 )
             _merge(current, value, where=name, source=source)
             continue
-        base[key] = _check_type(name, current, value, source)
+        base[key] = check_value(name, _check_type(name, current, value, source), source=source)
 
 
 def _check_type(name: str, current: Any, value: Any, source: str) -> Any:
@@ -65,7 +145,7 @@ def _check_type(name: str, current: Any, value: Any, source: str) -> Any:
     if isinstance(current, int | float):
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise ConfigError(f"{source}: '{name}' must be a number, got {value!r}")
-        if value < 0:
+        if value < 0 <= current:  # keys whose default is negative (a logit) may be negative
             raise ConfigError(f"{source}: '{name}' must not be negative, got {value!r}")
         return float(value) if isinstance(current, float) else value
     if isinstance(current, str):
@@ -93,12 +173,65 @@ def load_config(
     overrides : mapping, optional
         Nested dict of values to set, validated the same way (e.g. from CLI flags).
     """
-    config = _read_toml(default_config_path())
+    config = default_config()
     if path is not None:
         _merge(config, _read_toml(Path(path)), where="", source=str(path))
     if overrides:
         _merge(config, overrides, where="", source="override")
     return config
+
+
+def check_value(name: str, value: Any, *, source: str = "config") -> Any:
+    """``value`` of the key ``name`` ("section.key"), or a one-line :class:`ConfigError` naming
+    ``source``, the key, the value and what it may be (:data:`CHOICES`, :data:`SHARES`,
+    :data:`POSITIVE`)."""
+    choices = CHOICES.get(name)
+    if choices is not None:
+        for item in value if isinstance(value, list) else [value]:
+            if item not in choices:
+                close = difflib.get_close_matches(str(item), choices, n=1)
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                raise ConfigError(
+                    f"{source}: '{name}' must be one of {', '.join(map(repr, choices))}, "
+                    f"got {item!r}{hint}"
+                )
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return value
+    if name in SHARES and not 0.0 <= value <= 1.0:
+        raise ConfigError(f"{source}: '{name}' must be between 0 and 1, got {value!r}")
+    if name in POSITIVE and not value > 0:
+        raise ConfigError(f"{source}: '{name}' must be greater than 0, got {value!r}")
+    return value
+
+
+def check_config(config: Mapping[str, Any], *, source: str = "config") -> None:
+    """Check every value of ``config`` with :func:`check_value` (a config built or edited in
+    code rather than read by :func:`load_config`)."""
+
+    def walk(section: Mapping[str, Any], where: str) -> None:
+        for key, value in section.items():
+            name = f"{where}.{key}" if where else key
+            if isinstance(value, Mapping):
+                walk(value, name)
+            else:
+                check_value(name, value, source=source)
+
+    walk(config, "")
+
+
+_DEFAULT: dict[tuple[str, int], Config] = {}
+
+
+def default_config() -> Config:
+    """A fresh copy of ``configs/default.toml`` (parsed and checked once per process)."""
+    path = default_config_path()
+    key = (str(path), path.stat().st_mtime_ns)
+    if key not in _DEFAULT:
+        config = _read_toml(path)
+        check_config(config, source=str(path))
+        _DEFAULT.clear()
+        _DEFAULT[key] = config
+    return copy.deepcopy(_DEFAULT[key])
 
 
 def section_hash(config: Mapping[str, Any], sections: Iterable[str]) -> str:
@@ -129,6 +262,8 @@ def copy_config(config: Config) -> Config:
 def section_values(
     config: Mapping[str, Any] | None, section: str, names: Iterable[str]
 ) -> dict[str, Any]:
-    """The keys ``names`` that ``config[section]`` sets (a typed settings class's fields)."""
-    values = dict((config or {}).get(section, {}))
+    """The keys ``names`` of ``config[section]`` (a typed settings class's fields), each taken
+    from the default config where ``config`` (or None) lacks it; a name that ``section`` of
+    the default file lacks too is left out."""
+    values = {**default_config().get(section, {}), **dict((config or {}).get(section, {}))}
     return {k: values[k] for k in names if k in values}

@@ -37,7 +37,7 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import minimize
 
-from vigcv.config import Config, load_config
+from vigcv.config import Config, default_config, load_config, section_values
 from vigcv.errors import VigcvError
 from vigcv.evaluation.moments import LabelledMoment, hit_matrix, moment_gains, ndcg_at_k
 from vigcv.evaluation.moments import precision_at_k as _precision_at_k
@@ -46,22 +46,11 @@ from vigcv.scoring import COMPONENTS, Windows, WindowScores, compute_windows, sc
 from vigcv.scoring import select_moments as _select
 from vigcv.types import Segment
 
-# Defaults of the [tune] section of configs/default.toml (used when a config lacks it).
-TUNE_DEFAULTS = {
-    "min_decisions": 8,
-    "min_per_class": 3,
-    "min_labelled": 4,
-    "min_negative_windows": 20,
-    "l2": 0.01,
-    "time_blocks": 5,
-    "max_pairs": 20000,
-}
-MIN_DECISIONS = TUNE_DEFAULTS["min_decisions"]
 
-
-def tune_settings(config: Mapping[str, Any]) -> dict[str, Any]:
-    """The ``[tune]`` section of ``config`` over :data:`TUNE_DEFAULTS`."""
-    return {**TUNE_DEFAULTS, **dict(config.get("tune", {}))}
+def tune_settings(config: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The ``[tune]`` section of ``config``; a key it lacks (every key, for None) comes from
+    ``configs/default.toml``, where each is described."""
+    return section_values(config, "tune", default_config()["tune"])
 
 
 class TuneError(VigcvError):
@@ -146,7 +135,7 @@ def read_decisions(out: Path) -> dict[str, list[tuple[float, float, bool]]]:
     path = Path(out) / "reviews.sqlite"
     if not path.is_file():
         return {}
-    from vigcv.review.store import ReviewStore
+    from vigcv.results.decisions import ReviewStore
 
     with ReviewStore(path) as db:
         decisions = db.decisions()
@@ -182,10 +171,10 @@ def _pairs(
 def fit_weights(
     parts: Sequence[tuple[np.ndarray, np.ndarray]],
     *,
-    l2: float = 0.01,
+    l2: float | None = None,
     start: np.ndarray | None = None,
     seed: int = 0,
-    max_pairs: int = 20000,
+    max_pairs: int | None = None,
 ) -> np.ndarray:
     """Non-negative component weights from pairwise ranking (see the module docstring).
 
@@ -194,28 +183,31 @@ def fit_weights(
     parts : sequence of (values, target)
         Per session (pairs are formed within a part only): ``values`` of shape
         ``(n_windows, n_components)`` and ``target`` of shape ``(n_windows,)`` (1 / 0 / -1).
-    l2 : float
-        Weight of the ``|w|^2`` penalty.
+    l2 : float, optional
+        Weight of the ``|w|^2`` penalty (default ``[tune] l2``).
     start : ndarray, shape (n_components,), optional
         Starting weights (default all 1).
-    max_pairs : int
-        Most pairs used (a seeded random sample beyond).
+    max_pairs : int, optional
+        Most pairs used, a seeded random sample beyond (default ``[tune] max_pairs``).
 
     Returns
     -------
     ndarray, shape (n_components,)
         Weights >= 0 with the largest 1 (all 1 when there are no pairs).
     """
+    defaults = tune_settings() if l2 is None or max_pairs is None else {}
+    ridge = float(defaults["l2"] if l2 is None else l2)
+    limit = int(defaults["max_pairs"] if max_pairs is None else max_pairs)
     n_comp = parts[0][0].shape[1] if parts else len(COMPONENTS)
-    d = _pairs(parts, rng=np.random.default_rng(seed), limit=max_pairs)
+    d = _pairs(parts, rng=np.random.default_rng(seed), limit=limit)
     if len(d) == 0:
         return np.ones(n_comp)
 
     def loss(w: np.ndarray) -> tuple[float, np.ndarray]:
         margin = d @ w
-        value = float(np.mean(np.logaddexp(0.0, -margin)) + l2 * w @ w)
+        value = float(np.mean(np.logaddexp(0.0, -margin)) + ridge * w @ w)
         sig = 0.5 * (1.0 - np.tanh(0.5 * margin))  # sigmoid(-margin), overflow-free
-        grad = -(sig[:, None] * d).mean(axis=0) + 2.0 * l2 * w
+        grad = -(sig[:, None] * d).mean(axis=0) + 2.0 * ridge * w
         return value, grad
 
     w0 = np.ones(n_comp) if start is None else np.maximum(np.asarray(start, dtype=float), 0.0)
@@ -382,11 +374,12 @@ def check_enough(
     labelled: int,
     negatives: int,
     use_labels: bool,
-    settings: Mapping[str, Any] = TUNE_DEFAULTS,
+    settings: Mapping[str, Any] | None = None,
     where: str = "reviews.sqlite",
 ) -> None:
     """Raise :class:`TuneError` (one line, saying how many are needed) when there is too little
-    (minimum counts from ``settings``, the ``[tune]`` section)."""
+    (minimum counts from ``settings``, the ``[tune]`` section; default :func:`tune_settings`)."""
+    settings = tune_settings() if settings is None else settings
     min_dec, per_class = int(settings["min_decisions"]), int(settings["min_per_class"])
     min_lab, min_neg = int(settings["min_labelled"]), int(settings["min_negative_windows"])
     flat = [d for ds in decisions.values() for d in ds]

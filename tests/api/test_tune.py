@@ -15,9 +15,11 @@ from vigcv.config import load_config
 from vigcv.evaluation.coding import read_coding
 from vigcv.evaluation.moments import moment_gains
 from vigcv.io import store
-from vigcv.review.store import open_store
+from vigcv.results.decisions import open_store
 from vigcv.scoring import COMPONENTS
-from vigcv.tune import MIN_DECISIONS, TuneError, fit_weights, tune
+from vigcv.tune import TuneError, fit_weights, tune
+
+MIN_DECISIONS = load_config()["tune"]["min_decisions"]
 
 
 def test_pairwise_ranking_finds_the_informative_component(rng):
