@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from vigcv.config import CHOICES
+from vigcv.errors import ConfigError
+
 
 def head_positions(
     boxes: np.ndarray, *, head_width_m: float, focal_px: float, centre: tuple[float, float]
@@ -81,7 +84,8 @@ def mutual_gaze_probability(p_ab: np.ndarray, p_ba: np.ndarray, *, combine: str)
         return a * b
     if combine == "min":
         return np.fmin(a, b) * np.where(np.isnan(a) | np.isnan(b), np.nan, 1.0)
-    raise ValueError(f"mutual gaze combine must be 'product' or 'min', got {combine!r}")
+    valid = ", ".join(CHOICES["vision.mutual_gaze_combine"])
+    raise ConfigError(f"'vision.mutual_gaze_combine' must be one of {valid}, got {combine!r}")
 
 
 def head_distance(boxes_a: np.ndarray, boxes_b: np.ndarray) -> np.ndarray:

@@ -13,10 +13,11 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
+from vigcv.config import CHOICES
 from vigcv.errors import ConfigError
 
 _BIG = 1e6
-MATCHINGS = ("greedy", "hungarian")
+MATCHINGS = CHOICES["vision.track_matching"]
 
 
 def _centre_size(boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
