@@ -14,7 +14,7 @@ from vigcv.errors import VigcvError
 
 HELP = """Compare suggested moments and per-frame signals with human coding.
 
-LABELS is a folder of coding files, matched to the sessions of OUT by name (<session>.json, <family>.session.json or <session>.eaf): JSON labels in the format of shared/eval/README.md, or ELAN files with tiers named mutual_gaze, parent_looks_at_child, child_looks_at_parent, parent_smile, child_smile (annotations = where the signal is 1) and attuned_moments (strength 1-3 as the annotation's value).
+LABELS is a folder of coding files, matched to the sessions of OUT by name (<session>.json, <family>.session.json or <session>.eaf): JSON labels (per-frame 1/0/null every step_s seconds and attuned_moments with a strength 1-3), or ELAN files with tiers named mutual_gaze, parent_looks_at_child, child_looks_at_parent, parent_smile, child_smile (annotations = where the signal is 1) and attuned_moments (strength 1-3 as the annotation's value). Both formats, with examples, and how frames are matched in time: docs/labels.md in the vigcv repository.
 
 Prints and saves OUT/evaluation.csv and OUT/evaluation.json: frame-level precision/recall/F1 per signal, event-level F1 (temporal IoU >= 0.5), and moment precision@3/@5, nDCG@5 and recall@10 beside random 4 s windows.
 """  # noqa: E501
@@ -52,7 +52,10 @@ def _signal_table(title: str, blocks: list[tuple[str, object]]) -> Table:
 def evaluate(
     out: Annotated[Path, typer.Argument(help="The OUT folder of `vigcv run` (or one session).")],
     labels: Annotated[
-        Path, typer.Option("--labels", "-l", help="Folder of .json / .eaf coding files.")
+        Path,
+        typer.Option(
+            "--labels", "-l", help="Folder of .json / .eaf coding files (see docs/labels.md)."
+        ),
     ],
     config: Annotated[
         Path | None,

@@ -2,7 +2,7 @@
 
 Two formats give the same :class:`Coding`:
 
-- **JSON** in the format of ``../shared/eval/README.md`` (``labels/<clip>.json`` or
+- **JSON** in the format of ``docs/labels.md`` (``<session>.json`` or
   ``sessions/<family>.session.json``): per-frame labels every ``step_s`` seconds (1 / 0 / null)
   and ``attuned_moments`` with a strength 1-3.
 - **ELAN** ``.eaf``: one tier per signal, named by the signal (``mutual_gaze``,
@@ -150,7 +150,9 @@ def _read_eaf(path: Path, *, duration: float | None, step_s: float) -> Coding:
     signals = [s for s in LABEL_SIGNALS if s in tiers]
     if not signals and MOMENT_TIER not in tiers:
         wanted = ", ".join((*LABEL_SIGNALS[2:], MOMENT_TIER))
-        raise LabelError(f"{path}: no tier named by a signal; name the tiers {wanted}")
+        raise LabelError(
+            f"{path}: no tier named by a signal; name the tiers {wanted} (docs/labels.md)"
+        )
     end = max((row[1] for rows in tiers.values() for row in rows), default=0.0)
     span = float(duration) if duration is not None and duration > 0 else end
     t = np.round(np.arange(0.0, span - 1e-9, step_s), 6) if span > 0 else np.zeros(0)
@@ -188,7 +190,7 @@ def read_coding(
     Parameters
     ----------
     path : str or Path
-        ``*.json`` (format of ``../shared/eval/README.md``) or ``*.eaf``.
+        ``*.json`` or ``*.eaf`` (formats in ``docs/labels.md``).
     duration : float, optional
         Session length in seconds; for ``.eaf`` the per-frame table spans ``[0, duration)``
         (default: up to the last annotation). Ignored for JSON, which lists its frames.
@@ -210,9 +212,11 @@ def read_coding(
             return _read_json(path)
         except (AttributeError, KeyError, TypeError, ValueError) as exc:
             raise LabelError(
-                f"{path}: not in the label format of shared/eval/README.md ({exc}); fix the file"
+                f"{path}: not in the label format ({exc}); see docs/labels.md"
             ) from None
-    raise LabelError(f"{path}: unknown coding format; give a .json label file or an ELAN .eaf")
+    raise LabelError(
+        f"{path}: unknown coding format; give a .json label file or an ELAN .eaf (docs/labels.md)"
+    )
 
 
 def _clip_of(path: Path) -> str:

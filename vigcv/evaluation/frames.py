@@ -1,9 +1,10 @@
 """Frame-level precision, recall and F1 of timeline signals against labels.
 
-The rule of ``../shared/eval/README.md``: the system's value at each label time ``t`` is that of
-the nearest analysed frame within ``tolerance_s`` (0.25 s), thresholded at 0.5 (``>=`` counts as
-yes); labels that are null (NaN) are skipped. A label time with no analysed frame within the
-tolerance, or a NaN system value there, counts as the system saying "no".
+The rule of ``docs/labels.md`` (and of the evaluation data's README): the system's value at each
+label time ``t`` is that of the nearest analysed frame within ``tolerance_s`` (0.25 s),
+thresholded at 0.5 (``>=`` counts as yes); labels that are null (NaN) are skipped. A label time
+with no analysed frame within the tolerance, or a NaN system value there, counts as the system
+saying "no".
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Read frame labels in the JSON format of ``../shared/eval/README.md``."""
+"""Read frame labels in the JSON format of ``docs/labels.md``."""
 
 from __future__ import annotations
 
@@ -43,7 +43,7 @@ def read_labels(path: str | Path) -> pd.DataFrame:
         raise LabelError(f"{path}: not valid JSON ({exc}); fix the file") from None
     frames = data.get("frames") if isinstance(data, dict) else None
     if not isinstance(frames, list):
-        raise LabelError(f"{path}: no 'frames' list; expected the format of shared/eval/README.md")
+        raise LabelError(f"{path}: no 'frames' list; see the label format in docs/labels.md")
     rows = []
     for frame in frames:
         row = {"t": float(frame["t"])}

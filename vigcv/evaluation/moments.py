@@ -1,6 +1,6 @@
 """Rank metrics for suggested moments against labelled attuned moments.
 
-The rules are those of ``../shared/eval/README.md``:
+The rules are those of ``docs/labels.md`` (and of the evaluation data's README):
 
 - a suggestion's **gain** is the strength (1-3) of the best labelled moment it hits, 0 if none; it
   hits a labelled moment when they overlap by at least ``min_overlap_s`` (1 s) or the suggestion's
@@ -202,6 +202,22 @@ class SessionLabels:
     duration: float
 
 
+def _moment_segment(moment: dict, index: int) -> Segment:
+    start, end = float(moment["start"]), float(moment["end"])
+    if not start < end:
+        raise ValueError(f"attuned_moments[{index}] ends at {end} s, not after its start {start} s")
+    return Segment(start, end)
+
+
+def _moment_strength(moment: dict, index: int) -> int:
+    strength = float(moment["strength"])
+    if strength not in (1.0, 2.0, 3.0):
+        raise ValueError(
+            f"attuned_moments[{index}] has strength {moment['strength']!r}; use 1, 2 or 3"
+        )
+    return int(strength)
+
+
 def read_session_labels(path: str | Path) -> SessionLabels:
     """Read a ``*.session.json`` (or a single clip's label file); the per-frame labels come from
     :func:`vigcv.evaluation.labels.read_labels`."""
@@ -216,11 +232,11 @@ def read_session_labels(path: str | Path) -> SessionLabels:
         clips = ((str(doc.get("clip", "")), Segment(0.0, end_t)),)
     moments = tuple(
         LabelledMoment(
-            Segment(float(m["start"]), float(m["end"])),
-            int(m["strength"]),
+            _moment_segment(m, i),
+            _moment_strength(m, i),
             str(m.get("clip", doc.get("clip", ""))),
         )
-        for m in doc.get("attuned_moments", [])
+        for i, m in enumerate(doc.get("attuned_moments", []))
     )
     duration = max(end_t, max((c.end for _, c in clips), default=0.0))
     return SessionLabels(moments, clips, frames, step, duration)
