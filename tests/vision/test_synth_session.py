@@ -1,14 +1,43 @@
-"""Scripted gaze and smile intervals of a generated session (vigcv.synth) are recovered."""
+"""Scripted gaze and smile intervals of a generated session (vigcv.synth) are recovered.
+
+What the scene guarantees, and so what is scored (see :mod:`vigcv.synth.timeline`):
+
+- The truth is the script's own state at each analysed frame (10 per second), read from the
+  session's resolved events, not the 24 labels every 0.5 s: one label flipping moved mutual-gaze
+  F1 by about 0.1, so a rounding difference between CPUs (AVX2 against AVX-512) could fail the
+  test. On ~80 analysed frames one frame moves F1 by about 0.015.
+- Frames within :data:`TRANSITION_S` of a scripted boundary of that person are left out: the
+  rendered head turns (or the smile grows) over +-0.14 s around the boundary (two 0.16 s box
+  filters), the gaze signal is a running median over 0.5 s (+-0.25 s) and the smile blendshape
+  is measured every 4th analysed frame and interpolated (+-0.4 s). Inside that band a frame is
+  half-way between two states on screen or in the signal, and its answer is a coin toss.
+- On the frames kept, a head that looks at the other person is turned about 32 deg towards
+  them (sway +-2 deg) and one that looks at the toy 14 deg (sway +-4 deg): the two states
+  never overlap on screen, so the looks-at probability must rank them (AUC, threshold-free,
+  measured 1.00 under every perturbation tried, and >= 0.978 across seeds 0-3).
+- The decision at 0.5 must beat answering yes everywhere by :data:`F1_MARGIN`. It depends on
+  calibration as well as recovery: the rendered child-like face reads about 0.6 of its scripted
+  yaw, so the child's looks-at probability sits at 0.45-0.9 while looking at the parent.
+  Measured on seed 0: mutual gaze 0.871 against 0.603, identical with onnxruntime's graph
+  optimisations off, 2 or 4 intra-op threads, OpenCV's optimisations off (also while
+  rendering) and +-1 grey level of noise on every decoded frame.
+"""
 
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from vigcv.config import load_config
-from vigcv.evaluation import frame_scores, read_labels, values_at
 from vigcv.io import probe
+from vigcv.synth.script import Event
+from vigcv.synth.timeline import gaze_target, smiling
 from vigcv.vision import extract_vision
+
+TRANSITION_S = 0.5  # frames this close to a scripted boundary are ambiguous (module docstring)
+F1_MARGIN = 0.2  # the decision must beat answering yes everywhere by this much
+AUC_FLOOR = 0.95  # the signal ranks steady yes frames above steady no frames
 
 
 @pytest.fixture(scope="session")
@@ -17,35 +46,101 @@ def textbook(tmp_path_factory):
 
     session = cached_session("textbook")
     features = extract_vision(session.video, config=load_config(), info=probe(session.video))
-    return features, read_labels(session.labels)
+    return features, session
 
 
-def test_scripted_gaze_is_recovered(textbook):
-    features, labels = textbook
-    scores = frame_scores(features.dyad, labels)
-    # Regenerating the session is not bit-exact (x264 threads, the mouth envelope), and on these
-    # 24 labelled frames that moves mutual-gaze F1 between 0.80 and 0.94: hence the margin.
-    for signal in ("mutual_gaze", "parent_looks_at_child", "child_looks_at_parent"):
-        assert scores.loc[signal, "f1"] >= 0.7, signal
-        assert scores.loc[signal, "f1"] > scores.loc[signal, "f1_all_yes"] + 0.2, signal
+def steady(times: np.ndarray, events: tuple[Event, ...], who: str, action: str) -> np.ndarray:
+    """Frames farther than :data:`TRANSITION_S` from every start and end of ``who``'s
+    ``action`` events."""
+    edges = np.array([x for ev in events if ev.who == who and ev.action == action
+                      for x in (ev.start, ev.end)])  # fmt: skip
+    if edges.size == 0:
+        return np.ones(times.shape, bool)
+    return np.min(np.abs(times[:, None] - edges[None, :]), axis=1) > TRANSITION_S
 
 
-def _auc(scores: np.ndarray, truth: np.ndarray) -> float:
-    """Probability that a random labelled-yes frame scores above a random labelled-no frame."""
-    pos, neg = scores[truth == 1], scores[truth == 0]
+def gaze_truth(
+    times: np.ndarray, events: tuple[Event, ...], idle: str
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Per dyad signal: (scripted yes/no, steady) at ``times``."""
+    looks = {}
+    for who, other in (("parent", "child"), ("child", "parent")):
+        yes = np.array([gaze_target(events, who, float(t), idle=idle) == other for t in times])
+        looks[who] = (yes, steady(times, events, who, "look"))
+    (p_yes, p_steady), (c_yes, c_steady) = looks["parent"], looks["child"]
+    return {
+        "parent_looks_at_child": looks["parent"],
+        "child_looks_at_parent": looks["child"],
+        "mutual_gaze": (p_yes & c_yes, p_steady & c_steady),
+    }
+
+
+def auc(scores: np.ndarray, truth: np.ndarray) -> float:
+    """Probability that a random yes frame scores above a random no frame (ties count half)."""
+    truth = np.asarray(truth, bool)
+    pos, neg = scores[truth], scores[~truth]
     greater = (pos[:, None] > neg[None, :]).sum() + 0.5 * (pos[:, None] == neg[None, :]).sum()
     return float(greater / (pos.size * neg.size))
 
 
-@pytest.mark.parametrize(("role", "floor"), [("parent", 0.9), ("child", 0.7)])
-def test_scripted_smiles_are_recovered(textbook, role, floor):
+def decision_scores(p: np.ndarray, truth: np.ndarray, *, threshold: float = 0.5) -> dict:
+    """F1 of ``p >= threshold`` (NaN is no) against ``truth``, and F1 of answering yes."""
+    said = np.nan_to_num(p, nan=-np.inf) >= threshold
+    tp, fp = int(np.sum(said & truth)), int(np.sum(said & ~truth))
+    fn = int(np.sum(~said & truth))
+    return {
+        "f1": 2 * tp / max(2 * tp + fp + fn, 1),
+        "f1_all_yes": 2 * int(truth.sum()) / max(int(truth.sum()) + truth.size, 1),
+        "n": int(truth.size),
+        "support": int(truth.sum()),
+    }
+
+
+def gaze_figures(dyad: pd.DataFrame, events: tuple[Event, ...], idle: str) -> pd.DataFrame:
+    """Per gaze signal, on steady frames: n, support, F1, all-yes F1 and AUC."""
+    times = dyad["t"].to_numpy(dtype=float)
+    rows = {}
+    for signal, (yes, keep) in gaze_truth(times, events, idle).items():
+        p = dyad[signal].to_numpy(dtype=float)[keep]
+        rows[signal] = {**decision_scores(p, yes[keep]), "auc": auc(p, yes[keep])}
+    return pd.DataFrame(rows).T
+
+
+def test_scripted_gaze_is_recovered(textbook):
+    features, session = textbook
+    figures = gaze_figures(features.dyad, session.events, session.script.idle_gaze)
+    print(figures.round(3).to_string())
+    for signal, row in figures.iterrows():
+        assert row["n"] >= 60 and 20 <= row["support"] <= row["n"] - 20, signal
+        assert row["auc"] >= AUC_FLOOR, signal
+        assert row["f1"] >= 0.7, signal
+        assert row["f1"] > row["f1_all_yes"] + F1_MARGIN, signal
+
+
+def smile_figures(table: pd.DataFrame, events: tuple[Event, ...]) -> dict[str, float]:
+    """Per role: AUC of the raw smile blendshape (``smile_raw``) on steady frames."""
+    out = {}
+    for role in ("parent", "child"):
+        rows = table[table["role"] == role]
+        times = rows["t"].to_numpy(dtype=float)
+        raw = rows["smile_raw"].to_numpy(dtype=float)
+        truth = np.array([smiling(events, role, float(t)) for t in times])
+        keep = steady(times, events, role, "smile") & ~np.isnan(raw)
+        assert keep.sum() >= 60 and 20 <= truth[keep].sum() <= keep.sum() - 20, role
+        out[role] = auc(raw[keep], truth[keep])
+    return out
+
+
+@pytest.mark.parametrize("role", ["parent", "child"])
+def test_scripted_smiles_are_recovered(textbook, role):
     # The smile thresholds are calibrated on webcam-quality real faces, where the blendshape
-    # stays low; the rendered faces score higher at rest, so the raw signal's ranking is tested.
-    # The child's ranking (AUC) measured 0.77-0.85 across regenerations of the session.
-    features, labels = textbook
-    raw = values_at(features.person(role), labels["t"].to_numpy(), "smile_raw", tolerance_s=0.25)
-    truth = labels[f"{role}_smile"].to_numpy()
-    keep = ~np.isnan(raw) & ~np.isnan(truth)
-    assert keep.sum() >= 15 and 0 < truth[keep].sum() < keep.sum()
-    assert _auc(raw[keep], truth[keep]) >= floor
+    # stays low; the rendered faces score higher at rest, so the raw signal's ranking is tested,
+    # on the analysed frames where the script holds the smile or the rest steadily. There the
+    # rendered mouth is either fully smiling or at rest: measured AUC >= 0.997 for both people
+    # under every perturbation and seed tried (on the 24 labels, transitions included, the
+    # child's measured 0.92-1.0 here and 0.77-0.85 on earlier regenerations).
+    features, session = textbook
+    figures = smile_figures(features.table, session.events)
+    print(figures)
+    assert figures[role] >= AUC_FLOOR
     assert features.provenance["roles"]["method"] == "face_size"
