@@ -34,7 +34,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from vigcv import results
 from vigcv.errors import VigcvError
 from vigcv.evaluation.coding import Coding, read_coding, sessions_with_coding
 from vigcv.evaluation.frames import FRAME_SIGNALS, frame_scores, values_at
@@ -453,22 +452,28 @@ def pool(sessions: Sequence[SessionEvaluation]) -> dict[str, Any]:
 def session_dirs(out: str | Path) -> list[Path]:
     """Processed session folders: ``out`` itself if it has run.json, else its subfolders that do."""
     out = Path(out)
+    if (out / "run.json").is_file():
+        return [out]
     if not out.is_dir():
         raise EvaluationError(f"{out}: folder not found; give the OUT folder of `vigcv run`")
-    return results.session_dirs(out)
+    return sorted(p.parent for p in out.glob("*/run.json"))
 
 
 def read_suggestions(session_dir: Path) -> list[Segment]:
     """The moments of a session's moments.json as Segments, in rank order."""
-    if not (session_dir / results.MOMENTS_JSON).is_file():
+    path = session_dir / "moments.json"
+    if not path.is_file():
         raise EvaluationError(f"{session_dir}: no moments.json; run `vigcv score` on it")
-    return [m.segment for m in results.read_moments(session_dir)]
+    doc = store.read_json(path)
+    ranked = sorted(doc.get("moments", []), key=lambda m: int(m["rank"]))
+    return [Segment(float(m["start"]), float(m["end"])) for m in ranked]
 
 
 def read_timeline(session_dir: Path) -> pd.DataFrame:
-    if not (session_dir / results.TIMELINE_FILE).is_file():
+    path = session_dir / "timeline.csv"
+    if not path.is_file():
         raise EvaluationError(f"{session_dir}: no timeline.csv; run `vigcv run` on it again")
-    return results.read_timeline(session_dir)
+    return pd.read_csv(path)
 
 
 def evaluate_out(
@@ -511,7 +516,7 @@ def evaluate_out(
     chash = ""
     for name, coding_path in sorted(matched.items()):
         folder = by_name[name]
-        run = results.read_run(folder)
+        run = store.read_json(folder / "run.json")
         duration = float(run.get("media", {}).get("duration_s", 0.0)) or None
         coding = read_coding(coding_path, duration=duration)
         if config is None:
@@ -519,13 +524,12 @@ def evaluate_out(
             suggestions = read_suggestions(folder)
             chash = str(run.get("config_hash", ""))
         else:
+            from vigcv import api
             from vigcv.config import score_hash
-            from vigcv.pipeline import load
-            from vigcv.scoring import score_session
 
-            frames, speech = load(folder, config=config)
-            _, moments, _ = score_session(frames, speech, config=config)
-            suggestions = [m.segment for m in sorted(moments, key=lambda m: m.rank)]
+            frames, speech = api.load(folder, config=config)
+            scores = api.score(frames, speech, config=config)
+            suggestions = [m.segment for m in api.select(scores, frames, speech, config=config)]
             timeline = frames.dyad
             chash = score_hash(config)
         results.append(
