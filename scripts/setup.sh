@@ -3,11 +3,20 @@
 # checksum-verified model files. Idempotent: a second run only checks and takes a few seconds.
 #   bash scripts/setup.sh          # for running vigcv
 #   bash scripts/setup.sh --test   # also the test tools (pytest, ruff, mypy, nbclient, chromium)
+#   bash scripts/setup.sh --notebooks   # also Jupyter, for the notebooks in notebooks/
+#   (both flags together install both)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+wanted=()
+for arg in "$@"; do
+  case "$arg" in
+    --test) wanted+=(test) ;;
+    --notebooks) wanted+=(notebooks) ;;
+  esac
+done
 extras=""
-[ "${1:-}" = "--test" ] && extras="[test]"
+[ "${#wanted[@]}" -gt 0 ] && extras="[$(IFS=,; echo "${wanted[*]}")]"
 
 say() { printf '\033[1m[setup]\033[0m %s\n' "$*" >&2; }
 
@@ -50,9 +59,10 @@ fi
 
 .venv/bin/vigcv models fetch >/dev/null || { say "could not fetch the model files"; exit 1; }
 
-if [ -n "$extras" ] && ! command -v chromium >/dev/null 2>&1; then
+if [[ "$extras" == *test* ]] && ! command -v chromium >/dev/null 2>&1; then
   say "installing Debian's chromium and chromium-driver for the review page's browser tests"
   { as_root apt-get update -qq && as_root apt-get install -y -qq chromium chromium-driver >/dev/null; } ||
     say "could not install chromium: the browser tests will be skipped (they say so loudly)"
 fi
+[[ "$extras" == *notebooks* ]] && say "open the notebooks with: .venv/bin/jupyter lab notebooks/"
 say "ready"
