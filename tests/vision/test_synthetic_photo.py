@@ -97,10 +97,13 @@ def test_hook_reports_progress(two_faces_video):
         two_faces_video,
         config=config,
         info=probe(two_faces_video),
-        hook=lambda s, a: seen.append((s, a)),
+        hook=lambda step, artifact=None, *, completed=None, total=None: seen.append(
+            (step, artifact, completed, total)
+        ),
     )
-    assert seen and all(step == "vision" for step, _ in seen)
-    assert seen[-1][1]["done"] == seen[-1][1]["total"] == N_FRAMES
+    assert seen and all(step == "vision" and artifact is None for step, artifact, *_ in seen)
+    assert all(total is not None and 0 <= done <= total for *_, done, total in seen)
+    assert seen[-1][2] == seen[-1][3] == N_FRAMES
 
 
 def test_overlay_is_a_playable_video(features, two_faces_video, tmp_path):

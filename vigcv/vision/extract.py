@@ -8,7 +8,6 @@ filled, and per-person and per-dyad signals computed.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from vigcv.config import extract_hash
+from vigcv.hooks import Hook, no_hook
 from vigcv.io import MediaInfo
 from vigcv.types import DYAD_COLUMNS, PERSON_COLUMNS, FrameFeatures
 from vigcv.vision.pose import combine_gaze, gaze_vector
@@ -476,7 +476,7 @@ def extract_vision(
     *,
     config: dict[str, Any],
     info: MediaInfo,
-    hook: Callable[[str, object], None] | None = None,
+    hook: Hook = no_hook,
     warnings: list[str] | None = None,
     parent_side: str | None = None,
 ) -> FrameFeatures:
@@ -490,8 +490,9 @@ def extract_vision(
         Full vigcv config; uses ``[ingest] analysis_fps, max_side`` and ``[vision]``.
     info : MediaInfo
         From :func:`vigcv.io.probe` (duration for progress, size).
-    hook : callable, optional
-        Called as ``hook("vision", {"done": i, "total": n})`` every few frames.
+    hook : vigcv.hooks.Hook, optional
+        Called as ``hook("vision", None, completed=i, total=n)`` every few frames (analysed
+        frames done and expected).
     warnings : list of str, optional
         Receives one line per problem that did not stop the run (truncated video, no faces).
     parent_side : {"left", "right"}, optional

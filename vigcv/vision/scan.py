@@ -15,13 +15,14 @@ import math
 import os
 import queue
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from vigcv.hooks import Hook, no_hook
 from vigcv.io import VideoFrame, iter_frames
 from vigcv.vision.detect import Detections, detect_faces, detect_in_regions
 from vigcv.vision.expression import HAPPY, NEUTRAL, expression_probabilities, face_input
@@ -171,7 +172,7 @@ def scan_video(
     max_side: int,
     vc: dict[str, Any],
     total: int,
-    hook: Callable[[str, object], None] | None = None,
+    hook: Hook = no_hook,
     warnings: list[str] | None = None,
     start: float = 0.0,
     end: float | None = None,
@@ -211,8 +212,8 @@ def scan_video(
             if not width:
                 height = round(float(rgb.shape[0] / frame.scale))
                 width = round(float(rgb.shape[1] / frame.scale))
-            if hook is not None and i % int(vc["progress_every"]) == 0:
-                hook("vision", {"done": i, "total": max(total, i + 1)})
+            if i % int(vc["progress_every"]) == 0:
+                hook("vision", None, completed=i, total=max(total, i + 1))
             full_frame = i % every == 0
             dets = Detections.empty()
             if not full_frame:
@@ -253,8 +254,7 @@ def scan_video(
         _close(source)  # an early exit stops the decoding thread and closes the file at once
         _close(frames)
         landmarker.close()
-    if hook is not None:
-        hook("vision", {"done": len(times), "total": len(times)})
+    hook("vision", None, completed=len(times), total=len(times))
     faces = {k: np.asarray(v, dtype=float) for k, v in rows.items()}
     return ScanResult(np.asarray(times, dtype=float), faces, width, height)
 
