@@ -300,3 +300,17 @@ def test_cli_rejects_a_bad_config_before_reading_any_video(tmp_path: Path) -> No
     assert "missing.mp4" not in proc.stdout + proc.stderr
     assert "Traceback" not in proc.stderr
     assert not out.exists()
+
+
+def test_settings_classes_take_their_defaults_from_the_default_file() -> None:
+    from vigcv import executors
+    from vigcv.export import ExportSettings
+    from vigcv.review.server import ReviewSettings
+
+    defaults = load_config()
+    assert vars(ReviewSettings.from_config(None)) == defaults["review"]
+    export = ExportSettings.from_config({"export": {"crf": 20}, "review": {"match_iou": 0.5}})
+    assert vars(export) == {**defaults["export"], "crf": 20, "match_iou": 0.5}
+    # a config without a [batch] section (built in code) behaves as the default file says
+    assert executors.decode_ahead_for({}) is executors.decode_ahead_for(defaults)
+    assert executors.pin_cores_for({}) == executors.pin_cores_for(defaults)

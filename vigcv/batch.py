@@ -19,7 +19,7 @@ from typing import Any
 
 import pandas as pd
 
-from vigcv.config import Config
+from vigcv.config import Config, section_values
 from vigcv.errors import VigcvError
 from vigcv.io import MEDIA_EXTENSIONS, store
 from vigcv.pipeline import RUN_FILE, SessionResult, is_complete, run_session
@@ -268,7 +268,7 @@ def run_batch(
         executors.run_serial(work, hook=hook, on_result=done)
     else:
         split, workers = _splitting(work, jobs_n=jobs_n)
-        threads = int(config.get("batch", {}).get("worker_threads", 1))
+        threads = int(section_values(config, "batch", ["worker_threads"])["worker_threads"])
         if workers <= 1:
             executors.run_serial(work, hook=hook, on_result=done)
         else:

@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from vigcv.config import Config
+from vigcv.config import CHOICES, Config, section_values
 from vigcv.cores import claim_core, claimed_core
 from vigcv.errors import VigcvError
 from vigcv.io.quiet import native_stderr_silenced
@@ -58,7 +58,7 @@ THREAD_ENV = (
     "VECLIB_MAXIMUM_THREADS",
     "VIGCV_DECODE_THREADS",  # PyAV's H.264 decoder threads (vigcv.io.media)
 )
-DECODE_AHEAD = ("auto", "on", "off")  # the values of [batch] decode_ahead
+DECODE_AHEAD = CHOICES["batch.decode_ahead"]  # the values of [batch] decode_ahead
 PR_SET_PDEATHSIG = 1  # prctl option, linux/prctl.h
 PROGRESS_INTERVAL_S = 0.25  # a worker sends at most one progress message per session this often
 
@@ -133,7 +133,7 @@ def decode_ahead_for(config: Config) -> bool | None:
     worker_threads = 1``, every Dask task) decodes in the scan's thread, any other process (a
     ``--jobs 1`` run, ``worker_threads = 0``) a few frames ahead in a thread of its own.
     """
-    mode = str(config.get("batch", {}).get("decode_ahead", "auto"))
+    mode = str(section_values(config, "batch", ["decode_ahead"])["decode_ahead"])
     if mode not in DECODE_AHEAD:
         raise VigcvError(
             f"'batch.decode_ahead' must be one of {', '.join(DECODE_AHEAD)}, got {mode!r}"
@@ -178,8 +178,8 @@ def pin_cores_for(config: Config) -> bool:
     ``[batch] pin_cores``, unless ``[batch] decode_ahead = "on"`` gives the scan a second
     thread (:mod:`vigcv.cores`).
     """
-    batch = config.get("batch", {})
-    return bool(batch.get("pin_cores", True)) and decode_ahead_for(config) is not True
+    pin = section_values(config, "batch", ["pin_cores"])["pin_cores"]
+    return bool(pin) and decode_ahead_for(config) is not True
 
 
 def _init_worker(

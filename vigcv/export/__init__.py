@@ -58,21 +58,21 @@ DECISION_COLUMNS = (
 
 @dataclass(frozen=True)
 class ExportSettings:
-    """The [export] section of the config, typed."""
+    """The [export] section of the config (and ``[review] match_iou``), typed; build it with
+    :meth:`from_config` (the defaults are those of configs/default.toml)."""
 
-    caption: bool = True
-    crf: int = 23
-    max_side: int = 1280
-    audio_bitrate: int = 128_000
-    thumb_width: int = 320
-    match_iou: float = 0.3
+    caption: bool
+    crf: int
+    max_side: int
+    audio_bitrate: int
+    thumb_width: int
+    match_iou: float
 
     @classmethod
     def from_config(cls, config: dict[str, Any] | None) -> ExportSettings:
+        """The settings of ``config``; the keys it lacks (all, for None) from the default file."""
         known = section_values(config, "export", cls.__dataclass_fields__)
-        iou = (config or {}).get("review", {}).get("match_iou")
-        if iou is not None:
-            known["match_iou"] = iou
+        known.update(section_values(config, "review", ["match_iou"]))
         return cls(**known)
 
 

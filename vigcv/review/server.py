@@ -50,17 +50,19 @@ CHUNK = 256 * 1024  # bytes per write when streaming a file
 
 @dataclass(frozen=True)
 class ReviewSettings:
-    """The [review] section of the config, typed."""
+    """The [review] section of the config, typed; build it with :meth:`from_config` (the
+    defaults are those of configs/default.toml)."""
 
-    match_iou: float = 0.3
-    context_s: float = 2.0
-    nudge_s: float = 0.5
-    thumb_width: int = 320
-    timeline_points: int = 1500
-    thumb_cache: int = 256
+    match_iou: float
+    context_s: float
+    nudge_s: float
+    thumb_width: int
+    timeline_points: int
+    thumb_cache: int
 
     @classmethod
     def from_config(cls, config: dict[str, Any] | None) -> ReviewSettings:
+        """The settings of ``config``; the keys it lacks (all, for None) from the default file."""
         return cls(**section_values(config, "review", cls.__dataclass_fields__))
 
 
