@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import av
 import numpy as np
@@ -116,3 +117,22 @@ def truncate(src: Path, dst: Path, *, fraction: float = 0.5) -> Path:
     data = Path(src).read_bytes()
     Path(dst).write_bytes(data[: int(len(data) * fraction)])
     return Path(dst)
+
+
+def progress_recorder(events: list[tuple[str, object]]) -> Any:
+    """A batch hook (:mod:`vigcv.hooks`) that records progress as ``(step, {"session", "done",
+    "total"})`` and finished steps as ``(step, artifact)``."""
+
+    def hook(
+        step: str,
+        artifact: object = None,
+        *,
+        completed: float | None = None,
+        total: float | None = None,
+    ) -> None:
+        if completed is not None and total is not None:
+            events.append((step, {"session": artifact, "done": completed, "total": total}))
+        else:
+            events.append((step, artifact))
+
+    return hook

@@ -21,8 +21,10 @@ import pandas as pd
 from vigcv.config import Config, load_config
 from vigcv.errors import ConfigError
 from vigcv.pipeline import load, run_session
+from vigcv.results import is_session
 from vigcv.scoring import WindowScores, compute_windows, score_windows, select_moments
 from vigcv.scoring.combine import Combiner
+from vigcv.scoring.reasons import format_time as clock
 from vigcv.types import FrameFeatures, Moment, SpeechTrack
 
 if TYPE_CHECKING:
@@ -184,8 +186,6 @@ def compare_moments(runs: Mapping[str, Sequence[Moment]]) -> pd.DataFrame:
 
     Each cell is ``"mm:ss-mm:ss (score)"``; a run with fewer moments has empty cells.
     """
-    from vigcv.commands.common import clock
-
     depth = max((len(v) for v in runs.values()), default=0)
     table = {}
     for name, moments in runs.items():
@@ -229,7 +229,7 @@ def demo_session(out: str | Path, *, name: str = "mixed", seed: int = 0) -> Path
 
     out = Path(out)
     session_dir, labels = out / name, out / "labels" / f"{name}.json"
-    if (session_dir / "run.json").is_file() and labels.is_file():
+    if is_session(session_dir) and labels.is_file():
         return session_dir
     synth = cached_session(name, seed=seed)
     run_session(synth.video, session_dir, session=name)

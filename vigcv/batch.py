@@ -10,39 +10,22 @@ recordings are scanned at once too (:mod:`vigcv.chunks`), so one long session us
 from __future__ import annotations
 
 import os
-import time
-import traceback
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from vigcv import executors
 from vigcv.config import Config, section_values
 from vigcv.errors import VigcvError
-from vigcv.io import MEDIA_EXTENSIONS, store
-from vigcv.pipeline import RUN_FILE, SessionResult, is_complete, run_session
+from vigcv.hooks import Hook
+from vigcv.io import MEDIA_EXTENSIONS
+from vigcv.pipeline import is_complete
+from vigcv.results import SessionResult, known_inputs, write_summary
+from vigcv.runner import Job, run_one
 
-SUMMARY_COLUMNS = (
-    "session",
-    "input",
-    "status",
-    "reason",
-    "media_duration_s",
-    "processing_s",
-    "moments",
-    "notes",
-)
-
-
-@dataclass(frozen=True)
-class Job:
-    """One input to process: a media file and its session name (or why it cannot be)."""
-
-    input: Path
-    session: str
-    problem: str = ""  # non-empty: this input fails before processing (missing, unreadable…)
+__all__ = ["Job", "SessionResult", "discover", "run_batch", "run_one"]
 
 
 def _scan(folder: Path, found: list[Path], problems: list[tuple[Path, str]]) -> None:
@@ -99,7 +82,7 @@ def discover(inputs: Iterable[str | Path], *, out: Path | None = None) -> list[J
         if key not in seen:
             seen.add(key)
             unique.append(path)
-    names = _session_names(unique, known=_known_sessions(out) if out is not None else {})
+    names = _session_names(unique, known=known_inputs(out) if out is not None else {})
     jobs = [Job(input=p, session=n) for p, n in zip(unique, names, strict=True)]
     jobs += [
         Job(input=p, session=_safe(p.stem or p.name), problem=f"{p}: {why}") for p, why in problems
@@ -110,19 +93,6 @@ def discover(inputs: Iterable[str | Path], *, out: Path | None = None) -> list[J
 def _safe(name: str) -> str:
     cleaned = "".join(c if c not in '/\\:*?"<>|\0' else "_" for c in name).strip()
     return cleaned or "session"
-
-
-def _known_sessions(out: Path) -> dict[Path, str]:
-    """``{resolved input: session}`` of the sessions already in ``out`` (from their run.json)."""
-    known: dict[Path, str] = {}
-    for run_file in sorted(out.glob(f"*/{RUN_FILE}")) if out.is_dir() else []:
-        try:
-            source = store.read_json(run_file).get("input")
-        except (OSError, ValueError, AttributeError):
-            continue
-        if source:
-            known.setdefault(Path(source).resolve(), run_file.parent.name)
-    return known
 
 
 def _session_names(paths: Sequence[Path], *, known: dict[Path, str] | None = None) -> list[str]:
@@ -144,58 +114,6 @@ def _session_names(paths: Sequence[Path], *, known: dict[Path, str] | None = Non
     return result
 
 
-def run_one(
-    job: Job,
-    out: Path,
-    config: Config,
-    *,
-    force: bool = False,
-    parent_side: str | None = None,
-    overlay: bool = False,
-    debug: bool = False,
-    hook: Callable[[str, Any], None] | None = None,
-) -> SessionResult:
-    """Run (or skip, when already done) one job; a failure becomes a result with one-line reason."""
-    started = time.perf_counter()
-    if job.problem:
-        return SessionResult(job.session, job.input, "failed", reason=job.problem)
-    session_dir = out / job.session
-    try:
-        if not force and is_complete(session_dir, media=job.input, config=config):
-            run = store.read_json(session_dir / "run.json")
-            return SessionResult(
-                job.session,
-                job.input,
-                "skipped",
-                reason="already done (use --force to redo)",
-                duration=float(run.get("media", {}).get("duration_s", 0.0)),
-                moments=int(run.get("moments", 0)),
-                warnings=list(run.get("warnings", [])),
-                out_dir=session_dir,
-            )
-        return run_session(
-            job.input,
-            session_dir,
-            config=config,
-            session=job.session,
-            hook=hook,
-            parent_side=parent_side,
-            overlay=overlay,
-        )
-    except VigcvError as exc:
-        reason = str(exc)
-    except MemoryError:
-        reason = f"{job.input}: ran out of memory; try a lower [ingest] max_side or analysis_fps"
-    except Exception as exc:  # a bug must not stop the batch; say so plainly
-        detail = " ".join(str(exc).split())
-        reason = f"{job.input}: internal error {type(exc).__name__}: {detail} (--debug shows more)"
-        if debug:
-            traceback.print_exc()
-    return SessionResult(
-        job.session, job.input, "failed", reason=reason, seconds=time.perf_counter() - started
-    )
-
-
 def run_batch(
     jobs: Sequence[Job],
     out: Path,
@@ -208,7 +126,7 @@ def run_batch(
     executor: str = "local",
     scheduler: Any = None,
     debug: bool = False,
-    hook: Callable[[str, Any], None] | None = None,
+    hook: Hook | None = None,
     on_result: Callable[[SessionResult], None] | None = None,
 ) -> list[SessionResult]:
     """Run every job and write ``out/summary.csv``; never raises for one session's problem.
@@ -227,7 +145,8 @@ def run_batch(
     scheduler : str or distributed.Client, optional
         The Dask scheduler address (``tcp://host:8786``) or a connected client.
     hook : callable, optional
-        ``hook(step, artifact)``; progress dicts carry a ``"session"`` key.
+        ``hook(step, session, completed=..., total=...)`` with each session's progress (the
+        artifact is the session's name); see :mod:`vigcv.hooks`.
     on_result : callable, optional
         Called with each :class:`SessionResult` as its session finishes (in finishing order).
 
@@ -236,8 +155,6 @@ def run_batch(
     list of SessionResult
         In the order of ``jobs``, whatever order they finished in.
     """
-    from vigcv import executors
-
     results: list[SessionResult] = []
 
     def done(result: SessionResult) -> None:
@@ -287,7 +204,7 @@ def run_batch(
     return results
 
 
-def _splitting(work: Sequence[Any], *, jobs_n: int) -> tuple[Callable[[Any], Sequence[Any]], int]:
+def _splitting(work: Sequence[executors.Task], *, jobs_n: int) -> tuple[executors.Split, int]:
     """How to split sessions into parts for the workers, and how many workers to start.
 
     With at least ``jobs_n`` sessions every worker is busy with whole sessions: none is split
@@ -297,39 +214,7 @@ def _splitting(work: Sequence[Any], *, jobs_n: int) -> tuple[Callable[[Any], Seq
     """
     if len(work) >= jobs_n:
         return (lambda task: []), jobs_n
-    from vigcv import executors
 
     plans = {task.job.session: executors.split_session(task) for task in work}
     units = sum(max(1, len(parts)) for parts in plans.values())
     return (lambda task: plans[task.job.session]), min(jobs_n, units)
-
-
-def summary_table(results: Sequence[SessionResult]) -> pd.DataFrame:
-    rows = [
-        {
-            "session": r.session,
-            "input": str(r.input),
-            "status": r.status,
-            "reason": r.reason,
-            "media_duration_s": round(r.duration, 3),
-            "processing_s": round(r.seconds, 3),
-            "moments": r.moments,
-            "notes": "; ".join(r.warnings),
-        }
-        for r in results
-    ]
-    return pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS))
-
-
-def write_summary(out: Path, results: Sequence[SessionResult]) -> None:
-    """``out/summary.csv``: this run's sessions, and the rows of earlier runs kept as they were."""
-    table = summary_table(results)
-    path = out / "summary.csv"
-    if path.is_file():
-        try:
-            old = pd.read_csv(path, dtype=str, keep_default_na=False)
-            old = old[~old["session"].isin(table["session"])]
-            table = pd.concat([old, table.astype(str)], ignore_index=True)
-        except (OSError, ValueError, KeyError, pd.errors.ParserError):
-            pass
-    store.write_csv(path, table)

@@ -22,22 +22,22 @@ from __future__ import annotations
 
 import math
 import shutil
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
+from vigcv.cache import cache_dir, cached_speech, file_sha256, is_cached
 from vigcv.config import Config
-from vigcv.errors import MediaError
-from vigcv.io import MediaInfo, store
+from vigcv.errors import MediaError, VigcvError
+from vigcv.hooks import Hook, is_progress, no_hook
+from vigcv.io import MediaInfo, probe, store
 from vigcv.types import FrameFeatures
+from vigcv.vision.extract import features_from_scan
 from vigcv.vision.scan import ScanResult, scan_video
 from vigcv.vision.track import match_cost
-
-Hook = Callable[[str, Any], None]
 
 CHUNKS_FOLDER = "vision-chunks"
 LINK_SHARE = 0.3  # two tracks are one when their boxes match in this share of their shared frames
@@ -131,7 +131,7 @@ def scan_chunk(
             max_side=int(config["ingest"]["max_side"]),
             vc=config["vision"],
             total=total,
-            hook=hook,
+            hook=hook or no_hook,
             warnings=warnings,
             start=chunk.scan_start,
             end=chunk.end,
@@ -336,12 +336,20 @@ def _progress(hook: Hook | None, *, base: int, total: int) -> Hook | None:
     """``hook`` with a chunk's frame counts moved to the session's (``base`` frames before)."""
     if hook is None:
         return None
+    session_total = float(total)
 
-    def relay(step: str, artifact: Any) -> None:
-        if isinstance(artifact, dict) and "done" in artifact:
-            done = min(base + float(artifact["done"]), float(total))
-            artifact = {**artifact, "done": done, "total": total}
-        hook(step, artifact)
+    def relay(
+        step: str,
+        artifact: object = None,
+        *,
+        completed: float | None = None,
+        total: float | None = None,
+    ) -> None:
+        if is_progress(completed, total):
+            done = min(base + float(completed or 0.0), session_total)
+            hook(step, artifact, completed=done, total=session_total)
+        else:
+            hook(step, artifact)
 
     return relay
 
@@ -377,12 +385,10 @@ def extract_vision_chunked(
     video_id : str
         The file's sha256 (provenance).
     hook : callable, optional
-        ``hook("vision", {"done": frames, "total": frames})`` over the whole recording.
+        ``hook("vision", None, completed=frames, total=frames)`` over the whole recording.
     warnings : list of str, optional
         Receives one line per problem that did not stop the run.
     """
-    from vigcv.vision.extract import features_from_scan
-
     fps = float(config["ingest"]["analysis_fps"])
     sizes = [c.expected_frames(duration=info.duration, fps=fps) for c in chunks]
     total = sum(sizes)
@@ -396,7 +402,7 @@ def extract_vision_chunked(
         if warnings is not None:
             warnings.extend(result.warnings)
     if hook is not None:
-        hook("vision", {"done": total, "total": total})
+        hook("vision", None, completed=total, total=total)
     rate = fps if fps > 0 else (info.nominal_fps or 25.0)
     features = features_from_scan(
         stitch(scans, chunks, config=config),
@@ -445,7 +451,7 @@ class ChunkJob:
     def run(self, *, hook: Hook | None = None) -> None:
         """Scan the chunk into the cache (nothing when it is there already).
 
-        ``hook("vision", {"done": ..., "total": ...})`` counts this chunk's frames only.
+        ``hook("vision", None, completed=..., total=...)`` counts this chunk's frames only.
         """
         cached_chunk(
             self.media,
@@ -471,8 +477,6 @@ class AudioJob:
     name: str = "audio"
 
     def run(self, *, hook: Hook | None = None) -> None:
-        from vigcv.pipeline import cached_speech
-
         cached_speech(
             self.media, has_audio=True, config=self.config, folder=self.folder, warnings=[]
         )
@@ -484,10 +488,6 @@ def pending_chunks(media: Path, *, session_dir: Path, config: Config) -> list[Ch
     Empty when the recording is not split, or its features are already cached, or it cannot
     be read (the session itself then reports why). Costs a probe and a sha256 of the file.
     """
-    from vigcv.errors import VigcvError
-    from vigcv.io import probe
-    from vigcv.pipeline import cache_dir, file_sha256
-
     try:
         info = probe(media)
         if not info.has_video:
@@ -499,9 +499,9 @@ def pending_chunks(media: Path, *, session_dir: Path, config: Config) -> list[Ch
     except (VigcvError, OSError):
         return []
     jobs: list[ChunkJob | AudioJob] = []
-    if info.has_audio and not (cache / "audio" / "COMPLETE").is_file():
+    if info.has_audio and not is_cached(cache / "audio"):
         jobs.append(AudioJob(media, cache / "audio", config))  # first: beside chunks, not after
-    if (cache / "vision" / "COMPLETE").is_file():
+    if is_cached(cache / "vision"):
         return jobs
     fps = float(config["ingest"]["analysis_fps"])
     sizes = [c.expected_frames(duration=info.duration, fps=fps) for c in plan]
@@ -509,5 +509,5 @@ def pending_chunks(media: Path, *, session_dir: Path, config: Config) -> list[Ch
     return jobs + [
         ChunkJob(media, chunk, folder, config, sizes[k], sum(sizes[:k]), sum(sizes))
         for k, chunk in enumerate(plan)
-        if not (folder / chunk.name / "COMPLETE").is_file()
+        if not is_cached(folder / chunk.name)
     ]

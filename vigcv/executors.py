@@ -17,8 +17,9 @@ in its cache. The chunks depend only on the recording and the config, so the fil
 the same for any number of workers (a part no worker did, the session does itself).
 
 Progress: workers send ``(session, step, done, total, part)`` (through a queue to the local
-parent, or as Dask worker events) and the parent calls ``hook(step, {"session": ..., "done":
-..., "total": ...})``; the chunks of one session scanned at once add up to one count.
+parent, or as Dask worker events) and the parent calls ``hook(step, session, completed=done,
+total=total)`` (:mod:`vigcv.hooks`; the artifact is the session's name); the chunks of one
+session scanned at once add up to one count.
 """
 
 from __future__ import annotations
@@ -38,16 +39,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from vigcv.chunks import AudioJob, ChunkJob, pending_chunks
 from vigcv.config import CHOICES, Config, section_values
 from vigcv.cores import claim_core, claimed_core
 from vigcv.errors import VigcvError
+from vigcv.hooks import Hook, is_progress
+from vigcv.io import probe
 from vigcv.io.quiet import native_stderr_silenced
-from vigcv.pipeline import SessionResult
+from vigcv.results import SessionResult
+from vigcv.runner import Job, run_one
 from vigcv.vision.scan import DECODE_AHEAD_ENV  # "0": the scan decodes in its own thread
 
-Hook = Callable[[str, Any], None]
 OnResult = Callable[[SessionResult], None]
-Split = Callable[["Task"], Sequence[Any]]  # a session's parts (vigcv.chunks.ChunkJob, AudioJob)
+Part = ChunkJob | AudioJob  # what a worker can do ahead of a long session
+Split = Callable[["Task"], Sequence[Part]]  # a session's parts
 
 EXECUTORS = ("local", "dask")
 THREAD_ENV = (
@@ -67,7 +72,7 @@ PROGRESS_INTERVAL_S = 0.25  # a worker sends at most one progress message per se
 class Task:
     """Everything a worker needs to run one session (picklable)."""
 
-    job: Any  # vigcv.batch.Job (kept loose to avoid an import cycle)
+    job: Job
     out: Path
     config: Config
     force: bool = False
@@ -81,13 +86,11 @@ class ChunkTask:
     """A part of a session for a worker to do ahead of it: a chunk of its scan, or its audio."""
 
     session: str
-    job: Any  # vigcv.chunks.ChunkJob or AudioJob
+    job: Part
 
 
-def split_session(task: Task) -> list[Any]:
+def split_session(task: Task) -> list[Part]:
     """The parts workers can do ahead of ``task`` (none when it is not split)."""
-    from vigcv.chunks import pending_chunks
-
     return pending_chunks(
         task.job.input, session_dir=task.out / task.job.session, config=task.config
     )
@@ -221,24 +224,23 @@ class _Relay:
         self.part = part
         self.last = 0.0
 
-    def __call__(self, step: str, artifact: Any) -> None:
-        if not (isinstance(artifact, dict) and "done" in artifact and "total" in artifact):
+    def __call__(
+        self,
+        step: str,
+        artifact: Any = None,
+        *,
+        completed: float | None = None,
+        total: float | None = None,
+    ) -> None:
+        if completed is None or total is None:
             return
         now = time.monotonic()
-        finished = float(artifact["done"]) >= float(artifact["total"])
+        finished = float(completed) >= float(total)
         if not finished and now - self.last < PROGRESS_INTERVAL_S:
             return
         self.last = now
         with contextlib.suppress(OSError, ValueError, queue_mod.Full):  # best effort
-            self.sink.put_nowait(
-                (
-                    self.session,
-                    step,
-                    float(artifact["done"]),
-                    float(artifact["total"]),
-                    self.part,
-                )
-            )
+            self.sink.put_nowait((self.session, step, float(completed), float(total), self.part))
 
 
 class _Meter:
@@ -259,7 +261,7 @@ class _Meter:
             parts = self.parts.setdefault(session, {})
             parts[part] = done
             done = min(sum(parts.values()), total)
-        self.hook(step, {"session": session, "done": done, "total": total})
+        self.hook(step, session, completed=done, total=total)
 
 
 class _EventSink:
@@ -278,20 +280,26 @@ class _EventSink:
 
 
 def with_session(hook: Hook, session: str) -> Hook:
-    """``hook`` with ``session`` added to every progress dict it receives."""
+    """``hook`` with a session's progress passed on as ``hook(step, session, completed=,
+    total=)``, the batch's form (finished steps pass on as they are)."""
 
-    def wrapped(step: str, artifact: Any) -> None:
-        if isinstance(artifact, dict) and "done" in artifact:
-            artifact = {**artifact, "session": session}
-        hook(step, artifact)
+    def wrapped(
+        step: str,
+        artifact: Any = None,
+        *,
+        completed: float | None = None,
+        total: float | None = None,
+    ) -> None:
+        if is_progress(completed, total):
+            hook(step, session, completed=completed, total=total)
+        else:
+            hook(step, artifact)
 
     return wrapped
 
 
 def run_task(task: Task, hook: Hook | None = None) -> SessionResult:
     """Run one session; never raises for the session's own problems (a failed result instead)."""
-    from vigcv.batch import run_one
-
     if hook is None and _QUEUE is not None:
         hook = _Relay(task.job.session, _QUEUE)
     with _decoding(decode_ahead_for(task.config)):
@@ -317,10 +325,16 @@ def run_chunk(part: ChunkTask, hook: Hook | None = None) -> str:
     if hook is None and _QUEUE is not None:
         hook = _Relay(part.session, _QUEUE, part=job.part)
 
-    def progress(step: str, artifact: Any) -> None:
-        if hook is not None and isinstance(artifact, dict) and "done" in artifact:
-            done = min(float(artifact["done"]), float(job.frames))
-            hook(step, {"done": done, "total": float(job.session_frames)})
+    def progress(
+        step: str,
+        artifact: Any = None,
+        *,
+        completed: float | None = None,
+        total: float | None = None,
+    ) -> None:
+        if hook is not None and completed is not None and isinstance(job, ChunkJob):
+            done = min(float(completed), float(job.frames))
+            hook(step, None, completed=done, total=float(job.session_frames))
 
     try:
         with _decoding(decode_ahead_for(job.config)), native_stderr_silenced():
@@ -358,8 +372,6 @@ def work_estimate(task: Task) -> tuple[bool, float]:
     any audio-only one (the vision scan is most of the work); a file that cannot be probed
     counts as none (its session fails at once).
     """
-    from vigcv.io import probe
-
     try:
         info = probe(task.job.input)
     except (VigcvError, OSError):

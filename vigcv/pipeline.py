@@ -4,20 +4,17 @@
 ingest ─► extract (vision, audio; cached) ─► speakers, turns ─► score ─► select ─► write
 ```
 
-Extraction is keyed by the input's sha256 and the hash of the ``ingest``, ``vision`` and ``audio``
-config sections, so re-running with new scoring settings, a role swap or ``vigcv score`` never
-decodes the video again. ``hook(step, artifact)`` is called as each step finishes (and with
-progress dicts during extraction) so the CLI can draw progress and notebooks can capture results.
+Extraction is cached by the input's sha256 and an extraction key (:mod:`vigcv.cache`), so
+re-running with new scoring settings, a role swap or ``vigcv score`` never decodes the video again.
+``hook(step, artifact)`` is called as each step finishes, and with ``completed=`` and ``total=``
+during extraction (:mod:`vigcv.hooks`), so the CLI can draw progress and notebooks can capture
+results. Every file is read and written through :mod:`vigcv.results`.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import platform
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -26,50 +23,22 @@ import numpy as np
 import pandas as pd
 
 import vigcv
-from vigcv import models
-from vigcv.config import Config, extract_hash, load_config, score_hash
+from vigcv import chunks, models, results
+from vigcv.cache import (
+    EXTRACTOR_VERSION,
+    cache_dir,
+    cached_speech,
+    extraction_key,
+    file_sha256,
+    is_cached,
+)
+from vigcv.config import Config, load_config, score_hash
 from vigcv.errors import MediaError, VigcvError
+from vigcv.hooks import Hook, no_hook
 from vigcv.io import MediaInfo, probe, store
 from vigcv.io.quiet import native_stderr_silenced
+from vigcv.results import SessionResult
 from vigcv.types import FrameFeatures, SpeechTrack
-
-Hook = Callable[[str, Any], None]
-
-EXTRACTOR_VERSION = "1"  # bump when extraction code changes its output
-RUN_FILE = "run.json"
-ROLES_FILE = "roles.json"
-SPEECH_WARNINGS = "warnings.json"  # beside the cached SpeechTrack: what its extraction warned
-
-
-@dataclass
-class SessionResult:
-    """What happened to one session (one row of summary.csv)."""
-
-    session: str
-    input: Path
-    status: str  # "ok", "failed" or "skipped"
-    reason: str = ""
-    duration: float = 0.0  # media seconds
-    seconds: float = 0.0  # processing seconds
-    moments: int = 0
-    warnings: list[str] = field(default_factory=list)
-    out_dir: Path | None = None
-
-
-def file_sha256(path: Path, *, chunk: int = 1 << 22) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        while block := fh.read(chunk):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def _noop(step: str, artifact: Any) -> None:
-    return None
-
-
-def cache_dir(session_dir: Path, *, sha256: str, config: Config) -> Path:
-    return session_dir / "cache" / f"{sha256[:16]}-{extract_hash(config)}-v{EXTRACTOR_VERSION}"
 
 
 def extract(
@@ -78,7 +47,7 @@ def extract(
     info: MediaInfo,
     config: Config,
     cache: Path,
-    hook: Hook = _noop,
+    hook: Hook = no_hook,
     warnings: list[str],
     timings: dict[str, float],
     sha256: str = "",
@@ -89,8 +58,6 @@ def extract(
     workers scanned ahead (``vigcv run --jobs N``) are found in ``cache``, the others are scanned
     here. ``sha256`` is the file's hash when the caller has it (computed otherwise).
     """
-
-    from vigcv import chunks
 
     def vision() -> FrameFeatures:
         if not info.has_video:
@@ -136,59 +103,6 @@ def extract(
     return frames, speech
 
 
-def cached_speech(
-    path: Path,
-    *,
-    has_audio: bool,
-    config: Config,
-    folder: Path,
-    hook: Hook = _noop,
-    warnings: list[str],
-) -> tuple[SpeechTrack, bool]:
-    """The audio half of :func:`extract`: from ``folder`` when cached there, else computed.
-
-    The warnings the extraction gave are cached with it and added to ``warnings`` either way,
-    so a session whose audio a worker extracted ahead of it reports the same.
-    Returns ``(speech, hit)``.
-    """
-    found: list[str] = []
-
-    def compute() -> SpeechTrack:
-        found.clear()
-        if not has_audio:
-            return SpeechTrack.empty()
-        from vigcv.audio import extract_audio
-
-        return extract_audio(path, config=config, hook=hook, warnings=found)
-
-    def save(dest: Path, speech: SpeechTrack) -> None:
-        store.save_speech(dest, speech)
-        (dest / SPEECH_WARNINGS).write_text(json.dumps(found), encoding="utf-8")
-
-    def load(src: Path) -> SpeechTrack:
-        speech = store.load_speech(src)
-        said = src / SPEECH_WARNINGS
-        found[:] = (
-            [str(w) for w in json.loads(said.read_text(encoding="utf-8"))] if said.is_file() else []
-        )
-        return speech
-
-    speech, hit = store.cached(folder, compute, save=save, load=load)
-    warnings.extend(found)
-    return speech, hit
-
-
-def roles_swapped(session_dir: Path) -> bool:
-    """Whether the guider swapped parent and child for this session (``roles.json``)."""
-    path = session_dir / ROLES_FILE
-    if not path.is_file():
-        return False
-    try:
-        return bool(store.read_json(path).get("swapped", False))
-    except (ValueError, OSError):
-        return False
-
-
 def apply_roles(
     frames: FrameFeatures, speech: SpeechTrack, *, swapped: bool, parent_side: str | None
 ) -> tuple[FrameFeatures, SpeechTrack]:
@@ -221,7 +135,7 @@ def derive(
     speech: SpeechTrack,
     *,
     config: Config,
-    hook: Hook = _noop,
+    hook: Hook = no_hook,
     attributed: bool = False,
 ) -> dict[str, Any]:
     """The cheap stages: speakers, turns, timeline, scores and moments (pure; no disk)."""
@@ -262,17 +176,13 @@ def write_outputs(
     config: Config,
 ) -> None:
     """Write the per-session result files (each atomically)."""
-    from vigcv.audio import write_speech_csv, write_turns_csv
-    from vigcv.scoring import write_moments
-
-    store.write_csv(session_dir / "timeline.csv", derived["timeline"])
-    store.write_parquet(session_dir / "features.parquet", frames.table)
-    write_speech_csv(derived["speech"], session_dir / "speech.csv")
-    write_turns_csv(derived["turns"], session_dir / "turns.csv")
-    write_moments(
-        derived["moments"],
-        derived["scores"],
+    results.write_timeline(session_dir, derived["timeline"])
+    results.write_features(session_dir, frames.table)
+    results.write_speech(session_dir, derived["speech"])
+    results.write_moments(
         session_dir,
+        derived["moments"],
+        windows=derived["scores"].table,
         session=session,
         config_hash=score_hash(config),
     )
@@ -287,13 +197,10 @@ def _model_versions() -> dict[str, str]:
 
 def is_complete(session_dir: Path, *, media: Path, config: Config) -> bool:
     """Whether ``session_dir`` already holds a finished run of this input with this config."""
-    run_file = session_dir / RUN_FILE
-    if not run_file.is_file():
-        return False
+    run = results.read_run(session_dir, missing_ok=True)
     try:
-        run = store.read_json(run_file)
         stat = media.stat()
-    except (OSError, ValueError):
+    except OSError:
         return False
     same_file = (
         run.get("input_size") == stat.st_size and run.get("input_mtime_ns") == stat.st_mtime_ns
@@ -301,7 +208,7 @@ def is_complete(session_dir: Path, *, media: Path, config: Config) -> bool:
     return (
         run.get("status") == "ok"
         and same_file
-        and run.get("extract_config_hash") == extract_hash(config)
+        and run.get("extraction_key") == extraction_key(config)
         and run.get("config_hash") == score_hash(config)
     )
 
@@ -343,7 +250,7 @@ def run_session(
     media = Path(media)
     session_dir = Path(session_dir)
     config = config if config is not None else load_config()
-    hook = hook or _noop
+    hook = hook or no_hook
     name = session or session_dir.name
     started = time.perf_counter()
     warnings: list[str] = []
@@ -354,11 +261,7 @@ def run_session(
     sha = file_sha256(media)
     timings["probe"] = round(time.perf_counter() - t, 3)
     hook("probe", info)
-    try:
-        session_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise store.output_error(session_dir, exc) from None
-    store.remove_partials(session_dir)
+    results.make_session_dir(session_dir)
     if not info.has_audio:
         warnings.append("no audio track: speech, turns and vocal responses are not analysed")
     if not info.has_video:
@@ -375,7 +278,7 @@ def run_session(
         sha256=sha,
     )
     frames, speech = apply_roles(
-        frames, speech, swapped=roles_swapped(session_dir), parent_side=parent_side
+        frames, speech, swapped=results.roles_swapped(session_dir), parent_side=parent_side
     )
     t = time.perf_counter()
     derived = derive(frames, speech, config=config, hook=hook)
@@ -385,7 +288,7 @@ def run_session(
     if overlay and info.has_video:
         from vigcv.vision import write_overlay
 
-        write_overlay(media, frames, session_dir / "overlay.mp4", config=config)
+        write_overlay(media, frames, session_dir / results.OVERLAY_FILE, config=config)
     timings["write"] = round(time.perf_counter() - t, 3)
     timings["total"] = round(time.perf_counter() - started, 3)
     stat = media.stat()
@@ -411,17 +314,17 @@ def run_session(
         "python": platform.python_version(),
         "models": _model_versions(),
         "config_hash": score_hash(config),
-        "extract_config_hash": extract_hash(config),
+        "extraction_key": extraction_key(config),
         "extractor_version": EXTRACTOR_VERSION,
         "parent_side": parent_side,
-        "roles_swapped": roles_swapped(session_dir),
+        "roles_swapped": results.roles_swapped(session_dir),
         "timings_s": timings,
         "warnings": warnings,
         "notes": list(derived["notes"]),
         "moments": len(derived["moments"]),
         "finished": datetime.now(UTC).isoformat(timespec="seconds"),
     }
-    store.write_json(session_dir / RUN_FILE, run)
+    results.write_run(session_dir, run)
     hook("done", run)
     return SessionResult(
         session=name,
@@ -436,22 +339,19 @@ def run_session(
 
 
 def _load_cached(session_dir: Path) -> tuple[FrameFeatures, SpeechTrack, dict[str, Any]]:
-    run_file = session_dir / RUN_FILE
-    if not run_file.is_file():
-        raise VigcvError(f"{session_dir}: not a processed session (no run.json); run `vigcv run`")
-    run = store.read_json(run_file)
-    pattern = f"{run['input_sha256'][:16]}-{run['extract_config_hash']}-*"
-    complete = [
-        c
-        for c in sorted((session_dir / "cache").glob(pattern))
-        if (c / "vision" / "COMPLETE").is_file() and (c / "audio" / "COMPLETE").is_file()
-    ]
-    if not complete:
+    run = results.read_run(session_dir)
+    key = run.get("extraction_key")
+    sha = run.get("input_sha256")
+    cache = session_dir / results.CACHE_FOLDER / f"{str(sha)[:16]}-{key}"
+    if not (key and sha and is_cached(cache / "vision") and is_cached(cache / "audio")):
         raise VigcvError(f"{session_dir}: cached features are missing; run `vigcv run --force`")
-    frames = store.load_frames(complete[-1] / "vision")
-    speech = store.load_speech(complete[-1] / "audio")
+    frames = store.load_frames(cache / "vision")
+    speech = store.load_speech(cache / "audio")
     frames, speech = apply_roles(
-        frames, speech, swapped=roles_swapped(session_dir), parent_side=run.get("parent_side")
+        frames,
+        speech,
+        swapped=results.roles_swapped(session_dir),
+        parent_side=run.get("parent_side"),
     )
     return frames, speech, run
 
@@ -477,16 +377,16 @@ def rescore(
     config = config if config is not None else load_config()
     started = time.perf_counter()
     frames, speech, run = _load_cached(session_dir)
-    derived = derive(frames, speech, config=config, hook=hook or _noop)
+    derived = derive(frames, speech, config=config, hook=hook or no_hook)
     write_outputs(
         session_dir, session=run["session"], frames=frames, derived=derived, config=config
     )
     run["config_hash"] = score_hash(config)
-    run["roles_swapped"] = roles_swapped(session_dir)
+    run["roles_swapped"] = results.roles_swapped(session_dir)
     run["moments"] = len(derived["moments"])
     run["notes"] = list(derived["notes"])
     run.setdefault("timings_s", {})["rescore"] = round(time.perf_counter() - started, 3)
-    store.write_json(session_dir / RUN_FILE, run)
+    results.write_run(session_dir, run)
     return SessionResult(
         session=run["session"],
         input=Path(run["input"]),
@@ -504,8 +404,8 @@ def swap_roles(session_dir: str | Path) -> bool:
     Returns the new swapped state. Nothing is re-extracted.
     """
     session_dir = Path(session_dir)
-    state = not roles_swapped(session_dir)
-    store.write_json(session_dir / ROLES_FILE, {"swapped": state})
+    state = not results.roles_swapped(session_dir)
+    results.write_roles(session_dir, swapped=state)
     rescore(session_dir)
     return state
 

@@ -37,11 +37,13 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import minimize
 
+from vigcv import results
 from vigcv.config import Config, default_config, load_config, section_values
 from vigcv.errors import VigcvError
 from vigcv.evaluation.moments import LabelledMoment, hit_matrix, moment_gains, ndcg_at_k
 from vigcv.evaluation.moments import precision_at_k as _precision_at_k
 from vigcv.io import store
+from vigcv.results.decisions import DB_NAME, ReviewStore
 from vigcv.scoring import COMPONENTS, Windows, WindowScores, compute_windows, score_windows
 from vigcv.scoring import select_moments as _select
 from vigcv.types import Segment
@@ -132,10 +134,9 @@ def decision_targets(
 def read_decisions(out: Path) -> dict[str, list[tuple[float, float, bool]]]:
     """Accepted / rejected decisions of ``OUT/reviews.sqlite`` by session:
     ``(start, end, accepted)`` in seconds (trimmed bounds where trimmed). Empty without a file."""
-    path = Path(out) / "reviews.sqlite"
+    path = Path(out) / DB_NAME
     if not path.is_file():
         return {}
-    from vigcv.results.decisions import ReviewStore
 
     with ReviewStore(path) as db:
         decisions = db.decisions()
@@ -375,7 +376,7 @@ def check_enough(
     negatives: int,
     use_labels: bool,
     settings: Mapping[str, Any] | None = None,
-    where: str = "reviews.sqlite",
+    where: str = DB_NAME,
 ) -> None:
     """Raise :class:`TuneError` (one line, saying how many are needed) when there is too little
     (minimum counts from ``settings``, the ``[tune]`` section; default :func:`tune_settings`)."""
@@ -421,11 +422,10 @@ def gather(
         Labelled moments of strength >= 2 in the matched coding.
     """
     from vigcv.evaluation.coding import read_coding, sessions_with_coding
-    from vigcv.evaluation.report import session_dirs
     from vigcv.pipeline import load
 
     out = Path(out)
-    dirs = {d.name: d for d in session_dirs(out)}
+    dirs = {d.name: d for d in results.session_dirs(out)}
     if not dirs:
         raise TuneError(f"{out}: no processed sessions (no */run.json); run `vigcv run` first")
     decisions = read_decisions(out) if use_reviews else {}
@@ -443,7 +443,7 @@ def gather(
         target = np.full(len(windows.table), -1, dtype=int)
         truth: tuple[LabelledMoment, ...] = ()
         if name in codings:
-            run = store.read_json(folder / "run.json")
+            run = results.read_run(folder)
             duration = float(run.get("media", {}).get("duration_s", 0.0)) or None
             coding = read_coding(codings[name], duration=duration)
             target = label_targets(windows, coding.moments)
@@ -507,7 +507,7 @@ def tune(
     )
     positives = int(sum((e.target == 1).sum() for e in examples))
     negatives = int(sum((e.target == 0).sum() for e in examples))
-    db = Path(out) / "reviews.sqlite"
+    db = Path(out) / DB_NAME
     check_enough(
         decisions=decisions,
         labelled=labelled,

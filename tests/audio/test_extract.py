@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import av
 import numpy as np
-import pandas as pd
 import pytest
 import soundfile as sf
 
 from tests.builders import write_audio, write_video
-from vigcv.audio import extract_audio, write_speech_csv
+from vigcv import results
+from vigcv.audio import extract_audio
 from vigcv.errors import ConfigError
 from vigcv.evaluation.speech import vad_f1
 
@@ -67,9 +67,8 @@ def test_audio_rate_must_suit_silero(tmp_path, config):
 
 
 def test_speech_csv_round_trip(synth_speech, tmp_path):
-    path = tmp_path / "out" / "speech.csv"
-    write_speech_csv(synth_speech.attributed, path)
-    back = pd.read_csv(path)
+    results.write_speech(tmp_path / "out", synth_speech.attributed)
+    back = results.read_speech(tmp_path / "out")
     assert len(back) == len(synth_speech.attributed.segments)
     assert set(back["speaker"]) <= {"parent", "child", "other", "unknown"}
     assert back["confidence"].between(0, 1).all()

@@ -12,8 +12,6 @@ from vigcv.audio import (
     floor_switches,
     floor_turns,
     speaking_timeline,
-    write_speech_csv,
-    write_turns_csv,
 )
 from vigcv.audio.turns import rises
 from vigcv.types import DYAD_COLUMNS, TURN_COLUMNS, FrameFeatures, SpeechTrack
@@ -127,18 +125,3 @@ def test_audio_only_labels_use_pitch_guess(config):
     timeline = speaking_timeline(speech, np.array([0.5, 1.7, 2.2]))
     assert timeline["parent_speaking"].tolist() == pytest.approx([0.8, 0.0, 0.0])
     assert timeline["child_speaking"].tolist() == pytest.approx([0.0, 0.8, 0.0])
-
-
-def test_writers_are_complete_files(tmp_path, config):
-    speech = track([(0.0, 1.0, "child"), (1.5, 2.0, "parent")])
-    write_speech_csv(speech, tmp_path / "speech.csv")
-    write_turns_csv(find_turns(speech, None, config=config), tmp_path / "turns.csv")
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["speech.csv", "turns.csv"]
-    back = pd.read_csv(tmp_path / "turns.csv")
-    assert back["contingent"].tolist() == ["yes"]
-    assert list(pd.read_csv(tmp_path / "speech.csv").columns[:4]) == [
-        "start",
-        "end",
-        "speaker",
-        "confidence",
-    ]

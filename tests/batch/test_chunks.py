@@ -21,6 +21,7 @@ import pytest
 
 from tests.api.fixtures import demo_out  # noqa: F401  (the session scanned whole)
 from tests.batch.conftest import VIGCV, kill_a_worker, same_results, vigcv
+from tests.builders import progress_recorder
 from vigcv import chunks
 from vigcv.api import load
 from vigcv.batch import discover, run_batch
@@ -54,7 +55,7 @@ def _run(mixed: Path, out: Path, config: Path, jobs: int) -> dict[str, Any]:
         out,
         config=load_config(config),
         jobs_n=jobs,
-        hook=lambda step, artifact: events.append((step, artifact)),
+        hook=progress_recorder(events),
     )
     return {"out": out, "results": results, "events": events}
 

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from tests.batch.conftest import same_results, vigcv
+from tests.builders import progress_recorder
 from vigcv import cores, executors
 from vigcv.errors import VigcvError
 
@@ -96,7 +97,7 @@ def test_a_session_split_in_chunks_on_dask_matches_one_process_and_reports_progr
         config=config,
         executor="dask",
         scheduler=cluster.scheduler_address,
-        hook=lambda step, artifact: events.append((step, artifact)),
+        hook=progress_recorder(events),
     )
     assert [r.status for r in local + remote] == ["ok", "ok"]
     same_results(tmp_path / "local", tmp_path / "dask", ["textbook"])

@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 from tests.batch.conftest import same_results
+from tests.builders import progress_recorder
 from vigcv import executors
 from vigcv.batch import discover, run_batch
 from vigcv.config import load_config
@@ -27,7 +28,7 @@ def parallel(inputs: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str
         out,
         config=load_config(),
         jobs_n=2,
-        hook=lambda step, artifact: events.append((step, artifact)),
+        hook=progress_recorder(events),
         on_result=lambda r: finished.append(r.session),
     )
     return {"out": out, "results": results, "events": events, "finished": finished}

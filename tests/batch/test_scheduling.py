@@ -67,7 +67,7 @@ def _scan(video: Path) -> tuple[scan.ScanResult, set[str]]:
     config = load_config()
     seen: set[str] = set()
 
-    def hook(step: str, artifact: object) -> None:
+    def hook(step: str, artifact: object = None, **progress: object) -> None:
         seen.update(t.name for t in threading.enumerate())
 
     result = scan.scan_video(

@@ -94,7 +94,7 @@ def test_each_session_has_its_outputs_and_run_json(batch: dict) -> None:
     assert len(run["input_sha256"]) == 64
     assert set(run["models"]) >= {"centerface", "face_landmarker", "silero_vad"}
     assert {"vision", "audio", "score", "total"} <= set(run["timings_s"])
-    assert run["config_hash"] and run["extract_config_hash"]
+    assert run["config_hash"] and run["extraction_key"]
     assert not list(out.rglob("*.part")), "temporary files left behind"
     audio_only = json.loads((out / "talk" / "run.json").read_text())
     assert not audio_only["media"]["has_video"]

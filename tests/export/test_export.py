@@ -16,9 +16,9 @@ from pympi.Elan import Eaf
 from vigcv.export import export_out
 from vigcv.export.clips import clock, draw_caption, write_clip
 from vigcv.export.eaf import runs
-from vigcv.export.frames import frame_at
 from vigcv.io import load_audio, probe
-from vigcv.review.store import open_store
+from vigcv.io.frames import frame_at
+from vigcv.results.decisions import open_store
 
 
 def _video(out: Path) -> Path:

@@ -1,16 +1,21 @@
-"""moments.json, moments.csv and windows.parquet."""
+"""The session folder: moments, windows, speech, turns, run.json, summary.csv, listing."""
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
+import numpy as np
 import pandas as pd
+import pytest
 
 from tests.scoring.builders import hand_built_session
-from vigcv import load_config
+from vigcv import load_config, results
+from vigcv.audio import find_turns
 from vigcv.config import score_hash
-from vigcv.scoring import COMPONENTS, score_session, write_moments
-from vigcv.types import Moment
+from vigcv.errors import VigcvError
+from vigcv.scoring import COMPONENTS, score_session
+from vigcv.types import Moment, SpeechTrack
 
 
 def test_write_moments_files(tmp_path):
@@ -18,7 +23,9 @@ def test_write_moments_files(tmp_path):
     frames, speech, _ = hand_built_session()
     scores, moments, _ = score_session(frames, speech, config=cfg)
     out = tmp_path / "session1"
-    paths = write_moments(moments, scores, out, session="session1", config_hash=score_hash(cfg))
+    paths = results.write_moments(
+        out, moments, windows=scores.table, session="session1", config_hash=score_hash(cfg)
+    )
     assert sorted(p.name for p in out.iterdir()) == [
         "moments.csv",
         "moments.json",
@@ -49,8 +56,74 @@ def test_rewrite_replaces_files(tmp_path):
     cfg = load_config()
     frames, speech, _ = hand_built_session()
     scores, moments, _ = score_session(frames, speech, config=cfg)
-    write_moments(moments, scores, tmp_path, session="s", config_hash="a")
-    write_moments(moments[:1], scores, tmp_path, session="s", config_hash="b")
+    results.write_moments(tmp_path, moments, windows=scores.table, session="s", config_hash="a")
+    results.write_moments(tmp_path, moments[:1], windows=scores.table, session="s", config_hash="b")
     doc = json.loads((tmp_path / "moments.json").read_text())
     assert doc["config_hash"] == "b" and len(doc["moments"]) == 1
     assert not [p for p in tmp_path.iterdir() if ".tmp" in p.name]
+
+
+def test_moments_read_back_as_moment_objects(tmp_path):
+    cfg = load_config()
+    frames, speech, _ = hand_built_session()
+    scores, moments, _ = score_session(frames, speech, config=cfg)
+    assert results.read_moments(tmp_path) == []  # none yet
+    results.write_moments(tmp_path, moments, windows=scores.table, session="s", config_hash="a")
+    back = results.read_moments(tmp_path)
+    assert [m.to_dict() for m in back] == [
+        m.to_dict() for m in sorted(moments, key=lambda m: m.rank)
+    ]
+    (tmp_path / results.MOMENTS_JSON).write_text("{not json")
+    with pytest.raises(VigcvError, match=r"moments\.json"):
+        results.read_moments(tmp_path)
+
+
+def test_speech_and_turns_are_complete_files(tmp_path):
+    segments = pd.DataFrame(
+        [(0.0, 1.0, "child", 0.8), (1.5, 2.0, "parent", 0.8)],
+        columns=["start", "end", "speaker", "confidence"],
+    )
+    empty = SpeechTrack.empty()
+    speech = SpeechTrack(np.zeros(0), np.zeros(0), segments, empty.turns)
+    turns = find_turns(speech, None, config=load_config())
+    results.write_speech(tmp_path, SpeechTrack(speech.times, speech.vad, segments, turns))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["speech.csv", "turns.csv"]
+    assert results.read_turns(tmp_path)["contingent"].tolist() == ["yes"]
+    assert list(results.read_speech(tmp_path).columns[:4]) == [
+        "start",
+        "end",
+        "speaker",
+        "confidence",
+    ]
+
+
+def test_sessions_of_an_out_folder(tmp_path):
+    out = tmp_path / "OUT"
+    for name in ("b", "a"):
+        results.write_run(out / name, {"session": name, "status": "ok", "input": f"/x/{name}.mp4"})
+    (out / "not-a-session").mkdir()
+    (out / ".hidden").mkdir()
+    results.write_run(out / ".hidden", {"status": "ok"})
+    assert results.list_sessions(out) == ["a", "b"]
+    assert results.session_dirs(out) == [out / "a", out / "b"]
+    assert results.session_dirs(out / "a") == [out / "a"]  # a session folder is itself
+    assert results.known_inputs(out) == {
+        Path("/x/a.mp4").resolve(): "a",
+        Path("/x/b.mp4").resolve(): "b",
+    }
+    assert results.read_run(out / "not-a-session", missing_ok=True) == {}
+    with pytest.raises(VigcvError, match="not a processed session"):
+        results.read_run(out / "not-a-session")
+
+
+def test_summary_keeps_earlier_rows(tmp_path):
+    results.write_summary(tmp_path, [results.SessionResult("a", Path("a.mp4"), "ok")])
+    results.write_summary(
+        tmp_path,
+        [results.SessionResult("b", Path("b.mp4"), "failed", reason="b.mp4: not media")],
+    )
+    table = results.read_summary(tmp_path)
+    assert table["session"].tolist() == ["a", "b"]
+    assert results.failed_sessions(tmp_path) == [
+        {"name": "b", "reason": "b.mp4: not media", "input": "b.mp4"}
+    ]

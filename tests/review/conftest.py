@@ -14,6 +14,7 @@ import pytest
 
 from tests.review.outdir import make_out
 from vigcv.config import load_config
+from vigcv.export import export_out
 from vigcv.review.server import ReviewServer, make_server
 
 
@@ -33,7 +34,7 @@ def out_dir(out_template: Path, tmp_path: Path) -> Path:
 
 @pytest.fixture
 def server(out_dir: Path) -> Iterator[ReviewServer]:
-    srv = make_server(out_dir, config=load_config())
+    srv = make_server(out_dir, config=load_config(), exporter=export_out)
     thread = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     yield srv

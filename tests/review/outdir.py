@@ -164,9 +164,10 @@ def write_processed_session(out: Path, name: str, video: Path, *, seconds: float
     SpeechTrack; the real :func:`vigcv.pipeline.rescore` then writes every output file, so a role
     swap on the review page runs the real re-derivation.
     """
-    from vigcv.config import extract_hash, load_config
+    from vigcv.cache import cache_dir, extraction_key, file_sha256
+    from vigcv.config import load_config
     from vigcv.io import store
-    from vigcv.pipeline import EXTRACTOR_VERSION, file_sha256, rescore
+    from vigcv.pipeline import rescore
     from vigcv.types import PERSON_COLUMNS, FrameFeatures, SpeechTrack
 
     config = load_config()
@@ -232,7 +233,7 @@ def write_processed_session(out: Path, name: str, video: Path, *, seconds: float
         }
     )
     speech = SpeechTrack(vt, vad, segments, turns, {"source": "test builder"})
-    cache = folder / "cache" / f"{sha[:16]}-{extract_hash(config)}-v{EXTRACTOR_VERSION}"
+    cache = cache_dir(folder, sha256=sha, config=config)
     for sub, value, save in (
         ("vision", frames, store.save_frames),
         ("audio", speech, store.save_speech),
@@ -249,7 +250,7 @@ def write_processed_session(out: Path, name: str, video: Path, *, seconds: float
         "input_size": stat.st_size,
         "input_mtime_ns": stat.st_mtime_ns,
         "media": {"duration_s": seconds, "has_video": True, "has_audio": True},
-        "extract_config_hash": extract_hash(config),
+        "extraction_key": extraction_key(config),
         "parent_side": None,
         "roles_swapped": False,
         "warnings": [],

@@ -22,6 +22,7 @@ import pytest
 from tests.review.browser import chromium
 from tests.review.outdir import write_processed_session
 from vigcv.config import load_config
+from vigcv.export import export_out
 from vigcv.review.server import ReviewServer, make_server
 
 
@@ -51,7 +52,7 @@ def processed_out(out_template: Path, tmp_path: Path) -> Path:
 
 @pytest.fixture
 def live(processed_out: Path) -> Iterator[ReviewServer]:
-    srv = make_server(processed_out, config=load_config())
+    srv = make_server(processed_out, config=load_config(), exporter=export_out)
     thread = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05})
     thread.daemon = True
     thread.start()

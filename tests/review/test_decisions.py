@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from vigcv.review.store import ReviewStore, StoreError, match_decisions, open_store
+from vigcv.results.decisions import ReviewStore, StoreError, match_decisions, open_store
 from vigcv.types import Segment
 
 
@@ -61,7 +61,7 @@ def test_decisions_follow_rescored_moments_by_overlap(tmp_path: Path) -> None:
 
 
 def test_matching_is_one_to_one_and_prefers_the_best_overlap() -> None:
-    from vigcv.review.store import Decision
+    from vigcv.results.decisions import Decision
 
     def dec(i: int, a: float, b: float) -> Decision:
         return Decision(i, "s", a, b, "accepted", None, None, "", "", "")
@@ -108,7 +108,7 @@ def test_two_writers_at_once_lose_nothing(tmp_path: Path) -> None:
 
 def test_crossed_trims_fall_back_to_the_moment(tmp_path: Path) -> None:
     from tests.review.outdir import make_out
-    from vigcv.review.sessions import load_session, reviewed_moments
+    from vigcv.results.sessions import load_session, reviewed_moments
 
     out = make_out(tmp_path)
     with open_store(out) as store:

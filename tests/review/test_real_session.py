@@ -35,7 +35,7 @@ def test_review_and_export_a_really_processed_session(real_out: Path) -> None:
     doc = json.loads((real_out / "peekaboo" / "moments.json").read_text())
     moments = doc["moments"]
     assert moments, "the pipeline suggested no moment on a real clip"
-    server = make_server(real_out, config=load_config())
+    server = make_server(real_out, config=load_config(), exporter=export_out)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
     thread.daemon = True
     thread.start()

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from vigcv.review.sessions import list_sessions, load_session, timeline_data
+from vigcv.results.sessions import list_sessions, load_session, timeline_data
 
 
 def test_sessions_are_folders_with_run_json(out_dir: Path) -> None:

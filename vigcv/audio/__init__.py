@@ -13,7 +13,6 @@ from vigcv.audio.turns import (
     speaking_timeline,
 )
 from vigcv.audio.vad import hysteresis_segments, stream_vad
-from vigcv.audio.writers import write_speech_csv, write_turns_csv
 
 __all__ = [
     "AUDIO_VERSION",
@@ -27,6 +26,4 @@ __all__ = [
     "mouth_scores",
     "speaking_timeline",
     "stream_vad",
-    "write_speech_csv",
-    "write_turns_csv",
 ]

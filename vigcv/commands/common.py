@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +20,9 @@ from rich.table import Table
 
 from vigcv.config import Config, load_config
 from vigcv.errors import VigcvError
+from vigcv.hooks import Hook, is_progress
+from vigcv.results import MOMENTS_JSON, read_moments
+from vigcv.scoring.reasons import format_time as clock
 
 console = Console(stderr=False, highlight=False)
 err_console = Console(stderr=True, highlight=False)
@@ -42,14 +43,6 @@ def get_config(path: Path | None) -> Config:
         raise fail(str(exc), code=2) from None
 
 
-def clock(seconds: float) -> str:
-    """``mm:ss`` (or ``h:mm:ss``) for a time in seconds."""
-    seconds = max(0.0, float(seconds))
-    h, rem = divmod(round(seconds), 3600)
-    m, s = divmod(rem, 60)
-    return f"{h}:{m:02d}:{s:02d}" if h else f"{m:02d}:{s:02d}"
-
-
 def make_progress() -> Progress:
     return Progress(
         TextColumn("{task.description}"),
@@ -61,49 +54,56 @@ def make_progress() -> Progress:
     )
 
 
-def stage_hook(progress: Progress) -> tuple[Callable[[str, Any], None], dict[str, TaskID]]:
-    """A pipeline hook drawing one bar per session in progress, and its ``{session: task}``.
+def stage_hook(progress: Progress) -> tuple[Hook, dict[str, TaskID]]:
+    """A batch hook drawing one bar per session in progress, and its ``{session: task}``.
 
-    Hook artifacts that carry ``done`` and ``total`` (and optionally ``session``) move the bar.
+    Progress calls (``hook(step, session, completed=, total=)``, :mod:`vigcv.hooks`) move the
+    session's bar; finished steps are not drawn.
     """
     tasks: dict[str, TaskID] = {}
 
-    def hook(step: str, artifact: Any) -> None:
-        if isinstance(artifact, dict) and "done" in artifact and "total" in artifact:
-            session = str(artifact.get("session", ""))
-            if session not in tasks:
-                tasks[session] = progress.add_task("", total=1)
-            progress.update(
-                tasks[session],
-                description=f"  {session} {step}" if session else f"  {step}",
-                completed=float(artifact["done"]),
-                total=max(float(artifact["total"]), 1e-9),
-                visible=True,
-            )
+    def hook(
+        step: str,
+        artifact: Any = None,
+        *,
+        completed: float | None = None,
+        total: float | None = None,
+    ) -> None:
+        if not is_progress(completed, total):
+            return
+        session = artifact if isinstance(artifact, str) else ""
+        if session not in tasks:
+            tasks[session] = progress.add_task("", total=1)
+        progress.update(
+            tasks[session],
+            description=f"  {session} {step}" if session else f"  {step}",
+            completed=float(completed or 0.0),
+            total=max(float(total or 0.0), 1e-9),
+            visible=True,
+        )
 
     return hook, tasks
 
 
 def moments_table(session_dir: Path, *, top: int = 5) -> Table | None:
     """A table of a session's top moments from its moments.json, or None if there is none."""
-    path = session_dir / "moments.json"
-    if not path.is_file():
+    if not (session_dir / MOMENTS_JSON).is_file():
         return None
-    data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-    moments: Sequence[dict[str, Any]] = data.get("moments", [])[:top]
-    table = Table(
-        title=f"Suggested moments: {data.get('session', session_dir.name)}", title_justify="left"
-    )
+    try:
+        moments = read_moments(session_dir)[:top]
+    except VigcvError:
+        return None
+    table = Table(title=f"Suggested moments: {session_dir.name}", title_justify="left")
     table.add_column("#", justify="right")
     table.add_column("when")
     table.add_column("score", justify="right")
     table.add_column("why", overflow="fold")
     for m in moments:
-        reasons = m.get("reasons") or ["(no reason recorded)"]
+        reasons = list(m.reasons) or ["(no reason recorded)"]
         table.add_row(
-            str(m["rank"]),
-            f"{clock(m['start'])}–{clock(m['end'])}",
-            f"{float(m['score']):.2f}",
+            str(m.rank),
+            f"{clock(m.segment.start)}–{clock(m.segment.end)}",
+            f"{m.score:.2f}",
             " ".join(reasons[:2]),
         )
     if not moments:

@@ -19,6 +19,7 @@ from vigcv.commands.common import (
     stage_hook,
 )
 from vigcv.errors import VigcvError
+from vigcv.results import read_moments
 
 
 def demo(
@@ -72,7 +73,7 @@ def demo(
 
 def _compare(session_dir: Path, labels: dict[str, Any]) -> None:
     """Print the scripted moments and which of them the top suggestions found."""
-    suggested = json.loads((session_dir / "moments.json").read_text(encoding="utf-8"))["moments"]
+    suggested = [m.to_dict() for m in read_moments(session_dir)]
     truth = labels.get("attuned_moments", [])
     table = Table(title="Scripted attuned moments (the known answers)", title_justify="left")
     for name in ("when", "strength", "what", "found at rank"):

@@ -35,13 +35,14 @@ def review(
 ) -> None:
     """Start the review page for OUT and print its address."""
     from vigcv.errors import VigcvError
+    from vigcv.export import export_out
     from vigcv.review.server import make_server
 
     cfg = get_config(config)
     if not out.is_dir():
         raise fail(f"{out}: no such folder; give the --out folder of `vigcv run`", code=2)
     try:
-        server = make_server(out, port=port, config=cfg)
+        server = make_server(out, port=port, config=cfg, exporter=export_out)
     except VigcvError as exc:
         raise fail(str(exc)) from None
     except OSError as exc:

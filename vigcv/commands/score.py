@@ -26,16 +26,14 @@ def score(
     session-hour. Review decisions in OUT/reviews.sqlite are never touched.
     """
     from vigcv.pipeline import rescore
+    from vigcv.results import session_dirs
 
     cfg = get_config(config)
     folders: list[Path] = []
     for path in sessions:
-        if (path / "run.json").is_file():
-            folders.append(path)
-        elif path.is_dir():
-            folders += sorted(p.parent for p in path.glob("*/run.json"))
-        else:
+        if not path.is_dir():
             raise fail(f"{path}: not a session folder (no run.json); give OUT/<session>", code=2)
+        folders += session_dirs(path)
     if not folders:
         raise fail("no processed sessions found; run `vigcv run` first", code=1)
     failed = 0

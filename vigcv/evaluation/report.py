@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from vigcv import results as session_folder
 from vigcv.errors import VigcvError
 from vigcv.evaluation.coding import Coding, read_coding, sessions_with_coding
 from vigcv.evaluation.frames import FRAME_SIGNALS, frame_scores, values_at
@@ -452,28 +453,22 @@ def pool(sessions: Sequence[SessionEvaluation]) -> dict[str, Any]:
 def session_dirs(out: str | Path) -> list[Path]:
     """Processed session folders: ``out`` itself if it has run.json, else its subfolders that do."""
     out = Path(out)
-    if (out / "run.json").is_file():
-        return [out]
     if not out.is_dir():
         raise EvaluationError(f"{out}: folder not found; give the OUT folder of `vigcv run`")
-    return sorted(p.parent for p in out.glob("*/run.json"))
+    return session_folder.session_dirs(out)
 
 
 def read_suggestions(session_dir: Path) -> list[Segment]:
     """The moments of a session's moments.json as Segments, in rank order."""
-    path = session_dir / "moments.json"
-    if not path.is_file():
+    if not (session_dir / session_folder.MOMENTS_JSON).is_file():
         raise EvaluationError(f"{session_dir}: no moments.json; run `vigcv score` on it")
-    doc = store.read_json(path)
-    ranked = sorted(doc.get("moments", []), key=lambda m: int(m["rank"]))
-    return [Segment(float(m["start"]), float(m["end"])) for m in ranked]
+    return [m.segment for m in session_folder.read_moments(session_dir)]
 
 
 def read_timeline(session_dir: Path) -> pd.DataFrame:
-    path = session_dir / "timeline.csv"
-    if not path.is_file():
+    if not (session_dir / session_folder.TIMELINE_FILE).is_file():
         raise EvaluationError(f"{session_dir}: no timeline.csv; run `vigcv run` on it again")
-    return pd.read_csv(path)
+    return session_folder.read_timeline(session_dir)
 
 
 def evaluate_out(
@@ -516,7 +511,7 @@ def evaluate_out(
     chash = ""
     for name, coding_path in sorted(matched.items()):
         folder = by_name[name]
-        run = store.read_json(folder / "run.json")
+        run = session_folder.read_run(folder)
         duration = float(run.get("media", {}).get("duration_s", 0.0)) or None
         coding = read_coding(coding_path, duration=duration)
         if config is None:
@@ -524,12 +519,13 @@ def evaluate_out(
             suggestions = read_suggestions(folder)
             chash = str(run.get("config_hash", ""))
         else:
-            from vigcv import api
             from vigcv.config import score_hash
+            from vigcv.pipeline import load
+            from vigcv.scoring import score_session
 
-            frames, speech = api.load(folder, config=config)
-            scores = api.score(frames, speech, config=config)
-            suggestions = [m.segment for m in api.select(scores, frames, speech, config=config)]
+            frames, speech = load(folder, config=config)
+            _, moments, _ = score_session(frames, speech, config=config)
+            suggestions = [m.segment for m in sorted(moments, key=lambda m: m.rank)]
             timeline = frames.dyad
             chash = score_hash(config)
         results.append(

@@ -25,18 +25,17 @@ from vigcv.config import section_values
 from vigcv.errors import VigcvError
 from vigcv.export.clips import ClipResult, clock, write_clip
 from vigcv.export.eaf import build_eaf, write_eaf
-from vigcv.export.frames import thumbnail_jpeg
 from vigcv.export.report import report_html
+from vigcv.io.frames import thumbnail_jpeg
 from vigcv.io.store import write_csv, write_text
-from vigcv.review.security import session_media
-from vigcv.review.sessions import (
-    list_sessions,
+from vigcv.results import EXPORTS_FOLDER, SPEECH_FILE, TIMELINE_FILE, list_sessions
+from vigcv.results.decisions import open_store
+from vigcv.results.sessions import (
     load_session,
     orphaned_decisions,
     reviewed_moments,
     timeline_data,
 )
-from vigcv.review.store import open_store
 
 DECISION_COLUMNS = (
     "session",
@@ -154,7 +153,7 @@ def export_out(
     if not out.is_dir():
         raise VigcvError(f"{out}: no such output folder; give the --out folder of `vigcv run`")
     settings = ExportSettings.from_config(config)
-    folder = Path(to) if to is not None else out / "exports"
+    folder = Path(to) if to is not None else out / EXPORTS_FOLDER
     names = list(sessions) if sessions is not None else list_sessions(out)
     known = set(list_sessions(out))
     for name in names:
@@ -183,7 +182,7 @@ def export_out(
             session_csv = target / "decisions.csv"
             write_csv(session_csv, _table(rows), float_format="%.3f")
             result.files.append(session_csv)
-            media = session_media(session.run.get("input"))
+            media = session.media
             if media is None:
                 result.warnings.append(f"{name}: the recording is not found; no clips, thumbnails")
             if media is not None and kept and not session.has_video:
@@ -209,8 +208,8 @@ def export_out(
                     result.files.append(clip.path)
                     result.clips += 1
                     notify("clip", clip)
-            timeline_path = session.folder / "timeline.csv"
-            speech_path = session.folder / "speech.csv"
+            timeline_path = session.folder / TIMELINE_FILE
+            speech_path = session.folder / SPEECH_FILE
             eaf = build_eaf(
                 moments=shown,
                 timeline=_read_csv(timeline_path),

@@ -18,14 +18,7 @@ import numpy as np
 
 from vigcv.errors import MediaError
 from vigcv.io.store import atomic_path
-
-
-def clock(seconds: float) -> str:
-    """``mm:ss`` (``h:mm:ss`` from an hour) for a time in seconds."""
-    seconds = max(0.0, float(seconds))
-    h, rem = divmod(int(seconds + 1e-6), 3600)
-    m, s = divmod(rem, 60)
-    return f"{h}:{m:02d}:{s:02d}" if h else f"{m:02d}:{s:02d}"
+from vigcv.scoring.reasons import format_time as clock
 
 
 @dataclass(frozen=True)

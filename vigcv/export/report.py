@@ -146,7 +146,7 @@ def report_html(
 ) -> str:
     """The report page. ``moments`` carry ``decision`` and ``bounds`` as the review page has
     them; ``thumbs`` maps rank -> JPEG bytes; ``timeline`` is from
-    :func:`vigcv.review.sessions.timeline_data`."""
+    :func:`vigcv.results.sessions.timeline_data`."""
     esc = html.escape
     kept = sum(1 for m in moments if (m.get("decision") or {}).get("status") == "accepted")
     cards = []

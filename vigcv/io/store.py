@@ -85,7 +85,7 @@ def _json_default(obj: Any) -> Any:
     raise TypeError(f"cannot write {type(obj).__name__} as JSON")
 
 
-def write_csv(path: Path, table: pd.DataFrame, *, float_format: str = "%.4f") -> None:
+def write_csv(path: Path, table: pd.DataFrame, *, float_format: str | None = "%.4f") -> None:
     with atomic_path(path) as tmp:
         table.to_csv(tmp, index=False, float_format=float_format)
 
@@ -183,6 +183,9 @@ def load_speech(folder: Path) -> SpeechTrack:
     )
 
 
+COMPLETE = "COMPLETE"  # the marker file of a cache entry written whole
+
+
 def cached(
     folder: Path,
     compute: Callable[[], Any],
@@ -191,7 +194,7 @@ def cached(
     load: Callable[[Path], Any],
 ) -> tuple[Any, bool]:
     """Load ``folder`` if complete, else compute, save atomically and return. ``(value, hit)``."""
-    if (folder / "COMPLETE").is_file():
+    if (folder / COMPLETE).is_file():
         try:
             return load(folder), True
         except (OSError, ValueError, KeyError):
@@ -199,5 +202,5 @@ def cached(
     value = compute()
     with atomic_dir(folder) as tmp:
         save(tmp, value)
-        (tmp / "COMPLETE").write_text("ok\n")
+        (tmp / COMPLETE).write_text("ok\n")
     return value, False

@@ -1,14 +1,12 @@
-"""Read the processed sessions of an OUT folder for the review page and the exports.
+"""A processed session read for display: the review page and the exports.
 
-A session is a folder ``OUT/<session>/`` with ``run.json`` (and, when processing went well,
-``moments.json``, ``windows.parquet``, ``timeline.csv`` and ``speech.csv``). Everything here only
-reads; missing or damaged files give empty tables and a line in ``problems``, never an exception,
-so one broken session does not hide the others.
+The files come through :mod:`vigcv.results.folder`. Everything here only reads; missing or
+damaged files give empty tables and a line in ``problems``, never an exception, so one broken
+session does not hide the others.
 """
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,7 +15,21 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from vigcv.review.store import Decision, ReviewStore
+from vigcv.errors import VigcvError
+from vigcv.results.decisions import Decision, ReviewStore
+from vigcv.results.folder import (
+    MOMENTS_JSON,
+    RUN_FILE,
+    SPEECH_FILE,
+    TIMELINE_FILE,
+    WINDOWS_FILE,
+    list_sessions,
+    read_moments,
+    read_run,
+    read_speech,
+    read_timeline,
+    recording,
+)
 from vigcv.scoring.components import COMPONENT_NAMES
 from vigcv.types import Segment
 
@@ -59,6 +71,11 @@ class Session:
         return Path(value) if isinstance(value, str) and value else None
 
     @property
+    def media(self) -> Path | None:
+        """The recording, when it is still where run.json says (else None)."""
+        return recording(self.run)
+
+    @property
     def roles_swapped(self) -> bool:
         return bool(self.run.get("roles_swapped", False))
 
@@ -71,74 +88,22 @@ def moment_segment(moment: dict[str, Any]) -> Segment:
     return Segment(start, max(start, float(moment["end"])))
 
 
-def _read_json(path: Path, problems: list[str]) -> Any:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return None
-    except (OSError, ValueError) as exc:
-        problems.append(f"{path.name} cannot be read ({exc.__class__.__name__})")
-        return None
-
-
-def is_session(folder: Path) -> bool:
-    return folder.is_dir() and not folder.is_symlink() and (folder / "run.json").is_file()
-
-
-def list_sessions(out: Path) -> list[str]:
-    """Names of the session folders in ``out`` (those with a run.json), sorted."""
-    if not out.is_dir():
-        return []
-    return sorted(p.name for p in out.iterdir() if not p.name.startswith(".") and is_session(p))
-
-
-def failed_sessions(out: Path) -> list[dict[str, str]]:
-    """Sessions that `vigcv run` could not process: rows of ``OUT/summary.csv`` with status
-    ``failed`` and no finished session folder (``{"name", "reason", "input"}``)."""
-    path = out / "summary.csv"
-    if not path.is_file():
-        return []
-    try:
-        table = pd.read_csv(path, dtype=str, keep_default_na=False)
-    except (OSError, ValueError):
-        return []
-    if not {"session", "status"} <= set(table.columns):
-        return []
-    done = set(list_sessions(out))
-    rows = []
-    for row in table.to_dict("records"):
-        name = str(row.get("session", ""))
-        if row.get("status") == "failed" and name and name not in done:
-            rows.append(
-                {
-                    "name": name,
-                    "reason": str(row.get("reason", "")),
-                    "input": str(row.get("input", "")),
-                }
-            )
-    return rows
-
-
 def load_session(out: Path, name: str) -> Session:
     """Read ``out/<name>``; raises KeyError when it is not a session of ``out``."""
     if name not in list_sessions(out):
         raise KeyError(name)
     folder = out / name
     problems: list[str] = []
-    run = _read_json(folder / "run.json", problems) or {}
-    doc = _read_json(folder / "moments.json", problems) or {}
-    moments = []
-    for m in doc.get("moments", []) if isinstance(doc, dict) else []:
-        try:
-            moment_segment(m)
-            float(m.get("score", 0.0))
-        except (KeyError, TypeError, ValueError):
-            problems.append("moments.json has a moment without valid start/end")
-            continue
-        moments.append(m)
-    moments.sort(key=lambda m: (int(m.get("rank", 0)), float(m["start"])))
-    if run.get("status") == "ok" and not (folder / "moments.json").is_file():
-        problems.append("no moments.json yet; run `vigcv score` on this session")
+    run = read_run(folder, missing_ok=True)
+    if not run:
+        problems.append(f"{RUN_FILE} cannot be read")
+    try:
+        moments = [m.to_dict() for m in read_moments(folder)]
+    except VigcvError:
+        problems.append(f"{MOMENTS_JSON} cannot be read; run `vigcv score` on this session")
+        moments = []
+    if run.get("status") == "ok" and not (folder / MOMENTS_JSON).is_file():
+        problems.append(f"no {MOMENTS_JSON} yet; run `vigcv score` on this session")
     return Session(name=name, folder=folder, run=run, moments=moments, problems=problems)
 
 
@@ -195,7 +160,7 @@ def timeline_data(session: Session, *, max_points: int = 1500) -> dict[str, Any]
     problems: list[str] = []
     folder = session.folder
     windows: dict[str, Any] = {"t": []}
-    path = folder / "windows.parquet"
+    path = folder / WINDOWS_FILE
     if path.is_file():
         try:
             table = pd.read_parquet(path)
@@ -208,24 +173,22 @@ def timeline_data(session: Session, *, max_points: int = 1500) -> dict[str, Any]
                 windows = {"t": _clean(small["t"])}
                 windows.update({c: _clean(small[c]) for c in cols})
         except (OSError, ValueError, KeyError) as exc:
-            problems.append(f"windows.parquet cannot be read ({exc.__class__.__name__})")
+            problems.append(f"{WINDOWS_FILE} cannot be read ({exc.__class__.__name__})")
     signals: dict[str, Any] = {"t": []}
-    path = folder / "timeline.csv"
-    if path.is_file():
+    if (folder / TIMELINE_FILE).is_file():
         try:
-            table = pd.read_csv(path)
+            table = read_timeline(folder)
             cols = [c for c in TIMELINE_CURVES if c in table.columns]
             if "t" in table.columns and len(table):
                 small = _thin(table[["t", *cols]].astype(float), max_points=max_points)
                 signals = {"t": _clean(small["t"])}
                 signals.update({c: _clean(small[c]) for c in cols})
         except (OSError, ValueError, KeyError) as exc:
-            problems.append(f"timeline.csv cannot be read ({exc.__class__.__name__})")
+            problems.append(f"{TIMELINE_FILE} cannot be read ({exc.__class__.__name__})")
     speech: list[dict[str, Any]] = []
-    path = folder / "speech.csv"
-    if path.is_file():
+    if (folder / SPEECH_FILE).is_file():
         try:
-            table = pd.read_csv(path)
+            table = read_speech(folder)
             for row in table.itertuples(index=False):
                 start, end = float(row.start), float(row.end)
                 if math.isfinite(start) and math.isfinite(end) and end > start:
@@ -237,7 +200,7 @@ def timeline_data(session: Session, *, max_points: int = 1500) -> dict[str, Any]
                         }
                     )
         except (OSError, ValueError, KeyError, AttributeError) as exc:
-            problems.append(f"speech.csv cannot be read ({exc.__class__.__name__})")
+            problems.append(f"{SPEECH_FILE} cannot be read ({exc.__class__.__name__})")
     duration = session.duration
     for seq in (windows["t"], signals["t"]):
         last = seq[-1] if seq else None

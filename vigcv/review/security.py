@@ -12,7 +12,7 @@ import hmac
 import secrets
 from pathlib import Path, PurePosixPath
 
-from vigcv.io.media import MEDIA_EXTENSIONS
+from vigcv.results.decisions import DB_NAME
 
 COOKIE = "vigcv_review"
 
@@ -42,7 +42,7 @@ SECURITY_HEADERS = {
     "Cross-Origin-Resource-Policy": "same-origin",
 }
 # Files inside OUT that are never served (the decisions database and its journals).
-PRIVATE_NAMES = ("reviews.sqlite", "reviews.sqlite-wal", "reviews.sqlite-shm")
+PRIVATE_NAMES = (DB_NAME, f"{DB_NAME}-wal", f"{DB_NAME}-shm")
 
 
 def new_token() -> str:
@@ -92,20 +92,6 @@ def resolve_inside(root: Path, relative: str) -> Path | None:
     if candidate.name in PRIVATE_NAMES:
         return None
     return candidate
-
-
-def session_media(input_path: str | None) -> Path | None:
-    """The recording a session's run.json names, if it is an existing media file, else None."""
-    if not isinstance(input_path, str) or not input_path:
-        return None
-    path = Path(input_path)
-    if not path.is_absolute() or path.suffix.lower() not in MEDIA_EXTENSIONS:
-        return None
-    try:
-        real = path.resolve(strict=True)
-    except (OSError, RuntimeError):
-        return None
-    return real if real.is_file() else None
 
 
 def parse_range(header: str | None, size: int) -> tuple[int, int] | str | None:

@@ -22,6 +22,7 @@ import mimetypes
 import threading
 import urllib.parse
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from http.cookies import SimpleCookie
@@ -31,17 +32,22 @@ from typing import Any
 
 from vigcv.config import section_values
 from vigcv.errors import VigcvError
-from vigcv.review import security
-from vigcv.review.sessions import (
+from vigcv.io.frames import thumbnail_jpeg
+from vigcv.results import failed_sessions, list_sessions
+from vigcv.results.decisions import ReviewStore, StoreError, open_store
+from vigcv.results.sessions import (
     COMPONENT_NAMES,
-    failed_sessions,
-    list_sessions,
     load_session,
     orphaned_decisions,
     reviewed_moments,
     timeline_data,
 )
-from vigcv.review.store import ReviewStore, StoreError, open_store
+from vigcv.review import security
+
+# ``exporter(out, sessions=[name], config=config)`` -> an object with ``folder`` (Path), ``files``
+# (list of Path) and ``clips`` (int): what the page's export button runs (vigcv.export.export_out,
+# given by `vigcv review`; the review package does not import the exports).
+Exporter = Callable[..., Any]
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 MAX_BODY = 64 * 1024  # bytes accepted in a POST body
@@ -75,6 +81,7 @@ class ReviewApp:
     csrf: str
     settings: ReviewSettings
     config: dict[str, Any] | None = None
+    exporter: Exporter | None = None
     port: int = 0
     thumbs: OrderedDict[tuple[str, int, float], bytes] = field(default_factory=OrderedDict)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -231,7 +238,7 @@ class ReviewHandler(BaseHTTPRequestHandler):
             self._thumb(parts[2], parts[4])
         elif len(parts) == 2 and parts[0] == "media":
             session = self._load(parts[1])
-            media = security.session_media(session.run.get("input"))
+            media = session.media
             if media is None:
                 raise _Reply(HTTPStatus.NOT_FOUND, "the recording of this session is not found")
             self._file(media)
@@ -387,7 +394,7 @@ class ReviewHandler(BaseHTTPRequestHandler):
             "status": session.status,
             "duration": session.duration,
             "has_video": session.has_video,
-            "has_media": security.session_media(session.run.get("input")) is not None,
+            "has_media": session.media is not None,
             "roles_swapped": session.roles_swapped,
             "warnings": list(session.run.get("warnings", []) or []),
             "problems": session.problems,
@@ -401,7 +408,7 @@ class ReviewHandler(BaseHTTPRequestHandler):
             raise _Reply(HTTPStatus.NOT_FOUND, "no such picture")
         rank = int(file[:-4])
         match = [m for m in session.moments if int(m.get("rank", -1)) == rank]
-        media = security.session_media(session.run.get("input"))
+        media = session.media
         if not match or media is None or not session.has_video:
             raise _Reply(HTTPStatus.NOT_FOUND, "no picture for this moment")
         t = 0.5 * (float(match[0]["start"]) + float(match[0]["end"]))
@@ -409,8 +416,6 @@ class ReviewHandler(BaseHTTPRequestHandler):
         with self.app.lock:
             jpeg = self.app.thumbs.get(key)
         if jpeg is None:
-            from vigcv.export.frames import thumbnail_jpeg
-
             try:
                 jpeg = thumbnail_jpeg(media, t, width=self.app.settings.thumb_width)
             except VigcvError as exc:
@@ -466,13 +471,13 @@ class ReviewHandler(BaseHTTPRequestHandler):
 
     def _export(self, name: str) -> dict[str, Any]:
         self._load(name)
+        if self.app.exporter is None:
+            raise _Reply(HTTPStatus.NOT_IMPLEMENTED, "exporting is not available on this page")
         lock = self.app.session_lock(name)
         if not lock.acquire(blocking=False):
             raise _Reply(HTTPStatus.CONFLICT, "this session is busy; try again in a moment")
         try:
-            from vigcv.export import export_out
-
-            result = export_out(self.app.out, sessions=[name], config=self.app.config)
+            result = self.app.exporter(self.app.out, sessions=[name], config=self.app.config)
         except VigcvError as exc:
             raise _Reply(HTTPStatus.CONFLICT, str(exc)) from None
         finally:
@@ -541,10 +546,18 @@ class ReviewServer(ThreadingHTTPServer):
 
 
 def make_server(
-    out: str | Path, *, port: int = 0, config: dict[str, Any] | None = None
+    out: str | Path,
+    *,
+    port: int = 0,
+    config: dict[str, Any] | None = None,
+    exporter: Exporter | None = None,
 ) -> ReviewServer:
     """A review server over ``out`` on 127.0.0.1 (``port=0``: a free port). Call
-    ``serve_forever()`` on it (or run that in a thread) and open ``server.url``."""
+    ``serve_forever()`` on it (or run that in a thread) and open ``server.url``.
+
+    ``exporter`` runs the page's export button (``vigcv review`` gives
+    :func:`vigcv.export.export_out`); without one the button answers that it is not available.
+    """
     out = Path(out)
     if not out.is_dir():
         raise VigcvError(f"{out}: no such output folder; give the --out folder of `vigcv run`")
@@ -555,6 +568,7 @@ def make_server(
         csrf=security.new_token(),
         settings=settings,
         config=config,
+        exporter=exporter,
     )
     with app.store():
         pass  # create OUT/reviews.sqlite now, so an unwritable folder fails at start

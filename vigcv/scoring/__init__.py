@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from vigcv.scoring.combine import COMBINERS, WindowScores, score_windows
 from vigcv.scoring.components import COMPONENTS, PRINCIPLES
-from vigcv.scoring.output import write_moments
 from vigcv.scoring.reasons import JUDGING_WORDS, format_time
 from vigcv.scoring.select import select_moments
 from vigcv.scoring.session import score_session, session_notes
@@ -31,5 +30,4 @@ __all__ = [
     "score_windows",
     "select_moments",
     "session_notes",
-    "write_moments",
 ]

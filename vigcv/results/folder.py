@@ -1,0 +1,389 @@
+"""The results folder ``OUT`` and its session folders ``OUT/<session>/``: every file name, and
+every read and write of them.
+
+```
+OUT/
+  summary.csv              one row per session: status, reason, notes   (SUMMARY_FILE)
+  reviews.sqlite           the guider's decisions (vigcv.results.decisions)
+  exports/                 what `vigcv export` wrote                     (EXPORTS_FOLDER)
+  <session>/
+    run.json               provenance, timings, warnings; its presence makes a session (RUN_FILE)
+    roles.json             {"swapped": bool}: the guider's parent/child swap        (ROLES_FILE)
+    moments.json, moments.csv, windows.parquet   ranked moments and window scores
+    timeline.csv, features.parquet               per analysed frame; per person per frame
+    speech.csv, turns.csv                        who speaks when; turns and responses
+    overlay.mp4                                  with --overlay
+    cache/<key>/vision, cache/<key>/audio        the extraction cache (vigcv.cache)
+```
+
+Run, score, review, export, evaluate, tune and the notebooks read and write these files only
+through this module, so a new reader (a family view, a notebook) never needs a copy of a name.
+Every write goes to a temporary name that is renamed into place (:mod:`vigcv.io.store`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from vigcv.errors import VigcvError
+from vigcv.io import store
+from vigcv.io.media import MEDIA_EXTENSIONS
+from vigcv.scoring.components import COMPONENTS
+from vigcv.types import SEGMENT_COLUMNS, TURN_COLUMNS, Moment, SpeechTrack
+
+RUN_FILE = "run.json"
+ROLES_FILE = "roles.json"
+MOMENTS_JSON = "moments.json"
+MOMENTS_CSV = "moments.csv"
+WINDOWS_FILE = "windows.parquet"
+TIMELINE_FILE = "timeline.csv"
+FEATURES_FILE = "features.parquet"
+SPEECH_FILE = "speech.csv"
+TURNS_FILE = "turns.csv"
+OVERLAY_FILE = "overlay.mp4"
+CACHE_FOLDER = "cache"
+SUMMARY_FILE = "summary.csv"
+EXPORTS_FOLDER = "exports"
+
+SUMMARY_COLUMNS = (
+    "session",
+    "input",
+    "status",
+    "reason",
+    "media_duration_s",
+    "processing_s",
+    "moments",
+    "notes",
+)
+
+
+@dataclass
+class SessionResult:
+    """What happened to one session (one row of summary.csv)."""
+
+    session: str
+    input: Path
+    status: str  # "ok", "failed" or "skipped"
+    reason: str = ""
+    duration: float = 0.0  # media seconds
+    seconds: float = 0.0  # processing seconds
+    moments: int = 0
+    warnings: list[str] = field(default_factory=list)
+    out_dir: Path | None = None
+
+
+# -- the OUT folder -------------------------------------------------------------------------------
+
+
+def is_session(folder: Path) -> bool:
+    """Whether ``folder`` is a processed session folder (a real folder with a run.json)."""
+    folder = Path(folder)
+    return folder.is_dir() and not folder.is_symlink() and (folder / RUN_FILE).is_file()
+
+
+def list_sessions(out: Path) -> list[str]:
+    """Names of the session folders in ``out``, sorted; ``[out.name]`` when ``out`` is one."""
+    out = Path(out)
+    if not out.is_dir():
+        return []
+    return sorted(p.name for p in out.iterdir() if not p.name.startswith(".") and is_session(p))
+
+
+def session_dirs(path: Path) -> list[Path]:
+    """The session folders a user means by ``path``: itself when it is a session folder, else
+    the session folders inside it (sorted by name)."""
+    path = Path(path)
+    if is_session(path):
+        return [path]
+    return [path / name for name in list_sessions(path)]
+
+
+def known_inputs(out: Path) -> dict[Path, str]:
+    """``{resolved input: session}`` of the sessions already in ``out`` (from their run.json)."""
+    known: dict[Path, str] = {}
+    for folder in session_dirs(out) if Path(out).is_dir() else []:
+        source = read_run(folder, missing_ok=True).get("input")
+        if isinstance(source, str) and source:
+            known.setdefault(Path(source).resolve(), folder.name)
+    return known
+
+
+def summary_table(results: Sequence[SessionResult]) -> pd.DataFrame:
+    rows = [
+        {
+            "session": r.session,
+            "input": str(r.input),
+            "status": r.status,
+            "reason": r.reason,
+            "media_duration_s": round(r.duration, 3),
+            "processing_s": round(r.seconds, 3),
+            "moments": r.moments,
+            "notes": "; ".join(r.warnings),
+        }
+        for r in results
+    ]
+    return pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS))
+
+
+def read_summary(out: Path) -> pd.DataFrame:
+    """``OUT/summary.csv`` as strings; an empty table when it is missing or unreadable."""
+    path = Path(out) / SUMMARY_FILE
+    empty = pd.DataFrame(columns=list(SUMMARY_COLUMNS), dtype=str)
+    if not path.is_file():
+        return empty
+    try:
+        table = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except (OSError, ValueError, pd.errors.ParserError):
+        return empty
+    return table if {"session", "status"} <= set(table.columns) else empty
+
+
+def write_summary(out: Path, results: Sequence[SessionResult]) -> None:
+    """``OUT/summary.csv``: this run's sessions, and the rows of earlier runs kept as they were."""
+    table = summary_table(results)
+    old = read_summary(out)
+    if len(old):
+        old = old[~old["session"].isin(table["session"])]
+        table = pd.concat([old, table.astype(str)], ignore_index=True)
+    store.write_csv(Path(out) / SUMMARY_FILE, table)
+
+
+def failed_sessions(out: Path) -> list[dict[str, str]]:
+    """Sessions that `vigcv run` could not process: rows of ``OUT/summary.csv`` with status
+    ``failed`` and no finished session folder (``{"name", "reason", "input"}``)."""
+    done = set(list_sessions(out))
+    rows = []
+    for row in read_summary(out).to_dict("records"):
+        name = str(row.get("session", ""))
+        if row.get("status") == "failed" and name and name not in done:
+            rows.append(
+                {
+                    "name": name,
+                    "reason": str(row.get("reason", "")),
+                    "input": str(row.get("input", "")),
+                }
+            )
+    return rows
+
+
+# -- run.json and roles.json ----------------------------------------------------------------------
+
+
+def read_run(folder: Path, *, missing_ok: bool = False) -> dict[str, Any]:
+    """A session's ``run.json``.
+
+    Raises :class:`VigcvError` when there is none (or it is damaged), unless ``missing_ok``,
+    which gives ``{}`` instead.
+    """
+    path = Path(folder) / RUN_FILE
+    try:
+        run = store.read_json(path)
+    except FileNotFoundError:
+        if missing_ok:
+            return {}
+        raise VigcvError(
+            f"{folder}: not a processed session (no {RUN_FILE}); run `vigcv run`"
+        ) from None
+    except (OSError, ValueError) as exc:
+        if missing_ok:
+            return {}
+        raise VigcvError(
+            f"{path}: cannot be read ({exc.__class__.__name__}); run `vigcv run --force`"
+        ) from None
+    if not isinstance(run, dict):
+        if missing_ok:
+            return {}
+        raise VigcvError(f"{path}: is not a run record; run `vigcv run --force`")
+    return run
+
+
+def write_run(folder: Path, run: dict[str, Any]) -> None:
+    store.write_json(Path(folder) / RUN_FILE, run)
+
+
+def roles_swapped(folder: Path) -> bool:
+    """Whether the guider swapped parent and child for this session (``roles.json``)."""
+    path = Path(folder) / ROLES_FILE
+    if not path.is_file():
+        return False
+    try:
+        return bool(store.read_json(path).get("swapped", False))
+    except (ValueError, OSError, AttributeError):
+        return False
+
+
+def write_roles(folder: Path, *, swapped: bool) -> None:
+    store.write_json(Path(folder) / ROLES_FILE, {"swapped": swapped})
+
+
+def recording(run: dict[str, Any]) -> Path | None:
+    """The recording a session's run.json names, if it is an existing media file, else None."""
+    value = run.get("input")
+    if not isinstance(value, str) or not value:
+        return None
+    path = Path(value)
+    if not path.is_absolute() or path.suffix.lower() not in MEDIA_EXTENSIONS:
+        return None
+    try:
+        real = path.resolve(strict=True)
+    except (OSError, RuntimeError):
+        return None
+    return real if real.is_file() else None
+
+
+# -- moments --------------------------------------------------------------------------------------
+
+
+def moments_document(
+    moments: Sequence[Moment], *, session: str, config_hash: str
+) -> dict[str, Any]:
+    """The moments.json document: ``{"session", "config_hash", "moments": [...]}`` by rank."""
+    ordered = sorted(moments, key=lambda m: m.rank)
+    return {
+        "session": session,
+        "config_hash": config_hash,
+        "moments": [m.to_dict() for m in ordered],
+    }
+
+
+MOMENT_CSV_COLUMNS = ("rank", "start", "end", "score", *COMPONENTS, "principles", "reasons")
+
+
+def moments_table(moments: Sequence[Moment]) -> pd.DataFrame:
+    """moments.csv: one row per moment, components as columns, principles joined by ``"; "``
+    and reasons by ``" | "``."""
+    rows = []
+    for m in sorted(moments, key=lambda m: m.rank):
+        d = m.to_dict()
+        row = {k: d[k] for k in ("rank", "start", "end", "score")}
+        row.update({name: d["components"].get(name, float("nan")) for name in COMPONENTS})
+        row["principles"] = "; ".join(d["principles"])
+        row["reasons"] = " | ".join(d["reasons"])
+        rows.append(row)
+    return pd.DataFrame(rows, columns=list(MOMENT_CSV_COLUMNS))
+
+
+def write_moments(
+    folder: Path,
+    moments: Sequence[Moment],
+    *,
+    windows: pd.DataFrame,
+    session: str,
+    config_hash: str,
+) -> dict[str, Path]:
+    """Write moments.json, moments.csv and windows.parquet into ``folder`` (created if needed).
+
+    Returns ``{"json": path, "csv": path, "windows": path}``.
+    """
+    folder = Path(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise store.output_error(folder, exc) from None
+    paths = {
+        "json": folder / MOMENTS_JSON,
+        "csv": folder / MOMENTS_CSV,
+        "windows": folder / WINDOWS_FILE,
+    }
+    store.write_json(
+        paths["json"], moments_document(moments, session=session, config_hash=config_hash)
+    )
+    store.write_csv(paths["csv"], moments_table(moments), float_format=None)
+    store.write_parquet(paths["windows"], windows)
+    return paths
+
+
+def read_moments_document(folder: Path) -> dict[str, Any]:
+    """moments.json as written (``{"session", "config_hash", "moments": [dict, ...]}``);
+    raises FileNotFoundError, OSError or ValueError."""
+    doc = store.read_json(Path(folder) / MOMENTS_JSON)
+    if not isinstance(doc, dict) or not isinstance(doc.get("moments", []), list):
+        raise ValueError(f"{Path(folder) / MOMENTS_JSON}: not a moments document")
+    return doc
+
+
+def read_moments(folder: Path) -> list[Moment]:
+    """A session's moments, by rank; ``[]`` when it has none yet.
+
+    Raises :class:`VigcvError` when moments.json is damaged. A moment without valid bounds is a
+    damaged file too.
+    """
+    path = Path(folder) / MOMENTS_JSON
+    try:
+        doc = read_moments_document(folder)
+        moments = [Moment.from_dict(m) for m in doc.get("moments", [])]
+    except FileNotFoundError:
+        return []
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise VigcvError(
+            f"{path}: cannot be read ({exc.__class__.__name__}); run `vigcv score` on it"
+        ) from None
+    return sorted(moments, key=lambda m: (m.rank, m.segment.start))
+
+
+# -- per-frame tables and speech ------------------------------------------------------------------
+
+
+def write_timeline(folder: Path, timeline: pd.DataFrame) -> None:
+    store.write_csv(Path(folder) / TIMELINE_FILE, timeline)
+
+
+def read_timeline(folder: Path) -> pd.DataFrame:
+    """timeline.csv (one row per analysed frame); raises FileNotFoundError when missing."""
+    return pd.read_csv(Path(folder) / TIMELINE_FILE)
+
+
+def write_features(folder: Path, table: pd.DataFrame) -> None:
+    store.write_parquet(Path(folder) / FEATURES_FILE, table)
+
+
+def read_features(folder: Path) -> pd.DataFrame:
+    return pd.read_parquet(Path(folder) / FEATURES_FILE)
+
+
+def speech_table(speech: SpeechTrack) -> pd.DataFrame:
+    """``speech.csv``: ``start``, ``end``, ``speaker``, ``confidence`` and the extra columns."""
+    seg = speech.segments
+    extra = [c for c in seg.columns if c not in SEGMENT_COLUMNS]
+    return seg.reindex(columns=[*SEGMENT_COLUMNS, *extra])
+
+
+def turns_table(turns: pd.DataFrame) -> pd.DataFrame:
+    """``turns.csv``: ``time``, ``from``, ``to``, ``latency_s``, ``kind``, ``contingent``
+    (yes/no) and the extra columns."""
+    extra = [c for c in turns.columns if c not in TURN_COLUMNS]
+    table = turns.reindex(columns=[*TURN_COLUMNS, *extra]).copy()
+    table["contingent"] = table["contingent"].map(lambda v: "yes" if bool(v) else "no")
+    return table
+
+
+def write_speech(folder: Path, speech: SpeechTrack) -> None:
+    """speech.csv and turns.csv of an attributed SpeechTrack."""
+    folder = Path(folder)
+    store.write_csv(folder / SPEECH_FILE, speech_table(speech), float_format="%.3f")
+    store.write_csv(folder / TURNS_FILE, turns_table(speech.turns), float_format="%.3f")
+
+
+def read_speech(folder: Path) -> pd.DataFrame:
+    """speech.csv; raises FileNotFoundError when missing."""
+    return pd.read_csv(Path(folder) / SPEECH_FILE)
+
+
+def read_turns(folder: Path) -> pd.DataFrame:
+    return pd.read_csv(Path(folder) / TURNS_FILE)
+
+
+def make_session_dir(folder: Path) -> Path:
+    """Create ``folder`` (and its parents); a folder that cannot be made is an OutputError."""
+    folder = Path(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise store.output_error(folder, exc) from None
+    store.remove_partials(folder)
+    return folder
