@@ -24,7 +24,6 @@ compare with decode-only. Peak RSS is the largest resident set of one worker pro
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import re
 import resource
@@ -221,11 +220,14 @@ def pipeline(files: list[Path], *, jobs: int, out: Path) -> dict:
     peak_mb = int(rss_kb) / 1024
     stages = {"vision": 0.0, "audio": 0.0, "score": 0.0}
     failed = 0
-    for run_file in out.glob("*/run.json"):
-        timings = json.loads(run_file.read_text(encoding="utf-8"))["timings_s"]
+    from vigcv import results
+
+    folders = results.session_dirs(out)
+    for folder in folders:
+        timings = results.read_run(folder)["timings_s"]
         for name in stages:
             stages[name] += float(timings.get(name, 0.0))
-    failed = len(files) - len(list(out.glob("*/run.json")))
+    failed = len(files) - len(folders)
     return {"wall": wall, "cpu": float(cpu), "peak_mb": peak_mb, "stages": stages, "failed": failed}
 
 

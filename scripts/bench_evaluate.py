@@ -30,7 +30,9 @@ def main() -> int:
         print(f"{SESSIONS} is not here; nothing to benchmark")
         return 0
     out: Path = args.out
-    if not all((out / f"{p.stem}" / "run.json").is_file() for p in SESSIONS.glob("*.mp4")):
+    from vigcv import results
+
+    if not all(results.is_session(out / p.stem) for p in SESSIONS.glob("*.mp4")):
         print(f"processing {SESSIONS} into {out} (vigcv run) ...", flush=True)
         subprocess.run(
             [sys.executable, "-m", "vigcv.cli", "run", str(SESSIONS), "--out", str(out)],

@@ -161,7 +161,9 @@ def _read_table(folder: Path, *names: str) -> pd.DataFrame | None:
 
 def load_features(folder: Path) -> tuple[FrameFeatures, SpeechTrack]:
     """Cached features of one session folder (see the module docstring)."""
-    if (folder / "run.json").is_file():
+    from vigcv import results
+
+    if results.is_session(folder):
         from vigcv.pipeline import load
 
         return load(folder)
