@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
 from tests.scoring.builders import hand_built_session, make_frames
 from vigcv import load_config
+from vigcv.checks import NonFiniteError
 from vigcv.errors import ConfigError
 from vigcv.scoring import COMBINERS, compute_windows, score_windows
 from vigcv.types import SpeechTrack
@@ -119,3 +122,25 @@ def test_unmeasurable_components_do_not_drag_scores():
     assert first["score"] == pytest.approx(2.25 / 3.25, abs=1e-3)
     # later windows: no new initiative -> (1 + 0.25) / 3.25, not diluted by turn_taking
     assert s.table["score"].iloc[-1] == pytest.approx(1.25 / 3.25, abs=1e-6)
+
+
+def test_a_component_not_seen_counts_as_no_evidence_and_an_infinite_one_raises(windows):
+    seen = score_windows(windows, weights={"mutual_gaze": 1.0, "shared_affect": 1.0})
+    table = windows.table.copy()
+    table["shared_affect"] = np.nan
+    unseen = score_windows(
+        replace(windows, table=table), weights={"mutual_gaze": 1.0, "shared_affect": 1.0}
+    )
+    np.testing.assert_allclose(unseen.scores, 0.5 * windows.table["mutual_gaze"].fillna(0))
+    assert unseen.scores.max() <= seen.scores.max()
+    table["shared_affect"] = np.inf
+    with pytest.raises(NonFiniteError, match="component scores"):
+        score_windows(replace(windows, table=table), weights={"shared_affect": 1.0})
+
+
+def test_a_combination_that_returns_nan_raises(windows):
+    def broken(values, weights):
+        return np.full(len(values), np.nan)
+
+    with pytest.raises(NonFiniteError, match="broken"):
+        score_windows(windows, weights={"mutual_gaze": 1.0}, combine=broken)

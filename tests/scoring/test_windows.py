@@ -8,6 +8,7 @@ import pytest
 
 from tests.scoring.builders import make_frames, make_speech
 from vigcv import load_config
+from vigcv.checks import NonFiniteError
 from vigcv.errors import ConfigError
 from vigcv.scoring import COMPONENTS, compute_windows
 from vigcv.scoring.windows import _longest_run
@@ -238,3 +239,39 @@ def test_spoken_answer_counts_more_face_to_face(config):
     assert c_look == pytest.approx(np.exp(-0.5), abs=1e-3)
     assert c_away == pytest.approx(0.5 * np.exp(-0.5), abs=1e-3)  # answer_gaze_weight 0.5
     assert c_none.max() == pytest.approx(np.exp(-0.5), abs=1e-3)  # gaze unknown: full credit
+
+
+def test_unknown_gaze_and_smiles_are_never_a_yes(config):
+    """NaN (a face not measured) in the looks-at, mutual-gaze and smile probabilities stays
+    unknown: no bout, no share, no principle, however the windows threshold them."""
+    frames = make_frames(
+        30.0,
+        parent_looks=[(10.0, 14.0)],
+        child_looks=[(10.0, 14.0)],
+        parent_smile=[(10.0, 14.0)],
+        child_smile=[(10.0, 14.0)],
+    )
+    unknown = ["mutual_gaze", "child_looks_at_parent", "child_smile"]
+    frames.dyad.loc[:, unknown] = np.nan
+    t = compute_windows(frames, SpeechTrack.empty(), config=config).table
+    assert (t["mutual_gaze_longest_s"] == 0).all() and (t["both_smile_longest_s"] == 0).all()
+    assert t["mutual_gaze"].isna().all() and t["shared_affect"].isna().all()
+    assert not t["principle_enjoyment"].any()
+    assert t["parent_looks_share"].max() > 0.9  # the parent's own gaze was measured
+
+
+@pytest.mark.parametrize(
+    ("column", "value"),
+    [
+        ("mutual_gaze", np.inf),
+        ("parent_looks_at_child", -np.inf),
+        ("child_smile", np.inf),
+        ("parent_smile", 1.5),
+        ("head_distance", np.inf),
+    ],
+)
+def test_an_infinite_or_impossible_probability_raises(config, column, value):
+    frames = make_frames(30.0, parent_looks=[(10.0, 14.0)], child_looks=[(10.0, 14.0)])
+    frames.dyad.loc[120, column] = value
+    with pytest.raises(NonFiniteError, match="timeline"):
+        compute_windows(frames, SpeechTrack.empty(), config=config)

@@ -6,6 +6,7 @@ import cv2
 import numpy as np
 import pytest
 
+from vigcv.checks import NonFiniteError
 from vigcv.vision.detect import detect_faces, detect_in_regions
 from vigcv.vision.landmarks import Landmarker, mesh_geometry
 from vigcv.vision.signals import (
@@ -16,7 +17,7 @@ from vigcv.vision.signals import (
     smile_log_score,
     smile_probability_series,
 )
-from vigcv.vision.social import shared_depth
+from vigcv.vision.social import looks_at_probability, mutual_gaze_probability, shared_depth
 from vigcv.vision.track import FaceTracker
 
 
@@ -258,3 +259,58 @@ def test_the_cue_weighs_happy_against_neutral_only():
     np.testing.assert_allclose(score, np.log(0.2 / 0.6))
     smoothed = happy_score(np.array([0.9, np.nan, 0.1]), np.full(3, 0.3), smooth_frames=3)
     np.testing.assert_allclose(smoothed[1], 0.5 * (np.log(3.0) + np.log(1 / 3)), atol=1e-12)
+
+
+@pytest.mark.parametrize("combine", ["min", "product"])
+def test_unknown_gaze_is_not_mutual_and_an_infinite_one_raises(combine):
+    p_ab = np.array([0.9, np.nan, 0.9, np.nan])
+    p_ba = np.array([0.9, 0.9, np.nan, np.nan])
+    mutual = mutual_gaze_probability(p_ab, p_ba, combine=combine)
+    assert mutual[0] > 0.5 and np.isnan(mutual[1:]).all()
+    assert not (mutual >= 0.5)[1:].any()
+    with pytest.raises(NonFiniteError, match="looks-at probability"):
+        mutual_gaze_probability(np.array([np.inf]), np.array([0.9]), combine=combine)
+    with pytest.raises(NonFiniteError, match="outside"):
+        mutual_gaze_probability(np.array([0.9]), np.array([1.2]), combine=combine)
+
+
+def test_an_infinite_gaze_angle_or_smile_raises_instead_of_deciding():
+    angles = np.array([10.0, np.nan, 120.0])
+    p = looks_at_probability(angles, threshold_deg=75.0, scale_deg=8.0)
+    assert p[0] > 0.99 and np.isnan(p[1]) and p[2] < 0.01
+    with pytest.raises(NonFiniteError, match="gaze angle"):
+        looks_at_probability(np.array([np.inf]), threshold_deg=75.0, scale_deg=8.0)
+    with pytest.raises(NonFiniteError, match="mouthSmile"):
+        smile_log_score(np.array([0.2, np.inf]), np.zeros(2), smooth_frames=1, yaw_gain=0.0)
+    with pytest.raises(NonFiniteError, match="landmark smile"):
+        combine_smile(
+            np.array([np.inf]),
+            np.array([0.0]),
+            np.array([True]),
+            happy_weight=1.0,
+            happy_ratio=1.0,
+            landmark_weight=1.0,
+        )
+
+
+class _FakeMesh:
+    """Stands in for the face-mesh session: no points, a chosen presence logit."""
+
+    def __init__(self, logit: float) -> None:
+        self.logit = logit
+
+    def run(self, outputs, feeds):
+        return [np.zeros((1, 478 * 3), np.float32), np.array([[self.logit]], np.float32), None]
+
+
+def test_face_presence_is_a_checked_probability():
+    landmarker = object.__new__(Landmarker)
+    landmarker._mesh_in = "input"
+    crop = np.zeros((256, 256, 3), np.uint8)
+    landmarker._mesh = _FakeMesh(-1000.0)  # a very sure "no face": 0, not an OverflowError
+    assert landmarker.mesh(crop)[1] == 0.0
+    landmarker._mesh = _FakeMesh(3.0)
+    assert landmarker.mesh(crop)[1] == pytest.approx(1 / (1 + np.exp(-3.0)))
+    landmarker._mesh = _FakeMesh(float("nan"))  # would pass `presence < min_presence` as a face
+    with pytest.raises(NonFiniteError, match="presence"):
+        landmarker.mesh(crop)

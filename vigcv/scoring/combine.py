@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from vigcv.checks import require_finite, require_probability
 from vigcv.errors import ConfigError
 from vigcv.scoring.components import COMPONENTS
 from vigcv.scoring.windows import Windows
@@ -142,13 +143,19 @@ def score_windows(
     used = {c: w[c] for c in windows.active if w.get(c, 0.0) > 0}
     table = windows.table.copy()
     if used and len(table):
-        values = np.nan_to_num(table[list(used)].to_numpy(dtype=float), nan=0.0)
-        score = np.asarray(func(np.clip(values, 0.0, 1.0), np.array(list(used.values()))))
+        # NaN (not seen in the window) is no evidence, 0; an infinity or a value outside 0..1
+        # is a bug and must not be clipped into a full score.
+        values = require_probability(
+            table[list(used)].to_numpy(dtype=float), what="component scores", allow_nan=True
+        )
+        values = np.nan_to_num(values, nan=0.0)
+        score = np.asarray(func(values, np.array(list(used.values()))))
         if score.shape != (len(table),):
             raise ConfigError(
                 f"combination {name!r} returned shape {score.shape}, expected ({len(table)},)"
             )
-        table["score"] = np.clip(np.nan_to_num(score.astype(float), nan=0.0), 0.0, 1.0)
+        score = require_finite(score, what=f"scores of the combination {name!r}")
+        table["score"] = np.clip(score, 0.0, 1.0)
     else:
         table["score"] = 0.0
     return WindowScores(

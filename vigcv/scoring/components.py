@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from vigcv.checks import require_finite, require_probability
+
 COMPONENTS = ("mutual_gaze", "contingency", "shared_affect", "turn_taking", "proximity")
 # What a guider reads for each component (review page, exported report).
 COMPONENT_NAMES = {
@@ -42,6 +44,8 @@ def bout_score(share: np.ndarray, longest_s: np.ndarray, *, bout_ref_s: float) -
     bout_ref_s : float
         Run length that earns the full second half, seconds.
     """
+    share = require_probability(share, what="bout share", allow_nan=True)
+    longest_s = require_finite(longest_s, what="longest bout (s)")
     return 0.5 * share + 0.5 * np.minimum(1.0, longest_s / bout_ref_s)
 
 
@@ -128,6 +132,8 @@ def proximity(
     ``clip((far - d) / (far - near), 0, 1)`` for the mean head distance ``d`` (in head widths) and
     the mean ``facing`` probability. NaN when neither is known.
     """
+    facing = require_probability(facing, what="facing probability", allow_nan=True)
+    head_distance = require_finite(head_distance, what="head distance", allow_nan=True)
     span = max(far_head_widths - near_head_widths, 1e-9)
     close = np.clip((far_head_widths - head_distance) / span, 0.0, 1.0)
     stack = np.vstack([close, facing])

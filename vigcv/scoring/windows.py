@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 from numpy.lib.stride_tricks import sliding_window_view
 
+from vigcv.checks import require_finite, require_probability
 from vigcv.config import score_hash
 from vigcv.errors import ConfigError
 from vigcv.scoring import components as comp
@@ -78,6 +79,9 @@ class Windows:
 
     def __len__(self) -> int:
         return len(self.table)
+
+
+_NOT_PROBABILITIES = ("head_distance",)  # timeline columns that are not 0..1
 
 
 def _csum(x: np.ndarray) -> np.ndarray:
@@ -169,7 +173,14 @@ def compute_windows(
     i1 = np.minimum(i0 + width, n)
     start, end = i0 * step, np.minimum(i1 * step, max(timeline.duration, 0.0))
     present = float(sc["present"])
-    col = timeline.column
+
+    def col(name: str) -> np.ndarray:
+        # NaN is "not seen" and stays unknown below (a mean over the known steps; never >=
+        # present); an infinity would count as seen, and as a yes after nan_to_num.
+        values = timeline.column(name)
+        if name in _NOT_PROBABILITIES:
+            return require_finite(values, what=f"timeline {name}", allow_nan=True)
+        return require_probability(values, what=f"timeline {name}", allow_nan=True)
 
     mutual = col("mutual_gaze")
     both_smile = col("both_smile")
@@ -200,7 +211,9 @@ def compute_windows(
 
     ev = timeline.events
     ev_t = ev["onset_t"].to_numpy(dtype=float)
-    prompt = np.minimum(ev["promptness"].to_numpy(dtype=float), 0.999)
+    # One NaN here would make every later window's contingency NaN (a cumulative sum).
+    promptness = require_probability(ev["promptness"], what="answer promptness")
+    prompt = np.minimum(promptness, 0.999)
     a = np.searchsorted(ev_t, start, side="left")
     b = np.searchsorted(ev_t, end, side="left")
     log_open = _csum(np.log1p(-prompt))

@@ -13,6 +13,7 @@ from functools import lru_cache
 import cv2
 import numpy as np
 
+from vigcv.checks import require_probability
 from vigcv.models import model_path, onnx_session
 
 
@@ -154,7 +155,8 @@ def detect_faces(
     blob[0, :, :nh, :nw] = small.transpose(2, 0, 1)
     session = load_centerface(threads)
     heat, size, offset, lms = session.run(None, {"input.1": blob})  # type: ignore[attr-defined]
-    heat = heat[0, 0]
+    # A NaN heat map would find no face, silently: a broken model must say so.
+    heat = require_probability(heat[0, 0], what="CenterFace face heat map")
     ys, xs = np.nonzero(heat > threshold)
     if ys.size == 0:
         return Detections.empty()
@@ -235,6 +237,7 @@ def detect_in_regions(
         blob[k, :, dy0 : dy0 + dh, dx0 : dx0 + dw] = part.transpose(2, 0, 1)
     session = load_centerface(threads)
     heat, size, offset, lms = session.run(None, {"input.1": blob})  # type: ignore[attr-defined]
+    heat = require_probability(heat, what="CenterFace face heat map (regions)")
     out = []
     for k, (x0, y0, scale) in enumerate(origin):
         hk = heat[k, 0]

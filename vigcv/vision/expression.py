@@ -26,6 +26,7 @@ import onnx
 import onnxruntime as ort
 from onnx import TensorProto, helper, numpy_helper
 
+from vigcv.checks import require_probability
 from vigcv.errors import ModelError
 from vigcv.models import model_path, onnx_model, onnx_session
 
@@ -201,4 +202,5 @@ def expression_probabilities(faces: np.ndarray) -> np.ndarray:
     if len(faces) == 0:
         return np.zeros((0, len(CLASSES)), np.float32)
     session = expression_session()
-    return np.asarray(session.run(None, {"image": np.ascontiguousarray(faces, np.float32)})[0])
+    probs = session.run(None, {"image": np.ascontiguousarray(faces, np.float32)})[0]
+    return require_probability(probs, what="expression class probabilities").astype(np.float32)

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from vigcv.checks import require_finite, require_probability
 from vigcv.config import extract_hash
 from vigcv.hooks import Hook, no_hook
 from vigcv.io import MediaInfo
@@ -350,7 +351,7 @@ def _assemble(
         )
         happy = happy_score(p["happy_measured"], p["neutral_measured"], smooth_frames=happy_smooth)
         p["happy_score"] = np.where(p["visible"] > 0, happy, np.nan)
-        p["smile"] = combine_smile(
+        smile = combine_smile(
             p["smile"],
             happy,
             p["visible"] > 0,
@@ -358,6 +359,7 @@ def _assemble(
             happy_ratio=vc["happy_ratio"],
             landmark_weight=vc["smile_landmark_weight"],
         )
+        p["smile"] = require_probability(smile, what="smile probability", allow_nan=True)
         width_m = vc["child_head_width_m"] if is_child else vc["parent_head_width_m"]
         box = np.stack([p["x"], p["y"], p["w"], p["h"]], axis=1)
         p["head"] = head_positions(box, head_width_m=width_m, focal_px=focal, centre=centre)
@@ -368,7 +370,9 @@ def _assemble(
             p[f"{vc['eye_source']}_y"],
             eye_range_deg=vc["eye_range_deg"],
         )
-        p["gaze_yaw"], p["gaze_pitch"] = gy, gp
+        # NaN is a face not measured; an infinity would turn into a certain yes or no below.
+        p["gaze_yaw"] = require_finite(gy, what="gaze yaw", allow_nan=True)
+        p["gaze_pitch"] = require_finite(gp, what="gaze pitch", allow_nan=True)
         p["gaze"] = gaze_vector(gy, gp)
         p["head_dir"] = gaze_vector(p["yaw"], p["pitch"])
     facing = [nan, nan]
@@ -398,7 +402,10 @@ def _assemble(
                 threshold_deg=vc["looks_at_threshold_deg"],
                 scale_deg=vc["looks_at_scale_deg"],
             )
-        p["looks_at_other"] = running_median(looks, round(float(vc["gaze_smooth_s"] * fps)))
+        looks = running_median(looks, round(float(vc["gaze_smooth_s"] * fps)))
+        p["looks_at_other"] = require_probability(
+            looks, what="looks-at probability", allow_nan=True
+        )
         head_angle = angle_to_target(p["head_dir"], p["head"], other["head"])
         facing[0 if role_of.get(k) == "parent" else 1] = looks_at_probability(
             head_angle, threshold_deg=vc["facing_threshold_deg"], scale_deg=vc["looks_at_scale_deg"]
@@ -458,7 +465,12 @@ def _assemble(
     else:
         dyad["head_distance"] = np.nan
         dyad["head_distance_m"] = np.nan
-    dyad["facing"] = np.fmin(facing[0], facing[1])
+    # Both must face each other: one unknown makes it unknown (fmin would take the other's).
+    dyad["facing"] = require_probability(
+        np.fmin(facing[0], facing[1]) * np.where(np.isnan(facing[0] + facing[1]), np.nan, 1.0),
+        what="facing probability",
+        allow_nan=True,
+    )
     dyad = dyad[list(DYAD_COLUMNS) + list(EXTRA_DYAD_COLUMNS)]
     return long, dyad, roles, len(people)
 

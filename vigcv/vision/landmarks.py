@@ -26,6 +26,7 @@ from typing import Any
 import cv2
 import numpy as np
 
+from vigcv.checks import require_probability
 from vigcv.errors import ModelError
 from vigcv.models import model_path
 
@@ -346,13 +347,17 @@ class Landmarker:
         """The 478 mesh points (crop pixels, ``x, y, z``) and the face-presence probability."""
         x = np.ascontiguousarray(crop, dtype=np.float32)[None] / 255.0
         points, presence, _ = self._mesh.run(None, {self._mesh_in: x})
-        p = 1.0 / (1.0 + math.exp(-float(np.ravel(presence)[0])))
-        return np.asarray(points, dtype=float).reshape(-1, 3), p
+        logit = np.ravel(presence)[:1].astype(float)
+        with np.errstate(over="ignore"):  # a very sure "no face" is 0, not an OverflowError
+            p = require_probability(1.0 / (1.0 + np.exp(-logit)), what="face-mesh presence")
+        return np.asarray(points, dtype=float).reshape(-1, 3), float(p[0])
 
     def blendshapes(self, points: np.ndarray) -> dict[str, float]:
         """The 52 blendshape scores (0..1) of a mesh, by name."""
         subset = np.asarray(points, dtype=np.float32)[_BS_POINTS, :2][None]
-        scores = np.ravel(self._blend.run(None, {self._blend_in: subset})[0])
+        scores = require_probability(
+            np.ravel(self._blend.run(None, {self._blend_in: subset})[0]), what="blendshape scores"
+        )
         return {name: float(scores[i]) for name, i in _BS.items()}
 
     def measure(

@@ -19,6 +19,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from vigcv.checks import require_probability
+
 
 def sigmoid(x: np.ndarray) -> np.ndarray:
     """Logistic function, NaN stays NaN."""
@@ -82,7 +84,8 @@ def smile_log_score(
     ndarray, shape (n,)
         NaN where no measurement lies within the window.
     """
-    s = np.clip(np.asarray(smile, dtype=float), 1e-4, 1.0 - 1e-4)
+    smile = require_probability(smile, what="mouthSmile blendshape", allow_nan=True)
+    s = np.clip(smile, 1e-4, 1.0 - 1e-4)
     log_s = np.log(s / (1.0 - s))  # logit: the log at webcam-face values, room above 0.5
     turn = np.minimum(np.abs(np.nan_to_num(np.asarray(yaw, dtype=float))), yaw_max_deg)
     return running_mean(log_s + yaw_gain * turn, smooth_frames)
@@ -153,8 +156,10 @@ def happy_score(happy: np.ndarray, neutral: np.ndarray, *, smooth_frames: int) -
     ndarray, shape (n,)
         NaN where no measurement lies within the window.
     """
-    h = np.clip(np.asarray(happy, dtype=float), 1e-4, 1.0)
-    n = np.clip(np.asarray(neutral, dtype=float), 1e-4, 1.0)
+    happy = require_probability(happy, what="expression happy probability", allow_nan=True)
+    neutral = require_probability(neutral, what="expression neutral probability", allow_nan=True)
+    h = np.clip(happy, 1e-4, 1.0)
+    n = np.clip(neutral, 1e-4, 1.0)
     return running_mean(np.log(h / n), smooth_frames)
 
 
@@ -175,7 +180,7 @@ def combine_smile(
     landmarker smile adds 0), else ``landmark_p`` unchanged. ``happy_weight`` 0 keeps
     ``landmark_p`` everywhere. Absent faces are NaN.
     """
-    landmark_p = np.asarray(landmark_p, dtype=float)
+    landmark_p = require_probability(landmark_p, what="landmark smile probability", allow_nan=True)
     if happy_weight <= 0:
         return landmark_p
     lp = np.clip(landmark_p, 1e-6, 1.0 - 1e-6)

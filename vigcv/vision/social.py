@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from vigcv.checks import require_finite, require_probability
 from vigcv.config import CHOICES
 from vigcv.errors import ConfigError
 
@@ -67,9 +68,10 @@ def looks_at_probability(
 ) -> np.ndarray:
     """Soft probability of looking at a target: ``1 / (1 + exp((angle - threshold) / scale))``.
 
-    0.5 at ``threshold_deg``; NaN angles give NaN.
+    0.5 at ``threshold_deg``; NaN angles give NaN; an infinite angle raises
+    :class:`vigcv.checks.NonFiniteError` (it would pass silently as a certain no).
     """
-    a = np.asarray(angle_deg, dtype=float)
+    a = require_finite(angle_deg, what="gaze angle to the target", allow_nan=True)
     with np.errstate(over="ignore", invalid="ignore"):
         return 1.0 / (1.0 + np.exp((a - threshold_deg) / scale_deg))
 
@@ -77,9 +79,12 @@ def looks_at_probability(
 def mutual_gaze_probability(p_ab: np.ndarray, p_ba: np.ndarray, *, combine: str) -> np.ndarray:
     """Probability that two people look at each other from each one's looks-at probability.
 
-    ``combine``: ``"product"`` (independent errors) or ``"min"`` (the weaker of the two).
+    ``combine``: ``"product"`` (independent errors) or ``"min"`` (the weaker of the two). NaN
+    (one of them not measured) gives NaN, never a yes; an infinity or a value outside [0, 1]
+    raises :class:`vigcv.checks.NonFiniteError`.
     """
-    a, b = np.asarray(p_ab, float), np.asarray(p_ba, float)
+    a = require_probability(p_ab, what="looks-at probability (first person)", allow_nan=True)
+    b = require_probability(p_ba, what="looks-at probability (second person)", allow_nan=True)
     if combine == "product":
         return a * b
     if combine == "min":
