@@ -6,10 +6,11 @@ turn-switch latency over the reference switches matched within 1 s, and the audi
 time factor (wall time / audio duration, and CPU time / audio duration, which other work on the
 machine disturbs less; a first warm-up run loads the models and is not timed).
 
-Usage: ``.venv/bin/python scripts/bench_audio.py [--eval DIR] [--synth] [--check-dsp]``
+Usage: ``.venv/bin/python scripts/bench_audio.py [--eval DIR] [--synth] [--clips]``
 (``--synth`` adds the synthetic mixed session: attribution accuracy and contingent answers;
-``--check-dsp`` compares ``vigcv.audio.dsp`` with librosa 0.11, whose definitions it follows,
-where librosa is installed: ``.venv/bin/pip install librosa==0.11.0``.)
+``--clips`` adds the real parent-child clips, which have no speaker labels: per clip the speech
+time the voice clusters' pitch calls adult and child, their median pitch and the audio CPU time
+per media second.)
 """
 
 from __future__ import annotations
@@ -130,53 +131,47 @@ def bench_synth(config: dict) -> None:
           f"max |latency error| {max(errors) if errors else float('nan'):.3f} s")  # fmt: skip
 
 
-def check_dsp(eval_dir: Path) -> None:
-    """vigcv's mel, MFCC, RMS and pYIN beside librosa's on the real recordings."""
-    try:
-        import librosa
-    except ImportError:
-        print("--check-dsp: librosa is not installed; run .venv/bin/pip install librosa==0.11.0")
+def bench_clips(eval_dir: Path, config: dict) -> None:
+    """Pitch and the adult/child guess on the real parent-child clips (no speaker labels)."""
+    clips = sorted((eval_dir / "parent-child").glob("*.mp4"))
+    if not clips:
+        print(f"\n{eval_dir / 'parent-child'}: no clips; --clips skipped")
         return
-    from vigcv.audio import dsp
-    from vigcv.io import load_audio
-
-    kw = {"fmin": 70.0, "fmax": 700.0, "frame_length": 1024, "resolution": 1.0}
-    kw["n_thresholds"] = 20
-    print(
-        f"\nvigcv.audio.dsp against librosa {librosa.__version__} (pYIN as the audio stage runs it)"
-    )
-    head = f"{'file':<40} {'mel rel':>8} {'mfcc abs':>9} {'rms abs':>8} {'f0 same':>8}"
-    print(head + f" {'voiced same':>11} {'p max err':>9} {'pYIN s ours':>11} {'librosa':>8}")
-    paths = [eval_dir / f for _, f, _ in FILES] + sorted((eval_dir / "parent-child").glob("*.mp4"))
-    for path in paths:
-        y = load_audio(path, rate=16000)
-        y = y[: y.size // 320 * 320].astype(np.float32)
-        ref = librosa.feature.melspectrogram(y=y, sr=16000, n_fft=400, hop_length=160, n_mels=40)
-        mel = float(np.abs(ref - dsp.melspectrogram(y, 16000, 400, 160, 40)).max() / ref.max())
-        ref = librosa.feature.mfcc(
-            y=y, sr=16000, n_mfcc=40, n_fft=512, hop_length=320, n_mels=40, fmax=7600
-        )
-        mfcc = float(np.abs(ref - dsp.mfcc(y, 16000, 40, 512, 320, 40, 7600)).max())
-        ref = librosa.feature.rms(y=y, frame_length=512, hop_length=320)[0]
-        rms = float(np.abs(ref - dsp.rms(y, 512, 320)).max())
-        t0 = time.perf_counter()
-        f_a, v_a, p_a = librosa.pyin(y, sr=16000, hop_length=320, **kw)  # type: ignore[arg-type]
-        t1 = time.perf_counter()
-        f_b, v_b, p_b = dsp.pyin(y, rate=16000, hop=320, **kw)  # type: ignore[arg-type]
-        t2 = time.perf_counter()
-        same = float(np.mean((np.isnan(f_a) & np.isnan(f_b)) | (f_a == f_b)))
+    print("\nparent-child clips: speech, the voice clusters' pitch guess, audio CPU time")
+    head = f"{'clip':<40} {'media s':>7} {'speech s':>8} {'adult s':>7} {'child s':>7}"
+    print(head + f" {'unkn s':>6} {'adult Hz':>8} {'child Hz':>8} {'CPU RTF':>8}")
+    totals = np.zeros(6)
+    for path in clips:
+        cpu0 = time.process_time()
+        speech = extract_audio(path, config=config)
+        cpu = time.process_time() - cpu0
+        duration = float(speech.times[-1] + 0.016) if speech.times.size else 0.0
+        seg = speech.segments
+        length = (seg["end"] - seg["start"]).to_numpy(float)
+        guess = seg["role_guess"].to_numpy(str)
+        hz = seg["pitch_hz"].to_numpy(float)
+        spent = [float(length[guess == g].sum()) for g in ("adult", "child", "unknown")]
+        pitch = []
+        for g in ("adult", "child"):
+            mine = (guess == g) & np.isfinite(hz)
+            pitch.append(float(np.median(hz[mine])) if mine.any() else float("nan"))
+        totals += [duration, length.sum(), *spent, cpu]
         print(
-            f"{path.name[:40]:<40} {mel:8.1e} {mfcc:9.1e} {rms:8.1e} {same:8.4f}"
-            f" {float(np.mean(v_a == v_b)):11.4f} {float(np.abs(p_a - p_b).max()):9.3f}"
-            f" {t2 - t1:11.2f} {t1 - t0:8.2f}"
+            f"{path.name[:40]:<40} {duration:7.1f} {length.sum():8.1f} {spent[0]:7.1f}"
+            f" {spent[1]:7.1f} {spent[2]:6.1f} {pitch[0]:8.0f} {pitch[1]:8.0f}"
+            f" {cpu / max(duration, 1e-9):8.4f}"
         )
+    print(
+        f"{'all':<40} {totals[0]:7.1f} {totals[1]:8.1f} {totals[2]:7.1f} {totals[3]:7.1f}"
+        f" {totals[4]:6.1f} {'':>8} {'':>8} {totals[5] / max(totals[0], 1e-9):8.4f}"
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--eval", type=Path, default=REPO.parent / "shared" / "eval")
     parser.add_argument("--synth", action="store_true")
-    parser.add_argument("--check-dsp", action="store_true")
+    parser.add_argument("--clips", action="store_true")
     args = parser.parse_args()
     config = load_config()
     if (args.eval / "speech").is_dir():
@@ -185,8 +180,8 @@ def main() -> None:
         print(f"{args.eval / 'speech'} not found: real-speech benchmark skipped")
     if args.synth:
         bench_synth(config)
-    if args.check_dsp:
-        check_dsp(args.eval)
+    if args.clips:
+        bench_clips(args.eval, config)
 
 
 if __name__ == "__main__":

@@ -1,11 +1,12 @@
 """Warm a Dask worker up for vigcv when it starts: ``dask worker ... --preload vigcv.dask_preload``.
 
 A cold worker spends its first session's first seconds of CPU on importing what every session
-needs (pandas, PyAV, OpenCV, MediaPipe) and loading the models. A cluster that runs many
-batches pays that once per worker anyway; with this preload the worker pays it while it starts,
-before it takes work, and caps its native thread pools at one thread as every vigcv task does.
-A model that is missing is left for the sessions to report (one line each), so the worker still
-starts.
+needs (pandas, PyAV, OpenCV, MediaPipe, librosa), loading the models and loading numba's
+compiled pitch tracker (or compiling it, the first time on a machine:
+:mod:`vigcv.audio.librosa_env`). A cluster that runs many batches pays that once per worker
+anyway; with this preload the worker pays it while it starts, before it takes work, and caps its
+native thread pools at one thread as every vigcv task does. A model that is missing is left for
+the sessions to report (one line each), so the worker still starts.
 """
 
 from __future__ import annotations
@@ -13,12 +14,10 @@ from __future__ import annotations
 import contextlib
 from typing import Any
 
-import numpy as np
-
 
 def warm_up() -> None:
-    """Import the pipeline, load the models and run the audio features once on 1 s of noise."""
-    from vigcv.audio.features import acoustic_frames
+    """Import the pipeline, load the models and run the audio features (librosa) once."""
+    from vigcv.audio.librosa_env import warm_librosa
     from vigcv.audio.vad import vad_session
     from vigcv.audio.voice_encoder import encoder_session
     from vigcv.batch import run_one  # noqa: F401 - the import is the warm-up
@@ -33,8 +32,7 @@ def warm_up() -> None:
         vad_session()
         encoder_session()
         Landmarker().close()
-    noise = np.random.default_rng(0).normal(0.0, 0.05, 16000).astype(np.float32)
-    acoustic_frames(noise)
+    warm_librosa()
 
 
 def dask_setup(worker: Any) -> None:

@@ -34,11 +34,15 @@ def test_m4a_gives_the_same_speech_as_wav(synth_speech, tmp_path, config):
     samples, _ = sf.read(synth_speech.wav, dtype="float32")
     m4a = tmp_path / "mixed.m4a"
     write_m4a(m4a, samples[: 40 * 16000])
-    calls = []
-    speech = extract_audio(m4a, config=config, hook=lambda step, a: calls.append((step, a)))
-    assert calls and all(step == "audio" for step, _ in calls)
-    done = [a["done"] for _, a in calls]
-    assert done == sorted(done) and done[-1] == pytest.approx(calls[-1][1]["total"], abs=0.1)
+    calls: list[tuple[str, object, float | None, float | None]] = []
+
+    def hook(step: str, artifact: object = None, *, completed=None, total=None) -> None:
+        calls.append((step, artifact, completed, total))
+
+    speech = extract_audio(m4a, config=config, hook=hook)
+    assert calls and all(step == "audio" and art is None for step, art, _, _ in calls)
+    done = [c for _, _, c, _ in calls]
+    assert done == sorted(done) and done[-1] == pytest.approx(calls[-1][3], abs=0.1)
     wav_segments = synth_speech.speech.segments
     first = wav_segments[wav_segments["end"] < 39.0]
     assert vad_f1(first, speech.segments[speech.segments["end"] < 39.5])["f1"] > 0.9

@@ -36,13 +36,15 @@ import pandas as pd
 from scipy.ndimage import uniform_filter1d
 
 from vigcv.audio.features import runs
+from vigcv.checks import require_probability
 from vigcv.types import ROLES, FrameFeatures, SpeechTrack
 
 
 def _interp_vad(speech: SpeechTrack, t: np.ndarray) -> np.ndarray:
     if speech.times.size == 0:
         return np.zeros_like(t)
-    return np.interp(t, speech.times, speech.vad, left=0.0, right=0.0)
+    vad = require_probability(speech.vad, what="voice activity deciding who is silent")
+    return np.interp(t, speech.times, vad, left=0.0, right=0.0)
 
 
 def _person_series(frames: FrameFeatures, role: str) -> tuple[np.ndarray, np.ndarray]:

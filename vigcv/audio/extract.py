@@ -7,7 +7,6 @@ kept, so a two-hour recording needs no more memory for audio than one block.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,22 +17,23 @@ from vigcv.audio.diarize import cluster_speakers, speech_mask
 from vigcv.audio.features import HOP, AcousticFrames, acoustic_frames, runs
 from vigcv.audio.features import HOP_S as HOP_FEATURES
 from vigcv.audio.vad import CHUNK, HOP_S, chunk_times, hysteresis_segments, stream_vad
+from vigcv.checks import require_finite
 from vigcv.config import section_hash
 from vigcv.errors import ConfigError
+from vigcv.hooks import Hook, no_hook
 from vigcv.io import iter_audio, probe
 from vigcv.models import load_manifest
 from vigcv.types import SEGMENT_COLUMNS, TURN_COLUMNS, Segment, SpeechTrack
 
 AUDIO_VERSION = "2"
 RATE = 16000
-Hook = Callable[[str, Any], None]
 
 
 def extract_audio(
     path: Path,
     *,
     config: dict[str, Any],
-    hook: Hook | None = None,
+    hook: Hook = no_hook,
     warnings: list[str] | None = None,
 ) -> SpeechTrack:
     """Voice activity, speech segments and anonymous speakers of a recording's audio.
@@ -44,8 +44,8 @@ def extract_audio(
         A video or audio file (anything :func:`vigcv.io.iter_audio` decodes).
     config : dict
         The whole config (``[audio]`` and ``[ingest].audio_rate`` are read).
-    hook : callable, optional
-        Called as ``hook("audio", {"done": seconds, "total": seconds})`` after each block.
+    hook : vigcv.hooks.Hook, optional
+        Called as ``hook("audio", None, completed=seconds, total=seconds)`` after each block.
     warnings : list of str, optional
         Receives a line for a recording without audio or with truncated audio.
 
@@ -94,8 +94,7 @@ def extract_audio(
             )
         )
         done += samples.size / RATE
-        if hook is not None:
-            hook("audio", {"done": min(done, total), "total": total})
+        hook("audio", None, completed=min(done, total), total=total)
     silero = np.concatenate(probs) if probs else np.zeros(0, np.float32)
     frames = AcousticFrames.concatenate(parts)
     vocal = vocalisation(
@@ -194,8 +193,9 @@ def vocalisation(
         return np.zeros(n, np.float32)
     loud = frames.db >= float(np.percentile(frames.db, 10)) + min_db
     value = np.zeros(frames.db.size, np.float32)
+    pitch = require_finite(frames.f0, what="pitch (Hz) deciding vocalisations", allow_nan=True)
     for lo, hi in runs(loud):
-        f0 = frames.f0[lo:hi]
+        f0 = pitch[lo:hi]
         voiced = np.isfinite(f0)
         if voiced.mean() < min_voiced or voiced.sum() < 3:
             continue
@@ -228,7 +228,9 @@ def speaker_segments(
     table = cluster_speakers(frames, segments, config=config)
     if table.empty:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
-    voiced = frames.f0  # NaN where pYIN decided unvoiced
+    # NaN where pYIN decided unvoiced; an infinity would make a cluster's median (adult or
+    # child) meaningless
+    voiced = require_finite(frames.f0, what="pitch (Hz) deciding adult or child", allow_nan=True)
     pieces = [Segment(s, e) for s, e in zip(table["start"], table["end"], strict=True)]
     owner = speech_mask(pieces, n=voiced.size)
     pitch = np.full(len(table), np.nan)

@@ -1,5 +1,11 @@
 """Per-frame acoustic features for speaker attribution: MFCC, pitch (pYIN), loudness and mel.
 
+All four come from librosa (imported on first use through
+:func:`vigcv.audio.librosa_env.import_librosa`, which keeps numba's compiled pYIN between runs).
+The pitch track is checked where it is made (:func:`pitch`): a voicing probability outside
+[0, 1] or an infinite or non-positive frequency raises :class:`vigcv.checks.NonFiniteError`
+rather than deciding anything; NaN frequency means unvoiced, on purpose.
+
 Frames are ``HOP`` samples (20 ms at 16 kHz) apart; frame ``k`` is centred at ``k * 0.02`` s.
 The voice encoder's mel spectrogram has its own 10 ms grid. Computed block by block while the
 audio streams past, so no more than one block of audio is held; the features themselves take
@@ -12,16 +18,21 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from vigcv.audio import dsp
+from vigcv.audio.librosa_env import import_librosa
 from vigcv.audio.voice_encoder import N_MELS, log_mel
+from vigcv.checks import NonFiniteError, require_finite, require_probability
 
 RATE = 16000
 HOP = 320  # samples between feature frames (20 ms)
 HOP_S = HOP / RATE
 N_MFCC = 40
-# Stretches of wanted pitch closer than this (frames) are analysed in one pYIN call (as when
-# librosa's pYIN, whose set-up per call cost as much as 4 s of audio, did this: the same tracks).
+# pYIN's set-up per call costs about as much as running it over 4 s of audio, so stretches
+# closer than this (frames) are analysed in one call.
 MERGE_GAP = 200
+# pYIN as the audio stage runs it: 64 ms frames, one-semitone pitch bins, 20 thresholds
+PYIN_FRAME = 1024
+PYIN_RESOLUTION = 1.0
+PYIN_THRESHOLDS = 20
 
 
 @dataclass(frozen=True)
@@ -101,8 +112,11 @@ def acoustic_frames(
     y = samples[: n * HOP].astype(np.float32)
     if n == 0:
         return AcousticFrames.empty()
-    mfcc = dsp.mfcc(y, RATE, N_MFCC, n_fft=512, hop=HOP, n_mels=40, fmax=7600)[:, :n].T
-    rms = dsp.rms(y, 512, HOP)[:n]
+    librosa = import_librosa()
+    mfcc = librosa.feature.mfcc(
+        y=y, sr=RATE, n_mfcc=N_MFCC, n_fft=512, hop_length=HOP, n_mels=40, fmax=7600
+    )[:, :n].T.astype(np.float32)
+    rms = librosa.feature.rms(y=y, frame_length=512, hop_length=HOP)[0, :n]
     db = (20 * np.log10(np.maximum(rms, 1e-6))).astype(np.float32)
     f0 = np.full(n, np.nan, np.float32)
     voiced = np.zeros(n, np.float32)
@@ -111,20 +125,55 @@ def acoustic_frames(
         mask |= db >= np.percentile(db, 10) + loud_db
     for lo, hi in _merged(runs(mask), gap=MERGE_GAP):
         a, b = max(0, lo - 2), min(n, hi + 2)
-        freq, _, prob = dsp.pyin(
-            y[a * HOP : b * HOP],
-            fmin=fmin,
-            fmax=fmax,
-            rate=RATE,
-            frame_length=1024,
-            hop=HOP,
-            resolution=1.0,
-            n_thresholds=20,
-        )
+        freq, prob = pitch(y[a * HOP : b * HOP], fmin=fmin, fmax=fmax)
         m = min(b - a, freq.size)
         f0[a : a + m] = np.where(mask[a : a + m], freq[:m], np.nan)
         voiced[a : a + m] = np.where(mask[a : a + m], prob[:m], 0.0)
     return AcousticFrames(mfcc, f0, voiced, db, log_mel(y))
+
+
+def pitch(
+    y: np.ndarray, *, fmin: float = 70.0, fmax: float = 700.0
+) -> tuple[np.ndarray, np.ndarray]:
+    """Pitch track of 16 kHz audio with librosa's pYIN, checked before anything decides on it.
+
+    Parameters
+    ----------
+    y : ndarray, shape (n_samples,)
+        float32 audio.
+    fmin, fmax : float
+        Pitch search range in Hz.
+
+    Returns
+    -------
+    f0 : ndarray, shape (1 + n_samples // 320,), float64
+        Hz on the 20 ms grid (frame ``k`` centred at ``k * 0.02`` s), NaN where pYIN's HMM
+        decides unvoiced.
+    voiced_prob : ndarray, same shape
+        Probability 0..1 that the frame is voiced (values off by rounding are clipped).
+
+    Raises
+    ------
+    NonFiniteError
+        A voicing probability that is NaN, infinite or outside [0, 1], or a frequency that is
+        infinite or not positive: the Viterbi path through such numbers is arbitrary.
+    """
+    librosa = import_librosa()
+    f0, _, prob = librosa.pyin(
+        np.asarray(y, np.float32),
+        fmin=fmin,
+        fmax=fmax,
+        sr=RATE,
+        frame_length=PYIN_FRAME,
+        hop_length=HOP,
+        resolution=PYIN_RESOLUTION,
+        n_thresholds=PYIN_THRESHOLDS,
+    )
+    prob = require_probability(prob, what="pYIN voicing probabilities")
+    f0 = require_finite(f0, what="pYIN pitch (Hz)", allow_nan=True)
+    if np.any(f0 <= 0):
+        raise NonFiniteError(f"pYIN pitch (Hz): {int(np.sum(f0 <= 0))} values are not positive")
+    return f0, prob
 
 
 def _merged(spans: list[tuple[int, int]], *, gap: int) -> list[tuple[int, int]]:

@@ -6,6 +6,9 @@ audio is gathered into blocks that are cut into ``batch`` contiguous pieces run 
 streams; each piece first runs over ``warmup_chunks`` chunks of the audio before it (its state
 then matches a sequential run to within a few hundredths of probability). Only one block of
 audio is held at a time, so memory does not grow with the length of the file.
+
+Every probability is checked before a threshold reads it (:mod:`vigcv.checks`): a NaN compares
+false with every threshold, so it would silently keep or drop speech.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from functools import lru_cache
 import numpy as np
 import onnxruntime as ort
 
+from vigcv.checks import require_probability
 from vigcv.models import model_path, onnx_session
 from vigcv.types import Segment
 
@@ -60,7 +64,8 @@ def _run_pieces(
         x = audio[index + j * CHUNK]
         prob, state = session.run(None, {"input": x, "state": state, "sr": rate})
         out[:, j] = prob.reshape(-1)
-    return out[:, warmup:].reshape(-1)[:n_chunks]
+    probs = out[:, warmup:].reshape(-1)[:n_chunks]
+    return require_probability(probs, what="Silero VAD speech probabilities").astype(np.float32)
 
 
 def stream_vad(
@@ -139,6 +144,7 @@ def hysteresis_segments(
     ----------
     prob : ndarray, shape (n,)
         Speech probability of frame ``k``, which covers ``[k, k + 1) * hop_s`` seconds.
+        NaN, infinity or a value outside [0, 1] raises :class:`vigcv.checks.NonFiniteError`.
     hop_s : float
         Frame step in seconds.
 
@@ -147,7 +153,7 @@ def hysteresis_segments(
     list of Segment
         Ordered, disjoint, in seconds.
     """
-    prob = np.asarray(prob, dtype=float)
+    prob = require_probability(prob, what="voice activity probabilities")
     runs: list[list[int]] = []
     speaking = False
     for k, p in enumerate(prob):

@@ -10,7 +10,8 @@ Resemblyzer's own code needs torch. Here the checkpoint (torch's legacy serialis
 followed by raw little-endian storages) is read with a restricted unpickler that accepts only
 tensors and dicts, and the network is rebuilt as an ONNX graph in memory (ONNX ``LSTM`` nodes;
 PyTorch's gate order i, f, g, o becomes ONNX's i, o, f, c), so only numpy, onnx and onnxruntime
-are needed. The graph reproduces torch's output to within 1e-6.
+are needed (and librosa for the mel spectrogram, as Resemblyzer computes it). The graph
+reproduces torch's output to within 1e-6.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ import onnx
 import onnxruntime as ort
 from onnx import TensorProto, helper, numpy_helper
 
-from vigcv.audio.dsp import melspectrogram
+from vigcv.audio.librosa_env import import_librosa
 from vigcv.errors import ModelError
 from vigcv.models import model_path, onnx_model, onnx_session
 
@@ -196,7 +197,10 @@ def mel_power(samples: np.ndarray) -> np.ndarray:
     n = samples.size // MEL_HOP
     if n == 0:
         return np.zeros((0, N_MELS), np.float32)
-    mel = melspectrogram(samples.astype(np.float32), RATE, n_fft=400, hop=MEL_HOP, n_mels=N_MELS)
+    librosa = import_librosa()
+    mel = librosa.feature.melspectrogram(
+        y=samples.astype(np.float32), sr=RATE, n_fft=400, hop_length=MEL_HOP, n_mels=N_MELS
+    )
     return mel[:, :n].T.astype(np.float32)
 
 
