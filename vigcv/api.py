@@ -18,13 +18,13 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from vigcv.clock import clock
 from vigcv.config import Config, load_config
 from vigcv.errors import ConfigError
 from vigcv.pipeline import load, run_session
 from vigcv.results import is_session
 from vigcv.scoring import WindowScores, compute_windows, score_windows, select_moments
 from vigcv.scoring.combine import Combiner
-from vigcv.scoring.reasons import format_time as clock
 from vigcv.types import FrameFeatures, Moment, SpeechTrack
 
 if TYPE_CHECKING:

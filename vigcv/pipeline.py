@@ -32,7 +32,7 @@ from vigcv.cache import (
     file_sha256,
     is_cached,
 )
-from vigcv.config import Config, load_config, score_hash
+from vigcv.config import Config, check_config, load_config, score_hash
 from vigcv.errors import MediaError, VigcvError
 from vigcv.hooks import Hook, no_hook
 from vigcv.io import MediaInfo, probe, store
@@ -250,6 +250,7 @@ def run_session(
     media = Path(media)
     session_dir = Path(session_dir)
     config = config if config is not None else load_config()
+    check_config(config)  # a config built in code is checked before any video is read
     hook = hook or no_hook
     name = session or session_dir.name
     started = time.perf_counter()
@@ -375,6 +376,7 @@ def rescore(
     """Re-derive scores and moments of a processed session from its cache (no decoding)."""
     session_dir = Path(session_dir)
     config = config if config is not None else load_config()
+    check_config(config)
     started = time.perf_counter()
     frames, speech, run = _load_cached(session_dir)
     derived = derive(frames, speech, config=config, hook=hook or no_hook)

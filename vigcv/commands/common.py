@@ -18,11 +18,10 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from vigcv.clock import clock
 from vigcv.config import Config, load_config
 from vigcv.errors import VigcvError
 from vigcv.hooks import Hook, is_progress
-from vigcv.results import MOMENTS_JSON, read_moments
-from vigcv.scoring.reasons import format_time as clock
 
 console = Console(stderr=False, highlight=False)
 err_console = Console(stderr=True, highlight=False)
@@ -87,6 +86,8 @@ def stage_hook(progress: Progress) -> tuple[Hook, dict[str, TaskID]]:
 
 def moments_table(session_dir: Path, *, top: int = 5) -> Table | None:
     """A table of a session's top moments from its moments.json, or None if there is none."""
+    from vigcv.results import MOMENTS_JSON, read_moments
+
     if not (session_dir / MOMENTS_JSON).is_file():
         return None
     try:

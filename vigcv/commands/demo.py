@@ -19,7 +19,6 @@ from vigcv.commands.common import (
     stage_hook,
 )
 from vigcv.errors import VigcvError
-from vigcv.results import read_moments
 
 
 def demo(
@@ -73,6 +72,8 @@ def demo(
 
 def _compare(session_dir: Path, labels: dict[str, Any]) -> None:
     """Print the scripted moments and which of them the top suggestions found."""
+    from vigcv.results import read_moments
+
     suggested = [m.to_dict() for m in read_moments(session_dir)]
     truth = labels.get("attuned_moments", [])
     table = Table(title="Scripted attuned moments (the known answers)", title_justify="left")

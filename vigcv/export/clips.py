@@ -16,9 +16,10 @@ import av
 import cv2
 import numpy as np
 
+from vigcv.clock import clock
+from vigcv.config import default_config
 from vigcv.errors import MediaError
 from vigcv.io.store import atomic_path
-from vigcv.scoring.reasons import format_time as clock
 
 
 @dataclass(frozen=True)
@@ -67,10 +68,10 @@ def write_clip(
     *,
     start: float,
     end: float,
-    caption: bool = True,
-    crf: int = 23,
-    max_side: int = 1280,
-    audio_bitrate: int = 128_000,
+    caption: bool | None = None,
+    crf: int | None = None,
+    max_side: int | None = None,
+    audio_bitrate: int | None = None,
 ) -> ClipResult:
     """Write ``[start, end)`` seconds of ``source`` to ``dest`` as an mp4 (H.264 + AAC).
 
@@ -88,7 +89,14 @@ def write_clip(
         Longest side of the clip in pixels (scaled down when larger; 0 = never).
     audio_bitrate : int
         AAC bit rate in bits per second.
+
+    Settings left out take their ``[export]`` values from ``configs/default.toml``.
     """
+    defaults = default_config()["export"]
+    caption = bool(defaults["caption"] if caption is None else caption)
+    crf = int(defaults["crf"] if crf is None else crf)
+    max_side = int(defaults["max_side"] if max_side is None else max_side)
+    audio_bitrate = int(defaults["audio_bitrate"] if audio_bitrate is None else audio_bitrate)
     source, dest = Path(source), Path(dest)
     if not end > start:
         raise MediaError(f"{source}: clip end {end:.2f} s is not after its start {start:.2f} s")

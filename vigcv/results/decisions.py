@@ -25,6 +25,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from vigcv.config import default_config
 from vigcv.errors import VigcvError
 from vigcv.types import Segment
 
@@ -167,12 +168,15 @@ class ReviewStore:
     ----------
     path : Path
         The database file (created with its tables when missing).
-    min_iou : float
-        Smallest temporal IoU for a decision to stay attached to a (re-scored) moment.
+    min_iou : float, optional
+        Smallest temporal IoU for a decision to stay attached to a (re-scored) moment
+        (default: ``[review] match_iou`` of ``configs/default.toml``).
     """
 
-    def __init__(self, path: str | Path, *, min_iou: float = 0.3) -> None:
+    def __init__(self, path: str | Path, *, min_iou: float | None = None) -> None:
         self.path = Path(path)
+        if min_iou is None:
+            min_iou = float(default_config()["review"]["match_iou"])
         self.min_iou = float(min_iou)
         try:
             self._conn = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
@@ -330,6 +334,6 @@ def _checked(field: str, value: Any, *, start: float, end: float) -> Any:
     return round(seconds, 3)
 
 
-def open_store(out: str | Path, *, min_iou: float = 0.3) -> ReviewStore:
+def open_store(out: str | Path, *, min_iou: float | None = None) -> ReviewStore:
     """The review database of an OUT folder (``OUT/reviews.sqlite``)."""
     return ReviewStore(Path(out) / DB_NAME, min_iou=min_iou)

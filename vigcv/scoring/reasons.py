@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from vigcv.clock import clock as format_time
 from vigcv.scoring.timeline import Timeline
 from vigcv.types import Segment
 
@@ -31,14 +32,6 @@ _ALREADY = {
     "smile": "was already smiling",
 }
 _ORDER = {"gaze": 0, "vocal": 1, "smile": 2}
-
-
-def format_time(seconds: float) -> str:
-    """``mm:ss`` (``h:mm:ss`` from one hour on), rounded down to the second."""
-    s = max(0, int(np.floor(seconds + 1e-6)))
-    h, rest = divmod(s, 3600)
-    m, sec = divmod(rest, 60)
-    return f"{h}:{m:02d}:{sec:02d}" if h else f"{m:02d}:{sec:02d}"
 
 
 def _cap(text: str) -> str:
