@@ -260,6 +260,17 @@ def test_unknown_gaze_and_smiles_are_never_a_yes(config):
     assert t["parent_looks_share"].max() > 0.9  # the parent's own gaze was measured
 
 
+def test_unknown_visibility_is_not_seen(config):
+    """A frame whose visibility is NaN (not measured) is not a frame where the face was seen: its
+    gaze and smiles are unknown, even where the looks-at columns hold a value."""
+    frames = make_frames(20.0, parent_looks=[(0, 20)], child_looks=[(0, 20)])
+    frames.dyad.loc[frames.dyad["t"].between(5.0, 12.0), "child_visible"] = np.nan
+    t = compute_windows(frames, SpeechTrack.empty(), config=config).table
+    unknown = (t["start"] >= 5.0) & (t["end"] <= 12.0)
+    assert t.loc[unknown, "mutual_gaze"].isna().all()
+    assert (t.loc[t["end"] <= 5.0, "mutual_gaze"] > 0.99).all()
+
+
 @pytest.mark.parametrize(
     ("column", "value"),
     [

@@ -126,10 +126,16 @@ def _frame_signals(frames: FrameFeatures, centres: np.ndarray, tolerance: float)
         values = _prob(dyad, name)[pick]
         return np.where(near, values, np.nan)
 
-    p_vis, c_vis = take("parent_visible"), take("child_visible")
-    # a person whose face is not found has unknown gaze and smile (missing column = assume seen)
-    p_ok = np.where(np.isnan(p_vis), near, p_vis >= 0.5)
-    c_ok = np.where(np.isnan(c_vis), near, c_vis >= 0.5)
+    def seen(column: str) -> np.ndarray:
+        # a person whose face is not found has unknown gaze and smile; an unknown visibility is
+        # not seen either (NaN never reads as yes); only a table without the column (a
+        # hand-built one) is taken as seen wherever it has a frame
+        if column not in dyad:
+            return near
+        with np.errstate(invalid="ignore"):
+            return near & (take(column) >= 0.5)
+
+    p_ok, c_ok = seen("parent_visible"), seen("child_visible")
     both = p_ok & c_ok
     out["both_visible"] = np.where(near, both.astype(float), np.nan)
     out["parent_looks"] = np.where(p_ok, take("parent_looks_at_child"), np.nan)
