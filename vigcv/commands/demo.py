@@ -44,11 +44,11 @@ def demo(
             with make_progress() as progress:
                 task = progress.add_task("making the demo session", total=1)
 
-                def tick(done: int, total: int) -> None:
-                    progress.update(task, completed=done, total=total)
+                def tick(step: str, artifact: object = None, **counts: Any) -> None:
+                    progress.update(task, completed=counts["completed"], total=counts["total"])
 
                 result = generate_session(
-                    video, script=shipped_script("mixed"), seed=seed, progress=tick
+                    video, script=shipped_script("mixed"), seed=seed, hook=tick
                 )
         else:
             result = load_result(video)

@@ -46,7 +46,7 @@ def export(
     if not out.is_dir():
         raise fail(f"{out}: no such folder; give the --out folder of `vigcv run`", code=2)
 
-    def hook(step: str, artifact: Any) -> None:
+    def hook(step: str, artifact: Any = None, **progress: Any) -> None:
         path = getattr(artifact, "path", artifact)
         console.print(f"  {step:<7} {path}")
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -64,8 +64,8 @@ def synth(
         with make_progress() as progress:
             task = progress.add_task(f"synth {out.name}", total=None)
 
-            def hook(done: int, total: int) -> None:
-                progress.update(task, completed=done, total=total)
+            def hook(step: str, artifact: object = None, **counts: Any) -> None:
+                progress.update(task, completed=counts["completed"], total=counts["total"])
 
             result = generate_session(
                 out,
@@ -73,7 +73,7 @@ def synth(
                 seed=seed,
                 size=(width, height),
                 fps=fps,
-                progress=hook,
+                hook=hook,
             )
     except VigcvError as exc:
         raise fail(str(exc)) from None

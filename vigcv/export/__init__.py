@@ -14,7 +14,7 @@ Every file is written to a temporary name and renamed into place.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,6 +26,7 @@ from vigcv.errors import VigcvError
 from vigcv.export.clips import ClipResult, clock, write_clip
 from vigcv.export.eaf import build_eaf, write_eaf
 from vigcv.export.report import report_html
+from vigcv.hooks import Hook, no_hook
 from vigcv.io.frames import thumbnail_jpeg
 from vigcv.io.store import write_csv, write_text
 from vigcv.results import EXPORTS_FOLDER, SPEECH_FILE, TIMELINE_FILE, list_sessions
@@ -129,7 +130,7 @@ def export_out(
     confirmed: bool = False,
     sessions: Sequence[str] | None = None,
     config: dict[str, Any] | None = None,
-    hook: Callable[[str, Any], None] | None = None,
+    hook: Hook | None = None,
 ) -> ExportResult:
     """Export the reviewed sessions of ``out``.
 
@@ -159,7 +160,7 @@ def export_out(
     for name in names:
         if name not in known:
             raise VigcvError(f"{out / name}: not a processed session (no run.json)")
-    notify = hook or (lambda step, artifact: None)
+    notify = hook or no_hook
     result = ExportResult(folder=folder)
     all_rows: list[dict[str, Any]] = []
     with open_store(out, min_iou=settings.match_iou) as store:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -25,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from vigcv.errors import OutputError
+from vigcv.hooks import Hook, no_hook
 from vigcv.synth.facemesh import FaceModel, fit_face
 from vigcv.synth.render import HeadPose, composite, render_head, rotation
 from vigcv.synth.scene import lighting, make_background, make_layout
@@ -167,7 +167,7 @@ def generate_session(
     seed: int = 0,
     size: tuple[int, int] = (640, 480),
     fps: float = 25.0,
-    progress: Callable[[int, int], None] | None = None,
+    hook: Hook = no_hook,
 ) -> SynthResult:
     """Write a synthetic parent-child session and its ground truth.
 
@@ -184,8 +184,9 @@ def generate_session(
         Frame width and height in pixels (even).
     fps : float
         Frame rate.
-    progress : callable, optional
-        Called as ``progress(frames_done, frames_total)`` every 25 frames.
+    hook : callable, optional
+        Called as ``hook("synth", None, completed=frames_done, total=frames_total)`` every 25
+        frames (:mod:`vigcv.hooks`).
 
     Returns
     -------
@@ -270,8 +271,8 @@ def generate_session(
                         }
                     )
                 writer.write(frame)
-                if progress is not None and (i % 25 == 24 or i == n_frames - 1):
-                    progress(i + 1, n_frames)
+                if i % 25 == 24 or i == n_frames - 1:
+                    hook("synth", None, completed=i + 1, total=n_frames)
     except BaseException:
         tmp_video.unlink(missing_ok=True)
         raise
