@@ -17,6 +17,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
+from vigcv.intervals import true_runs
 from vigcv.scoring import COMPONENTS, WindowScores
 from vigcv.scoring.timeline import speaker_roles
 from vigcv.types import FrameFeatures, Moment, SpeechTrack
@@ -71,9 +72,7 @@ def _runs(t: np.ndarray, on: np.ndarray, step: float) -> list[tuple[float, float
     """(start, width) of runs of True, each sample covering ``[t - step/2, t + step/2]``."""
     if t.size == 0 or not on.any():
         return []
-    edges = np.diff(np.concatenate([[0], on.astype(int), [0]]))
-    a, b = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1) - 1
-    return [(float(t[i]) - step / 2, float(t[j] - t[i]) + step) for i, j in zip(a, b, strict=True)]
+    return [(float(t[i]) - step / 2, float(t[j - 1] - t[i]) + step) for i, j in true_runs(on)]
 
 
 def _curves(ax: Axes, dyad: pd.DataFrame, signals: Sequence[tuple[str, str, str]]) -> None:

@@ -18,7 +18,7 @@ direction of ``w`` matters to a weighted mean, so the result is scaled to a larg
 contiguous time blocks of the one session (training windows that straddle the held-out block are
 dropped). Each held-out part is scored with weights learned without it; the stitched out-of-fold
 scores of a session are then ranked as usual (:func:`vigcv.scoring.select_moments`) and
-precision@k (gain >= 2, the rule of ``../shared/eval/README.md``) and nDCG@5 are measured against
+precision@k (gain >= 2, the rule of ``docs/labels.md``) and nDCG@5 are measured against
 the held-out truth: the labelled moments, or the accepted decisions (as strength 2) when there is
 no coding. "Before" is the same with the config's own weights.
 """

@@ -46,6 +46,7 @@ from vigcv.evaluation.moments import (
     ndcg_at_k,
     precision_at_k,
 )
+from vigcv.intervals import true_runs
 from vigcv.io import store
 from vigcv.types import Segment
 
@@ -81,12 +82,10 @@ def grid_events(times: np.ndarray, yes: np.ndarray, *, step: float) -> list[Segm
     on = np.asarray(yes, dtype=bool)
     if on.size == 0 or not on.any():
         return []
-    edges = np.diff(np.concatenate([[0], on.astype(int), [0]]))
-    first, last = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1) - 1
     half = 0.5 * step
     return [
-        Segment(max(0.0, float(times[a]) - half), float(times[b]) + half)
-        for a, b in zip(first, last, strict=True)
+        Segment(max(0.0, float(times[a]) - half), float(times[b - 1]) + half)
+        for a, b in true_runs(on)
     ]
 
 

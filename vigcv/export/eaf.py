@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 from pympi.Elan import Eaf, to_eaf
 
+from vigcv.intervals import true_runs
 from vigcv.io.store import atomic_path
 
 SIGNAL_TIERS = {
@@ -53,11 +54,9 @@ def runs(
     if t.size == 0 or not on.any():
         return []
     step = float(np.median(np.diff(t))) if t.size > 1 else 0.1
-    edges = np.diff(np.concatenate([[0], on.astype(int), [0]]))
-    starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1) - 1
     out = []
-    for a, b in zip(starts, ends, strict=True):
-        start, end = float(t[a]), float(t[b]) + step
+    for a, stop in true_runs(on):
+        start, end = float(t[a]), float(t[stop - 1]) + step
         if end - start >= min_s:
             out.append((start, end))
     return out

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 import cv2
 import numpy as np
 
 from vigcv.checks import require_probability
+from vigcv.config import default_config
 from vigcv.models import model_path, onnx_session
 
 
@@ -65,8 +67,13 @@ class Detections:
         return Detections(boxes, self.scores, self.landmarks / scale + offset)
 
 
+def _setting(value: Any, key: str) -> Any:
+    """``value``, or ``[vision] key`` of ``configs/default.toml`` when it is ``None``."""
+    return default_config()["vision"][key] if value is None else value
+
+
 @lru_cache(maxsize=4)
-def load_centerface(threads: int = 1) -> object:
+def load_centerface(threads: int) -> object:
     """An onnxruntime session of CenterFace with symbolic batch/height/width (cached)."""
     import onnx
 
@@ -123,9 +130,9 @@ def detect_faces(
     rgb: np.ndarray,
     *,
     width: int,
-    threshold: float = 0.4,
-    nms_iou: float = 0.3,
-    threads: int = 1,
+    threshold: float | None = None,
+    nms_iou: float | None = None,
+    threads: int | None = None,
 ) -> Detections:
     """Run CenterFace on an RGB image resized to ``width`` pixels wide.
 
@@ -140,12 +147,20 @@ def detect_faces(
         Heat-map peak above which a face is kept (0..1).
     nms_iou : float
         Boxes overlapping a better one by more than this intersection-over-union are dropped.
+    threads : int
+        onnxruntime's intra-op threads.
+
+    ``threshold``, ``nms_iou`` and ``threads`` left out (``None``) take ``[vision]
+    detect_threshold``, ``nms_iou`` and ``threads`` of ``configs/default.toml``.
 
     Returns
     -------
     Detections
         In pixels of ``rgb``.
     """
+    threshold = float(_setting(threshold, "detect_threshold"))
+    nms_iou = float(_setting(nms_iou, "nms_iou"))
+    threads = int(_setting(threads, "threads"))
     h, w = rgb.shape[:2]
     scale = width / float(w)
     nw, nh = max(1, round(float(w * scale))), max(1, round(float(h * scale)))
@@ -184,7 +199,7 @@ def detect_in_regions(
     margin: float,
     width: int,
     threshold: float,
-    threads: int = 1,
+    threads: int | None = None,
 ) -> list[Detections]:
     """Look for one face around each given box, all regions in one batched CenterFace call.
 
@@ -203,6 +218,9 @@ def detect_in_regions(
         Network input side in pixels (rounded up to a multiple of 32).
     threshold : float
         Heat-map peak above which a face is kept (0..1).
+    threads : int
+        onnxruntime's intra-op threads (``None``: ``[vision] threads`` of
+        ``configs/default.toml``).
 
     Returns
     -------
@@ -212,6 +230,7 @@ def detect_in_regions(
     boxes = np.asarray(boxes, dtype=float).reshape(-1, 4)
     if not len(boxes):
         return []
+    threads = int(_setting(threads, "threads"))
     side = -(-int(width) // 32) * 32
     h, w = rgb.shape[:2]
     blob = np.zeros((len(boxes), 3, side, side), np.float32)

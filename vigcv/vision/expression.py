@@ -27,6 +27,7 @@ import onnxruntime as ort
 from onnx import TensorProto, helper, numpy_helper
 
 from vigcv.checks import require_probability
+from vigcv.config import default_config
 from vigcv.errors import ModelError
 from vigcv.models import model_path, onnx_model, onnx_session
 
@@ -152,7 +153,7 @@ def expression_session() -> ort.InferenceSession:
 
 
 def face_input(
-    rgb: np.ndarray, box: np.ndarray, *, margin: float = 1.0, mirror: bool = False
+    rgb: np.ndarray, box: np.ndarray, *, margin: float | None = None, mirror: bool = False
 ) -> np.ndarray:
     """The classifier's input for one face: a grey square around ``box``, 64x64, in [-1, 1].
 
@@ -163,7 +164,8 @@ def face_input(
         ``x0, y0, x1, y1`` in ``rgb``'s pixels.
     margin : float
         Square side as a multiple of the box's longest side (1.0: the face box itself, close to
-        the tight face crops FER2013 was made of).
+        the tight face crops FER2013 was made of). ``None``: ``[vision] expression_margin`` of
+        ``configs/default.toml``.
     mirror : bool
         Flip left-right (alternating frames average out the model's side bias).
 
@@ -171,6 +173,8 @@ def face_input(
     -------
     ndarray, shape (1, 64, 64), float32
     """
+    if margin is None:
+        margin = float(default_config()["vision"]["expression_margin"])
     h, w = rgb.shape[:2]
     cx, cy = 0.5 * (box[0] + box[2]), 0.5 * (box[1] + box[3])
     size = max(4.0, margin * float(max(box[2] - box[0], box[3] - box[1])))

@@ -17,6 +17,7 @@ import pandas as pd
 from vigcv.checks import require_finite, require_probability
 from vigcv.config import extract_hash
 from vigcv.hooks import Hook, no_hook
+from vigcv.intervals import true_runs
 from vigcv.io import MediaInfo
 from vigcv.types import DYAD_COLUMNS, PERSON_COLUMNS, FrameFeatures
 from vigcv.vision.pose import combine_gaze, gaze_vector
@@ -121,12 +122,6 @@ def _person_arrays(
     return out
 
 
-def _runs(flag: np.ndarray) -> list[tuple[int, int]]:
-    """``(start, stop)`` of each run of True in a boolean array."""
-    edges = np.diff(np.concatenate([[0], flag.astype(int), [0]]))
-    return list(zip(np.nonzero(edges == 1)[0], np.nonzero(edges == -1)[0], strict=True))
-
-
 def unswap_identities(
     parent: dict[str, np.ndarray],
     child: dict[str, np.ndarray],
@@ -162,11 +157,11 @@ def unswap_identities(
     wrong_side = (pcx > ccx) if parent_left else (pcx < ccx)
     flag = both & wrong_side & (psize < csize)
     # Bridge short gaps (frames where one face is coasting or missing) inside a swapped stretch.
-    for start, stop in _runs(~flag):
+    for start, stop in true_runs(~flag):
         if start > 0 and stop < flag.size and stop - start <= gap_frames:
             flag[start:stop] = True
     swapped = 0
-    for start, stop in _runs(flag):
+    for start, stop in true_runs(flag):
         if stop - start < min_frames:
             continue
         # Extend over neighbouring frames where the faces are not both detected (the swap began

@@ -25,8 +25,11 @@ from typing import Any
 
 import cv2
 import numpy as np
+from scipy.spatial.transform import Rotation
+from scipy.special import expit
 
 from vigcv.checks import require_probability
+from vigcv.config import default_config
 from vigcv.errors import ModelError
 from vigcv.models import model_path
 
@@ -205,7 +208,11 @@ def mesh_geometry(points: np.ndarray) -> dict[str, float]:
 
 
 def head_rotation(points: np.ndarray, canonical: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """Rotation (3x3) of the canonical face onto a mesh, by weighted Procrustes.
+    """Rotation (3x3) of the canonical face onto a mesh, by weighted Procrustes (Kabsch).
+
+    Both point sets are centred on their weighted mean here; the rotation itself is
+    :meth:`scipy.spatial.transform.Rotation.align_vectors` (a proper rotation, no reflection;
+    a uniform scale between the sets does not change it).
 
     Parameters
     ----------
@@ -226,9 +233,8 @@ def head_rotation(points: np.ndarray, canonical: np.ndarray, weights: np.ndarray
     w = weights / weights.sum()
     pc = p - w @ p
     cc = canonical - w @ canonical
-    u, _, vt = np.linalg.svd((cc * w[:, None]).T @ pc)
-    d = np.sign(np.linalg.det(vt.T @ u.T))
-    return np.asarray(vt.T @ np.diag([1.0, 1.0, d]) @ u.T)
+    rotation, _ = Rotation.align_vectors(pc, cc, weights=w)
+    return np.asarray(rotation.as_matrix(), dtype=float)
 
 
 def _protobuf_fields(data: bytes) -> Iterator[tuple[int, int, Any]]:
@@ -331,11 +337,17 @@ class Landmarker:
         The mesh model's face-presence probability (0..1) below which a crop counts as no face.
     margin : float
         Crop side as a multiple of the face box's longest side.
+
+    Left out (``None``), they take ``[vision] landmark_confidence`` and ``crop_margin`` of
+    ``configs/default.toml``.
     """
 
-    def __init__(self, *, min_presence: float = 0.5, margin: float = 1.5) -> None:
-        self.min_presence = min_presence
-        self.margin = margin
+    def __init__(self, *, min_presence: float | None = None, margin: float | None = None) -> None:
+        vc = default_config()["vision"] if min_presence is None or margin is None else {}
+        self.min_presence = float(
+            vc["landmark_confidence"] if min_presence is None else min_presence
+        )
+        self.margin = float(vc["crop_margin"] if margin is None else margin)
         self._mesh, self._blend, self._canonical, self._weights = face_models()
         self._mesh_in = self._mesh.get_inputs()[0].name
         self._blend_in = self._blend.get_inputs()[0].name
@@ -348,8 +360,8 @@ class Landmarker:
         x = np.ascontiguousarray(crop, dtype=np.float32)[None] / 255.0
         points, presence, _ = self._mesh.run(None, {self._mesh_in: x})
         logit = np.ravel(presence)[:1].astype(float)
-        with np.errstate(over="ignore"):  # a very sure "no face" is 0, not an OverflowError
-            p = require_probability(1.0 / (1.0 + np.exp(-logit)), what="face-mesh presence")
+        # expit: a very sure "no face" is 0, not an overflow; a NaN logit is refused.
+        p = require_probability(np.asarray(expit(logit), dtype=float), what="face-mesh presence")
         return np.asarray(points, dtype=float).reshape(-1, 3), float(p[0])
 
     def blendshapes(self, points: np.ndarray) -> dict[str, float]:

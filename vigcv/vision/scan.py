@@ -136,7 +136,9 @@ def _roi_detections(
     for _, box, lost, hits in established:
         if hits < min_hits or lost > vc["roi_max_lost_s"]:
             continue
-        if len(dets) and match_cost(box[None], dets.boxes).min() <= tracker.gate:
+        if len(dets) and (
+            match_cost(box[None], dets.boxes, size_weight=tracker.size_weight).min() <= tracker.gate
+        ):
             continue
         wanted.append(box)
     if not wanted:

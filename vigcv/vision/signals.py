@@ -18,14 +18,16 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from scipy.special import expit
 
 from vigcv.checks import require_probability
 
 
 def sigmoid(x: np.ndarray) -> np.ndarray:
-    """Logistic function, NaN stays NaN."""
-    with np.errstate(over="ignore", invalid="ignore"):
-        return 1.0 / (1.0 + np.exp(-np.asarray(x, dtype=float)))
+    """Logistic function in float64 (:func:`scipy.special.expit`): NaN stays NaN, -inf gives 0
+    and +inf 1, without overflow warnings. The callers check the result where it decides
+    (:func:`vigcv.checks.require_probability`)."""
+    return np.asarray(expit(np.asarray(x, dtype=float)), dtype=float)
 
 
 def running_mean(values: np.ndarray, window: int) -> np.ndarray:

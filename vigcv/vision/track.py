@@ -8,16 +8,22 @@ tracks that never co-occur into the two main people of the session.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from vigcv.config import CHOICES
+from vigcv.config import CHOICES, default_config
 from vigcv.errors import ConfigError
 
 _BIG = 1e6
 MATCHINGS = CHOICES["vision.track_matching"]
+
+
+def _setting(value: Any, key: str) -> Any:
+    """``value``, or ``[vision] key`` of ``configs/default.toml`` when it is ``None``."""
+    return default_config()["vision"][key] if value is None else value
 
 
 def _centre_size(boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -28,13 +34,14 @@ def _centre_size(boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def match_cost(
-    track_boxes: np.ndarray, det_boxes: np.ndarray, *, size_weight: float = 1.0
+    track_boxes: np.ndarray, det_boxes: np.ndarray, *, size_weight: float | None = None
 ) -> np.ndarray:
     """Cost of linking each track box to each detection box, shape (n_tracks, n_dets).
 
     Centre distance in units of the mean face size plus ``size_weight`` times the absolute log
-    ratio of sizes.
+    ratio of sizes (``None``: ``[vision] track_size_weight`` of ``configs/default.toml``).
     """
+    size_weight = float(_setting(size_weight, "track_size_weight"))
     tc, ts = _centre_size(track_boxes)
     dc, ds = _centre_size(det_boxes)
     dist = np.linalg.norm(tc[:, None, :] - dc[None, :, :], axis=2)
@@ -74,9 +81,11 @@ class _Track:
     hits: int = 1
 
 
-@dataclass
 class FaceTracker:
     """Frame-by-frame track ids for face boxes.
+
+    Each setting left out (``None``) takes its ``[vision] track_*`` value from
+    ``configs/default.toml`` (``gate``: ``track_gate``, ``matching``: ``track_matching``, ...).
 
     Parameters
     ----------
@@ -98,16 +107,24 @@ class FaceTracker:
         missed in a hug, her track takes the child's face and the child's track a stray box.
     """
 
-    gate: float = 1.2
-    gate_growth: float = 1.0
-    max_gate: float = 3.0
-    max_lost_s: float = 4.0
-    size_weight: float = 1.0
-    matching: str = "greedy"
-    _tracks: list[_Track] = field(default_factory=list)
-    _next_id: int = 0
-
-    def __post_init__(self) -> None:
+    def __init__(
+        self,
+        *,
+        gate: float | None = None,
+        gate_growth: float | None = None,
+        max_gate: float | None = None,
+        max_lost_s: float | None = None,
+        size_weight: float | None = None,
+        matching: str | None = None,
+    ) -> None:
+        self.gate = float(_setting(gate, "track_gate"))
+        self.gate_growth = float(_setting(gate_growth, "track_gate_growth"))
+        self.max_gate = float(_setting(max_gate, "track_max_gate"))
+        self.max_lost_s = float(_setting(max_lost_s, "track_max_lost_s"))
+        self.size_weight = float(_setting(size_weight, "track_size_weight"))
+        self.matching = str(_setting(matching, "track_matching"))
+        self._tracks: list[_Track] = []
+        self._next_id = 0
         if self.matching not in MATCHINGS:
             raise ConfigError(
                 f"[vision] track_matching must be one of {', '.join(MATCHINGS)}, "
@@ -195,9 +212,9 @@ def link_identities(
     summaries: list[TrackSummary],
     *,
     max_people: int = 2,
-    min_frames: int = 2,
-    max_overlap: float = 0.0,
-    max_size_ratio: float = np.inf,
+    min_frames: int | None = None,
+    max_overlap: float | None = None,
+    max_size_ratio: float | None = None,
 ) -> dict[int, int]:
     """Chain tracks into at most ``max_people`` identities.
 
@@ -206,13 +223,18 @@ def link_identities(
     position/size it is closest to; a track that co-occurs with every identity (a third face, a
     picture, a false detection) is dropped. Where tracks of one identity share a frame, the
     caller keeps the better detection. A track whose median face size differs from an
-    identity's by more than ``max_size_ratio`` never joins it.
+    identity's by more than ``max_size_ratio`` never joins it. Left out (``None``),
+    ``min_frames``, ``max_overlap`` and ``max_size_ratio`` take ``[vision] min_track_frames``,
+    ``link_max_overlap`` and ``stray_max_size_ratio`` of ``configs/default.toml``.
 
     Returns
     -------
     dict
         ``{track id: identity 0..max_people-1}`` for the kept tracks.
     """
+    min_frames = int(_setting(min_frames, "min_track_frames"))
+    max_overlap = float(_setting(max_overlap, "link_max_overlap"))
+    max_size_ratio = float(_setting(max_size_ratio, "stray_max_size_ratio"))
     members: list[list[TrackSummary]] = []
     out: dict[int, int] = {}
     for s in summaries:
