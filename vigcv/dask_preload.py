@@ -17,7 +17,7 @@ from typing import Any
 
 def warm_up() -> None:
     """Import the pipeline, load the models and run the audio features (librosa) once."""
-    from vigcv.audio.librosa_env import warm_librosa
+    from vigcv.audio.features import warm_librosa
     from vigcv.audio.vad import vad_session
     from vigcv.audio.voice_encoder import encoder_session
     from vigcv.batch import run_one  # noqa: F401 - the import is the warm-up

@@ -12,7 +12,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from vigcv.audio import librosa_env
+from vigcv.audio import features, librosa_env
 
 REPORT = (
     "import json, os, sys\n"
@@ -90,5 +90,5 @@ def test_a_cache_folder_the_user_chose_is_kept(env: pytest.MonkeyPatch, tmp_path
 
 
 def test_warm_librosa_loads_it() -> None:
-    librosa_env.warm_librosa()
+    features.warm_librosa()
     assert "librosa" in sys.modules and "numba" in sys.modules

@@ -192,3 +192,13 @@ def runs(mask: np.ndarray) -> list[tuple[int, int]]:
     padded = np.concatenate([[False], mask, [False]])
     edges = np.flatnonzero(np.diff(padded.astype(np.int8)))
     return list(zip(edges[::2].tolist(), edges[1::2].tolist(), strict=True))
+
+
+def warm_librosa() -> None:
+    """Run vigcv's acoustic features (librosa's pYIN, MFCC, RMS and mel) once on 0.2 s of a tone.
+
+    Loads (or, the first time on a machine, compiles and caches) numba's code for pYIN, so
+    that a worker pays for it when it starts rather than in its first session.
+    """
+    t = np.arange(RATE // 5) / RATE
+    acoustic_frames((0.3 * np.sin(2 * np.pi * 220.0 * t)).astype(np.float32))

@@ -24,8 +24,6 @@ import tempfile
 from pathlib import Path
 from types import ModuleType
 
-import numpy as np
-
 ENV = "NUMBA_CACHE_DIR"
 
 
@@ -74,15 +72,3 @@ def import_librosa() -> ModuleType:
     import librosa
 
     return librosa
-
-
-def warm_librosa() -> None:
-    """Run vigcv's acoustic features (librosa's pYIN, MFCC, RMS and mel) once on 0.2 s of a tone.
-
-    Loads (or, the first time on a machine, compiles and caches) numba's code for pYIN, so
-    that a worker pays for it when it starts rather than in its first session.
-    """
-    from vigcv.audio.features import RATE, acoustic_frames
-
-    t = np.arange(RATE // 5) / RATE
-    acoustic_frames((0.3 * np.sin(2 * np.pi * 220.0 * t)).astype(np.float32))
