@@ -267,3 +267,12 @@ def section_values(
     the default file lacks too is left out."""
     values = {**default_config().get(section, {}), **dict((config or {}).get(section, {}))}
     return {k: values[k] for k in names if k in values}
+
+
+def setting(section: str, key: str, value: Any = None) -> Any:
+    """``value`` when it is given, else ``[section] key`` of ``configs/default.toml``.
+
+    For a library function's keyword defaults, so that no default is copied into code:
+    ``off = setting("audio", "vad_off", off)``.
+    """
+    return default_config()[section][key] if value is None else value

@@ -35,8 +35,8 @@ import numpy as np
 import pandas as pd
 from scipy.ndimage import uniform_filter1d
 
-from vigcv.audio.features import runs
 from vigcv.checks import require_probability
+from vigcv.intervals import true_runs
 from vigcv.types import ROLES, FrameFeatures, SpeechTrack
 
 
@@ -80,7 +80,7 @@ def _mouth_z(
 
 
 def mouth_scores(
-    speech: SpeechTrack, frames: FrameFeatures, *, off: float = 0.35, context_s: float = 1.0
+    speech: SpeechTrack, frames: FrameFeatures, *, off: float, context_s: float
 ) -> dict[str, np.ndarray]:
     """Audio-visual speaking score of each role for each segment (NaN: not enough frames).
 
@@ -162,7 +162,7 @@ def _overlaps(seg: pd.DataFrame, act: Activity, cfg: dict[str, Any]) -> pd.DataF
         start, end = float(seg.at[k, "start"]), float(seg.at[k, "end"])
         inside = (grid >= start) & (grid < end)
         active = inside & (both[host] >= level) & (both[guest] >= level)
-        for lo, hi in runs(active):
+        for lo, hi in true_runs(active):
             a, b = float(grid[lo]), min(end, float(grid[hi - 1]) + float(np.median(np.diff(grid))))
             if b - a < cfg["av_overlap_min_s"]:
                 continue

@@ -14,13 +14,14 @@ import numpy as np
 import pandas as pd
 
 from vigcv.audio.diarize import cluster_speakers, speech_mask
-from vigcv.audio.features import HOP, AcousticFrames, acoustic_frames, runs
+from vigcv.audio.features import HOP, AcousticFrames, acoustic_frames
 from vigcv.audio.features import HOP_S as HOP_FEATURES
 from vigcv.audio.vad import CHUNK, HOP_S, chunk_times, hysteresis_segments, stream_vad
 from vigcv.checks import require_finite
 from vigcv.config import section_hash
 from vigcv.errors import ConfigError
 from vigcv.hooks import Hook, no_hook
+from vigcv.intervals import true_runs
 from vigcv.io import iter_audio, probe
 from vigcv.models import load_manifest
 from vigcv.types import SEGMENT_COLUMNS, TURN_COLUMNS, Segment, SpeechTrack
@@ -78,8 +79,7 @@ def extract_audio(
         blocks,
         batch=int(cfg["vad_batch"]),
         warmup_chunks=max(1, round(cfg["vad_warmup_s"] / HOP_S)),
-        # a multiple of 5 chunks (2560 samples) keeps every block on the 320-sample feature grid
-        block_chunks=max(5, round(cfg["block_s"] / HOP_S) // 5 * 5),
+        block_chunks=max(5, round(cfg["block_s"] / HOP_S) // 5 * 5),  # see stream_vad
     )
     for samples, prob in stream:
         probs.append(prob)
@@ -177,8 +177,8 @@ def vocalisation(
     *,
     n: int,
     min_db: float,
-    min_glide_st: float = 0.5,
-    min_voiced: float = 0.3,
+    min_glide_st: float,
+    min_voiced: float,
 ) -> np.ndarray:
     """Loud voiced sounds: a vocalisation indicator on the 32 ms VAD grid, shape (n,).
 
@@ -194,7 +194,7 @@ def vocalisation(
     loud = frames.db >= float(np.percentile(frames.db, 10)) + min_db
     value = np.zeros(frames.db.size, np.float32)
     pitch = require_finite(frames.f0, what="pitch (Hz) deciding vocalisations", allow_nan=True)
-    for lo, hi in runs(loud):
+    for lo, hi in true_runs(loud):
         f0 = pitch[lo:hi]
         voiced = np.isfinite(f0)
         if voiced.mean() < min_voiced or voiced.sum() < 3:

@@ -21,6 +21,8 @@ import numpy as np
 from vigcv.audio.librosa_env import import_librosa
 from vigcv.audio.voice_encoder import N_MELS, log_mel
 from vigcv.checks import NonFiniteError, require_finite, require_probability
+from vigcv.config import setting
+from vigcv.intervals import true_runs
 
 RATE = 16000
 HOP = 320  # samples between feature frames (20 ms)
@@ -89,8 +91,8 @@ def acoustic_frames(
     *,
     speech: np.ndarray | None = None,
     loud_db: float | None = None,
-    fmin: float = 70.0,
-    fmax: float = 700.0,
+    fmin: float | None = None,
+    fmax: float | None = None,
 ) -> AcousticFrames:
     """Features of one block of 16 kHz mono audio, ``len(samples) // 320`` frames.
 
@@ -105,8 +107,9 @@ def acoustic_frames(
         Pitch is also wanted where the loudness is this many dB above the block's noise floor
         (its 10th percentile), so that vocalisations that are not speech-like get a voicing
         probability too.
-    fmin, fmax : float
-        Pitch search range in Hz (a young child's voice reaches 500-700 Hz).
+    fmin, fmax : float, optional
+        Pitch search range in Hz (a young child's voice reaches 500-700 Hz); default
+        ``[audio] pitch_fmin_hz`` and ``pitch_fmax_hz`` of ``configs/default.toml``.
     """
     n = samples.size // HOP
     y = samples[: n * HOP].astype(np.float32)
@@ -123,7 +126,7 @@ def acoustic_frames(
     mask = np.ones(n, bool) if speech is None else np.asarray(speech, bool)[:n].copy()
     if loud_db is not None:
         mask |= db >= np.percentile(db, 10) + loud_db
-    for lo, hi in _merged(runs(mask), gap=MERGE_GAP):
+    for lo, hi in _merged(true_runs(mask), gap=MERGE_GAP):
         a, b = max(0, lo - 2), min(n, hi + 2)
         freq, prob = pitch(y[a * HOP : b * HOP], fmin=fmin, fmax=fmax)
         m = min(b - a, freq.size)
@@ -133,7 +136,7 @@ def acoustic_frames(
 
 
 def pitch(
-    y: np.ndarray, *, fmin: float = 70.0, fmax: float = 700.0
+    y: np.ndarray, *, fmin: float | None = None, fmax: float | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """Pitch track of 16 kHz audio with librosa's pYIN, checked before anything decides on it.
 
@@ -141,8 +144,8 @@ def pitch(
     ----------
     y : ndarray, shape (n_samples,)
         float32 audio.
-    fmin, fmax : float
-        Pitch search range in Hz.
+    fmin, fmax : float, optional
+        Pitch search range in Hz (default ``[audio] pitch_fmin_hz``, ``pitch_fmax_hz``).
 
     Returns
     -------
@@ -158,6 +161,8 @@ def pitch(
         A voicing probability that is NaN, infinite or outside [0, 1], or a frequency that is
         infinite or not positive: the Viterbi path through such numbers is arbitrary.
     """
+    fmin = float(setting("audio", "pitch_fmin_hz", fmin))
+    fmax = float(setting("audio", "pitch_fmax_hz", fmax))
     librosa = import_librosa()
     f0, _, prob = librosa.pyin(
         np.asarray(y, np.float32),
@@ -185,13 +190,6 @@ def _merged(spans: list[tuple[int, int]], *, gap: int) -> list[tuple[int, int]]:
         else:
             out.append((lo, hi))
     return out
-
-
-def runs(mask: np.ndarray) -> list[tuple[int, int]]:
-    """``[lo, hi)`` index ranges where ``mask`` is true."""
-    padded = np.concatenate([[False], mask, [False]])
-    edges = np.flatnonzero(np.diff(padded.astype(np.int8)))
-    return list(zip(edges[::2].tolist(), edges[1::2].tolist(), strict=True))
 
 
 def warm_librosa() -> None:

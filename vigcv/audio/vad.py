@@ -20,6 +20,7 @@ import numpy as np
 import onnxruntime as ort
 
 from vigcv.checks import require_probability
+from vigcv.config import setting
 from vigcv.models import model_path, onnx_session
 from vigcv.types import Segment
 
@@ -71,9 +72,9 @@ def _run_pieces(
 def stream_vad(
     blocks: Iterable[np.ndarray],
     *,
-    batch: int = 8,
-    warmup_chunks: int = 32,
-    block_chunks: int = 1875,
+    batch: int | None = None,
+    warmup_chunks: int | None = None,
+    block_chunks: int | None = None,
 ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """Speech probabilities of a stream of 16 kHz mono audio blocks.
 
@@ -81,12 +82,16 @@ def stream_vad(
     ----------
     blocks : iterable of ndarray
         Consecutive float32 sample blocks of any length.
-    batch : int
-        Parallel streams per model call.
-    warmup_chunks : int
-        Chunks (32 ms each) of preceding audio each piece runs over before its own chunks.
-    block_chunks : int
-        Chunks processed together (1875 chunks = 60 s).
+    batch : int, optional
+        Parallel streams per model call (default ``[audio] vad_batch``).
+    warmup_chunks : int, optional
+        Chunks (32 ms each) of preceding audio each piece runs over before its own chunks
+        (default ``[audio] vad_warmup_s`` of them).
+    block_chunks : int, optional
+        Chunks processed together (1875 chunks = 60 s; default ``[audio] block_s`` of them,
+        a multiple of 5 chunks).
+
+    Settings left out come from ``configs/default.toml``.
 
     Yields
     ------
@@ -94,6 +99,12 @@ def stream_vad(
         The audio samples of each processed stretch (whole chunks, zero-padded at the very end),
         shape (k * 512,), and their speech probabilities, shape (k,), in order.
     """
+    batch = int(setting("audio", "vad_batch", batch))
+    if warmup_chunks is None:
+        warmup_chunks = max(1, round(float(setting("audio", "vad_warmup_s")) / HOP_S))
+    if block_chunks is None:
+        # a multiple of 5 chunks (2560 samples) keeps every block on the 320-sample feature grid
+        block_chunks = max(5, round(float(setting("audio", "block_s")) / HOP_S) // 5 * 5)
     keep = CONTEXT + warmup_chunks * CHUNK
     history = np.zeros(keep, np.float32)  # audio just before the pending samples
     pending: list[np.ndarray] = []
@@ -127,10 +138,10 @@ def hysteresis_segments(
     prob: np.ndarray,
     *,
     hop_s: float = HOP_S,
-    on: float = 0.5,
-    off: float = 0.35,
-    min_speech_s: float = 0.2,
-    min_silence_s: float = 0.15,
+    on: float | None = None,
+    off: float | None = None,
+    min_speech_s: float | None = None,
+    min_silence_s: float | None = None,
     pad_s: float = 0.0,
 ) -> list[Segment]:
     """Speech segments from per-frame probabilities with hysteresis.
@@ -147,12 +158,19 @@ def hysteresis_segments(
         NaN, infinity or a value outside [0, 1] raises :class:`vigcv.checks.NonFiniteError`.
     hop_s : float
         Frame step in seconds.
+    on, off, min_speech_s, min_silence_s : float, optional
+        Default ``[audio] vad_on``, ``vad_off``, ``min_speech_s``, ``min_silence_s`` of
+        ``configs/default.toml``.
 
     Returns
     -------
     list of Segment
         Ordered, disjoint, in seconds.
     """
+    on = float(setting("audio", "vad_on", on))
+    off = float(setting("audio", "vad_off", off))
+    min_speech_s = float(setting("audio", "min_speech_s", min_speech_s))
+    min_silence_s = float(setting("audio", "min_silence_s", min_silence_s))
     prob = require_probability(prob, what="voice activity probabilities")
     runs: list[list[int]] = []
     speaking = False

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from vigcv.clock import clock as format_time
+from vigcv.intervals import true_runs
 from vigcv.scoring.timeline import Timeline
 from vigcv.types import Segment
 
@@ -40,12 +41,11 @@ def _cap(text: str) -> str:
 
 def _longest_bout(on: np.ndarray) -> tuple[int, int]:
     """(start index, length) of the longest run of True in ``on`` ((0, 0) if none)."""
-    if not on.any():
+    runs = true_runs(on)
+    if not runs:
         return 0, 0
-    edges = np.diff(np.concatenate(([0], on.astype(int), [0])))
-    starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
-    i = int(np.argmax(ends - starts))
-    return int(starts[i]), int(ends[i] - starts[i])
+    start, end = max(runs, key=lambda run: run[1] - run[0])  # the first of equally long runs
+    return start, end - start
 
 
 def _initiative_sentences(

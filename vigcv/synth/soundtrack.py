@@ -15,6 +15,7 @@ import numpy as np
 from scipy.ndimage import uniform_filter1d
 from scipy.signal import lfilter
 
+from vigcv.intervals import true_runs
 from vigcv.synth.script import Event, Script
 from vigcv.synth.voice import synthesize
 from vigcv.types import Segment
@@ -66,8 +67,7 @@ def _frame_db(wave: np.ndarray, hop: int) -> np.ndarray:
 def _voiced_runs(db: np.ndarray) -> list[tuple[int, int]]:
     """[start, end) hop indices of runs above the silence level, merged over short pauses."""
     on = db > _SILENCE_DB
-    idx = np.flatnonzero(np.diff(np.concatenate([[0], on.astype(np.int8), [0]])))
-    runs = list(zip(idx[::2].tolist(), idx[1::2].tolist(), strict=True))
+    runs = true_runs(on)
     merged: list[tuple[int, int]] = []
     min_pause = round(_MIN_PAUSE_S / _HOP_S)
     for a, b in runs:
