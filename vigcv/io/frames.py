@@ -11,7 +11,7 @@ import numpy as np
 from vigcv.errors import MediaError
 
 
-def frame_at(path: str | Path, t: float, *, width: int = 320) -> np.ndarray:
+def frame_at(path: str | Path, t: float, *, width: int) -> np.ndarray:
     """The upright RGB picture shown at ``t`` seconds, scaled to ``width`` pixels wide.
 
     Parameters
@@ -74,6 +74,6 @@ def jpeg_bytes(rgb: np.ndarray, *, quality: int = 82) -> bytes:
     return bytes(buf.tobytes())
 
 
-def thumbnail_jpeg(path: str | Path, t: float, *, width: int = 320) -> bytes:
+def thumbnail_jpeg(path: str | Path, t: float, *, width: int) -> bytes:
     """JPEG bytes of the picture at ``t`` seconds, ``width`` pixels wide."""
     return jpeg_bytes(frame_at(path, t, width=width))

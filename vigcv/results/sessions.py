@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from vigcv.config import setting
 from vigcv.errors import VigcvError
 from vigcv.results.decisions import Decision, ReviewStore
 from vigcv.results.folder import (
@@ -147,7 +148,7 @@ def _clean(values: Any) -> list[float | None]:
     return out
 
 
-def timeline_data(session: Session, *, max_points: int = 1500) -> dict[str, Any]:
+def timeline_data(session: Session, *, max_points: int | None = None) -> dict[str, Any]:
     """What the page's timeline draws: component curves, gaze/smile curves, speech, moments.
 
     Returns
@@ -157,6 +158,7 @@ def timeline_data(session: Session, *, max_points: int = 1500) -> dict[str, Any]
         "score": 0..1}; ``signals`` = {"t": s, "mutual_gaze" | "parent_smile" | "child_smile":
         0..1}; ``speech`` = [{"start", "end", "speaker"}]; ``problems``: lines for the guider.
     """
+    max_points = int(setting("review", "timeline_points", max_points))
     problems: list[str] = []
     folder = session.folder
     windows: dict[str, Any] = {"t": []}
