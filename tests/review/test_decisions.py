@@ -119,3 +119,53 @@ def test_crossed_trims_fall_back_to_the_moment(tmp_path: Path) -> None:
     assert moments[0]["bounds"] == [1.0, 4.0]
     assert moments[1]["bounds"] == [5.0, 7.0]
     assert moments[2]["bounds"] == [8.5, 11.5] and moments[2]["decision"] is None
+
+
+def test_parent_note_is_its_own_field(tmp_path: Path) -> None:
+    with open_store(tmp_path) as store:
+        store.set_field("s", start=1.0, end=4.0, field="note", value="private: tired today")
+        d = store.set_field("s", start=1.0, end=4.0, field="parent_note", value="See her smile!")
+        assert (d.note, d.parent_note) == ("private: tired today", "See her smile!")
+        assert d.to_dict()["parent_note"] == "See her smile!"
+        assert d.to_dict()["note"] == "private: tired today"
+        assert [h["field"] for h in store.history("s")] == ["note", "parent_note"]
+        with pytest.raises(StoreError, match="parent_note is too long"):
+            store.set_field("s", start=1.0, end=4.0, field="parent_note", value="x" * 10_001)
+        assert store.decisions("s")[0].parent_note == "See her smile!"
+
+
+# The decisions table as the first release of vigcv made it (no parent_note column).
+OLD_SCHEMA = """
+CREATE TABLE decisions (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, session TEXT NOT NULL, start REAL NOT NULL,
+    end REAL NOT NULL, status TEXT NOT NULL DEFAULT '', trim_start REAL, trim_end REAL,
+    note TEXT NOT NULL DEFAULT '', reviewer TEXT NOT NULL DEFAULT '', created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+CREATE TABLE history (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, decision_id INTEGER NOT NULL, session TEXT NOT NULL,
+    start REAL NOT NULL, end REAL NOT NULL, field TEXT NOT NULL, value TEXT,
+    reviewer TEXT NOT NULL DEFAULT '', at TEXT NOT NULL
+);
+INSERT INTO decisions (session, start, end, status, note, reviewer, created_at, updated_at)
+VALUES ('s', 1.0, 4.0, 'accepted', 'old private note', 'Ann', '2024-01-01', '2024-01-01');
+"""
+
+
+def test_an_old_database_gains_the_parent_note_and_keeps_its_decisions(tmp_path: Path) -> None:
+    path = tmp_path / "reviews.sqlite"
+    with sqlite3.connect(path) as conn:
+        conn.executescript(OLD_SCHEMA)
+    conn.close()
+    with open_store(tmp_path) as store:
+        (old,) = store.decisions("s")
+        assert (old.status, old.note, old.parent_note) == ("accepted", "old private note", "")
+        d = store.set_field("s", start=1.0, end=4.0, field="parent_note", value="Well done")
+        assert d.id == old.id and d.note == "old private note" and d.parent_note == "Well done"
+    conn = sqlite3.connect(path)
+    columns = [r[1] for r in conn.execute("PRAGMA table_info(decisions)")]
+    conn.close()
+    assert columns.count("parent_note") == 1
+    # opening again (and from two stores at once) adds nothing twice and loses nothing
+    with open_store(tmp_path) as a, open_store(tmp_path) as b:
+        assert a.decisions("s")[0].parent_note == b.decisions("s")[0].parent_note == "Well done"

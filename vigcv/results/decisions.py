@@ -5,7 +5,9 @@ Two tables:
 - ``decisions`` -- the current state, one row per reviewed moment of a session: the moment's
   bounds when it was last reviewed (``start``, ``end``, seconds), ``status`` (``accepted``,
   ``rejected`` or empty), trimmed bounds ``trim_start`` / ``trim_end`` (seconds, NULL = untrimmed),
-  ``note``, ``reviewer`` and ``updated_at`` (UTC ISO time).
+  ``note`` (the guider's private note, never in the parent's export), ``parent_note`` (a note
+  written for the parent, shown in the parent's report), ``reviewer`` and ``updated_at`` (UTC ISO
+  time). A database made before ``parent_note`` existed gains the column when it is opened.
 - ``history`` -- append-only: every action with its field, new value, reviewer and time.
 
 Each action changes *one field* inside a ``BEGIN IMMEDIATE`` transaction, so two browser tabs
@@ -30,7 +32,9 @@ from vigcv.errors import VigcvError
 from vigcv.types import Segment
 
 DB_NAME = "reviews.sqlite"
-FIELDS = ("status", "trim_start", "trim_end", "note")
+FIELDS = ("status", "trim_start", "trim_end", "note", "parent_note")
+NOTE_FIELDS = ("note", "parent_note")
+MAX_NOTE = 10_000  # characters
 STATUSES = ("accepted", "rejected", "")
 
 _SCHEMA = """
@@ -43,6 +47,7 @@ CREATE TABLE IF NOT EXISTS decisions (
     trim_start REAL,
     trim_end REAL,
     note TEXT NOT NULL DEFAULT '',
+    parent_note TEXT NOT NULL DEFAULT '',
     reviewer TEXT NOT NULL DEFAULT '',
     created_at TEXT NOT NULL,
     updated_at TEXT NOT NULL
@@ -62,6 +67,9 @@ CREATE TABLE IF NOT EXISTS history (
 CREATE INDEX IF NOT EXISTS history_session ON history(session);
 """
 
+# Columns added after the first release: (name, declaration), for :meth:`ReviewStore._migrate`.
+_ADDED_COLUMNS = (("parent_note", "TEXT NOT NULL DEFAULT ''"),)
+
 
 class StoreError(VigcvError):
     """A review action that cannot be stored (bad field or value, unwritable database)."""
@@ -78,9 +86,10 @@ class Decision:
     status: str  # "accepted" | "rejected" | ""
     trim_start: float | None  # seconds, None = the moment's own start
     trim_end: float | None
-    note: str
+    note: str  # the guider's private note
     reviewer: str
     updated_at: str
+    parent_note: str = ""  # a note for the parent's report
 
     @property
     def segment(self) -> Segment:
@@ -101,6 +110,7 @@ class Decision:
             "trim_start": self.trim_start,
             "trim_end": self.trim_end,
             "note": self.note,
+            "parent_note": self.parent_note,
             "reviewer": self.reviewer,
             "updated_at": self.updated_at,
         }
@@ -122,6 +132,7 @@ def _row(row: sqlite3.Row) -> Decision:
         note=str(row["note"]),
         reviewer=str(row["reviewer"]),
         updated_at=str(row["updated_at"]),
+        parent_note=str(row["parent_note"]),
     )
 
 
@@ -187,6 +198,7 @@ class ReviewStore:
         self._conn.execute("PRAGMA synchronous=FULL")
         self._conn.execute("PRAGMA busy_timeout=30000")
         self._conn.executescript(_SCHEMA)
+        self._migrate()
 
     def close(self) -> None:
         self._conn.close()
@@ -207,6 +219,24 @@ class ReviewStore:
             conn.execute("ROLLBACK")
             raise
         conn.execute("COMMIT")
+
+    def _migrate(self) -> None:
+        """Add the columns a database made by an older vigcv lacks (checked inside a write
+        transaction, so two processes opening it at once add each column once)."""
+
+        def missing(conn: sqlite3.Connection) -> list[tuple[str, str]]:
+            have = {str(r["name"]) for r in conn.execute("PRAGMA table_info(decisions)")}
+            return [(name, decl) for name, decl in _ADDED_COLUMNS if name not in have]
+
+        if not missing(self._conn):
+            return  # up to date: no write lock taken
+        try:
+            with self._transaction() as conn:
+                for column, decl in missing(conn):
+                    conn.execute(f"ALTER TABLE decisions ADD COLUMN {column} {decl}")
+        except sqlite3.Error as exc:
+            self._conn.close()
+            raise StoreError(f"{self.path}: cannot update the review database ({exc})") from None
 
     # -- reading ----------------------------------------------------------------------------------
 
@@ -254,11 +284,11 @@ class ReviewStore:
             The session's folder name.
         start, end : float
             The moment's current bounds in seconds (as moments.json has them).
-        field : {"status", "trim_start", "trim_end", "note"}
+        field : {"status", "trim_start", "trim_end", "note", "parent_note"}
             What changes; only this column is written.
         value : str, float or None
             ``status``: "accepted", "rejected" or "" (undecided); trims: seconds or None (undo);
-            ``note``: text.
+            ``note`` (private) and ``parent_note`` (for the parent's report): text.
         reviewer : str
             Who acted (kept with the decision and in the history).
         others : sequence of Segment
@@ -318,10 +348,10 @@ def _checked(field: str, value: Any, *, start: float, end: float) -> Any:
         if value not in STATUSES:
             raise StoreError(f"status must be accepted, rejected or empty, got {value!r}")
         return value
-    if field == "note":
+    if field in NOTE_FIELDS:
         text = "" if value is None else str(value)
-        if len(text) > 10_000:
-            raise StoreError("note is too long (at most 10000 characters)")
+        if len(text) > MAX_NOTE:
+            raise StoreError(f"{field} is too long (at most {MAX_NOTE} characters)")
         return text
     if value is None:
         return None
