@@ -70,6 +70,6 @@ def test_review_and_export_a_really_processed_session(real_out: Path) -> None:
         server.server_close()
     result = export_out(real_out)
     assert result.clips == 1
-    (clip,) = (real_out / "exports" / "peekaboo" / "clips").glob("*.mp4")
+    (clip,) = (result.folders[0] / "clips").glob("*.mp4")
     length = first["end"] - first["start"]
     assert probe(clip).duration == pytest.approx(length, abs=0.25)

@@ -228,7 +228,9 @@ def test_exported_reports_are_served_without_scripts(out_dir: Path, client: Clie
     status, data = client.json("POST", "/api/sessions/family-a/export", body={})
     assert status == 200 and data["clips"] == 1
     urls = {f["name"]: f["url"] for f in data["files"]}
-    assert urls["report.html"] == "/files/exports/family-a/report.html"
+    assert re.fullmatch(
+        r"/files/exports/family-a/[0-9_-]+-parent/report\.html", urls["report.html"]
+    )
     status, headers, body = client.request("GET", urls["report.html"])
     assert status == 200 and b"Moment 1" in body
     csp = headers["content-security-policy"]

@@ -1,4 +1,4 @@
-"""``vigcv export``: clips, ELAN files, a decisions CSV and static reports of reviewed sessions."""
+"""``vigcv export``: the parent's version (to share) or the guider's version of reviewed sessions."""
 
 from __future__ import annotations
 
@@ -9,28 +9,41 @@ import typer
 
 from vigcv.commands.common import console, fail, get_config
 
-HELP = """Export what the guider decided on the review page.
+HELP = """Export what the guider decided on the review page, for the parent or for the guider.
 
-Writes into OUT/exports (or --to DIR): an mp4 clip of each moment kept for the parent (with its trimmed start and end and a small time caption), an ELAN .eaf file per session (tiers: moments with reasons, mutual gaze, smiles, speech of each person), decisions.csv, and a report.html per session that opens in any browser without vigcv.
+Each export goes into a new dated folder, OUT/exports/<session>/<date>_<time>-parent (or -guider; --to DIR instead of OUT/exports); an earlier export is never replaced.
 
-With --confirmed the reports, ELAN files and CSV hold only the kept moments (for sharing); otherwise they show every suggested moment with its decision.
+[bold]--for parent[/] (the default; --confirmed means the same): the version to share with the family. Only the moments kept for the parent, in a report.html that opens in any browser without vigcv, with each moment's clip playable in it (the mp4 files in clips/ beside it), a still, the reasons in plain words and your note for the parent. No private note, no scores, no set-aside or undecided moment, no timeline curve. A session with nothing kept is left out, with a note saying so.
+
+[bold]--for guider[/]: your own record, marked "Guider's version: not for sharing": every suggested moment with its decision, your private notes and notes for the parent, the component bars and the session timeline, the clips of the kept moments, an ELAN .eaf file (tiers: moments with reasons, mutual gaze, smiles, speech of each person) and decisions.csv.
 
 [bold]Examples[/]
 
-  vigcv export ~/vig-results
+  vigcv export ~/vig-results                      # the parent's version of every session
 
-  vigcv export ~/vig-results --confirmed --to ~/for-feedback
+  vigcv export ~/vig-results --session visit3 --to ~/for-feedback
+
+  vigcv export ~/vig-results --for guider
 """  # noqa: E501
 
 
 def export(
     out: Annotated[Path, typer.Argument(help="The OUT folder of `vigcv run` (and of the review).")],
+    audience: Annotated[
+        str,
+        typer.Option(
+            "--for",
+            help="parent: only the kept moments, to share (default); guider: everything, "
+            "with private notes, not for sharing.",
+            metavar="parent|guider",
+        ),
+    ] = "parent",
+    confirmed: Annotated[
+        bool, typer.Option("--confirmed", help="The same as --for parent (kept for old scripts).")
+    ] = False,
     to: Annotated[
         Path | None, typer.Option("--to", help="Folder to write into (default OUT/exports).")
     ] = None,
-    confirmed: Annotated[
-        bool, typer.Option("--confirmed", help="Only the moments kept for the parent.")
-    ] = False,
     session: Annotated[
         list[str] | None, typer.Option("--session", "-s", help="Only this session (repeatable).")
     ] = None,
@@ -38,10 +51,14 @@ def export(
         Path | None, typer.Option("--config", "-c", help="TOML file with [export] settings.")
     ] = None,
 ) -> None:
-    """Export clips, ELAN files, decisions.csv and reports for OUT."""
+    """Export the parent's or the guider's version of the reviewed sessions of OUT."""
     from vigcv.errors import VigcvError
-    from vigcv.export import export_out
+    from vigcv.export import AUDIENCES, export_out
 
+    if audience not in AUDIENCES:
+        raise fail(f"--for must be parent or guider, got {audience!r}", code=2)
+    if confirmed and audience != "parent":
+        raise fail("--confirmed means --for parent; leave one of them out", code=2)
     cfg = get_config(config)
     if not out.is_dir():
         raise fail(f"{out}: no such folder; give the --out folder of `vigcv run`", code=2)
@@ -52,15 +69,20 @@ def export(
 
     try:
         result = export_out(
-            out, to=to, confirmed=confirmed, sessions=session or None, config=cfg, hook=hook
+            out, audience=audience, to=to, sessions=session or None, config=cfg, hook=hook
         )
     except VigcvError as exc:
         raise fail(str(exc)) from None
     for line in result.warnings:
         console.print(f"[yellow]note:[/] {line}")
+    which = "parent's version (to share)" if audience == "parent" else "guider's version (private)"
     console.print(
-        f"Exported {result.sessions} session(s), {result.clips} clip(s) into {result.folder}"
+        f"Exported the {which} of {result.sessions} session(s), {result.clips} clip(s), into:"
     )
+    for folder in result.folders:
+        console.print(f"  {folder}")
+    if result.missing_clips:  # kept moments whose film was moved: the export is not complete
+        raise typer.Exit(1)
 
 
 def register(app: typer.Typer) -> None:

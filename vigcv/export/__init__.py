@@ -1,21 +1,35 @@
-"""Exports of reviewed sessions: clips, ELAN files, a decisions CSV and static HTML reports.
+"""Exports of reviewed sessions, for one of two audiences: the parent or the guider.
 
-``export_out(OUT)`` writes, into ``OUT/exports/`` (or ``to``)::
+``export_out(OUT, audience=...)`` writes each session into a new dated folder of ``OUT/exports``
+(or ``to``), never replacing an earlier export::
 
-    decisions.csv                      every decision of every session (when exporting all)
-    <session>/decisions.csv            that session's decisions
-    <session>/report.html              self-contained report (opens without the server)
-    <session>/<session>.eaf            ELAN tiers: moments, mutual gaze, smiles, speech per role
-    <session>/clips/<session>-m01-00m12s.mp4   one clip per moment the guider kept
+    <session>/<YYYY-MM-DD_HHMMSS>-parent/     what a guider shares with the family
+        report.html                           only the kept moments, their clips playable in it
+        clips/<session>-moment1-00m12s.mp4    one clip per kept moment, numbered in film order
+    <session>/<YYYY-MM-DD_HHMMSS>-guider/     the guider's own record, not for sharing
+        report.html                           every suggested moment, decisions, both notes
+        clips/<session>-m01-00m12s.mp4        one clip per kept moment, named by rank
+        <session>.eaf                         ELAN tiers: moments, mutual gaze, smiles, speech
+        decisions.csv                         that session's decisions (private notes too)
+    decisions-<YYYY-MM-DD_HHMMSS>.csv         (guider, all sessions at once) every decision
 
-Every file is written to a temporary name and renamed into place.
+The parent's version holds no private note, score, decision, set-aside or undecided moment, in
+no file, file name or metadata. Each session's folder is built under a hidden ``.part`` name and
+renamed into place, so an interrupted export leaves no half-written folder; a second export in
+the same second gets ``-2``, ``-3``... appended.
 """
 
 from __future__ import annotations
 
+import errno
 import math
+import os
+import shutil
+import tempfile
+import urllib.parse
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -25,13 +39,15 @@ from vigcv.config import section_values
 from vigcv.errors import VigcvError
 from vigcv.export.clips import ClipResult, clock, write_clip
 from vigcv.export.eaf import build_eaf, write_eaf
-from vigcv.export.report import report_html
+from vigcv.export.report import AUDIENCES, guider_report_html, parent_report_html
 from vigcv.hooks import Hook, no_hook
 from vigcv.io.frames import thumbnail_jpeg
-from vigcv.io.store import write_csv, write_text
+from vigcv.io.store import output_error, write_csv, write_text
 from vigcv.results import EXPORTS_FOLDER, SPEECH_FILE, TIMELINE_FILE, list_sessions
-from vigcv.results.decisions import open_store
+from vigcv.results.decisions import ReviewStore, open_store
+from vigcv.results.relink import relink_hint
 from vigcv.results.sessions import (
+    Session,
     load_session,
     orphaned_decisions,
     reviewed_moments,
@@ -49,6 +65,7 @@ DECISION_COLUMNS = (
     "clip_start_mmss",
     "clip_end_mmss",
     "note",
+    "parent_note",
     "reviewer",
     "updated_at",
     "score",
@@ -80,11 +97,15 @@ class ExportSettings:
 class ExportResult:
     """What :func:`export_out` wrote."""
 
-    folder: Path
+    folder: Path  # the exports folder (OUT/exports, or ``to``)
+    audience: str = "parent"
+    folders: list[Path] = field(default_factory=list)  # each exported session's new folder
     files: list[Path] = field(default_factory=list)
     clips: int = 0
     sessions: int = 0
     warnings: list[str] = field(default_factory=list)
+    # kept moments left without a clip because their film was moved (`vigcv relink`)
+    missing_clips: int = 0
 
 
 def _nan_none(value: Any) -> Any:
@@ -109,6 +130,7 @@ def decisions_rows(session: str, moments: Sequence[dict[str, Any]]) -> list[dict
                 "clip_start_mmss": clock(start),
                 "clip_end_mmss": clock(end),
                 "note": d.get("note", ""),
+                "parent_note": d.get("parent_note", ""),
                 "reviewer": d.get("reviewer", ""),
                 "updated_at": d.get("updated_at", ""),
                 "score": float(m.get("score", 0.0)),
@@ -119,136 +141,348 @@ def decisions_rows(session: str, moments: Sequence[dict[str, Any]]) -> list[dict
 
 
 def clip_name(session: str, rank: int, start: float) -> str:
+    """The guider's name of a clip: the session, the moment's rank and start (``-m03-01m12s``)."""
     m, s = divmod(int(start), 60)
     return f"{session}-m{rank:02d}-{m:02d}m{s:02d}s.mp4"
+
+
+def parent_clip_name(session: str, number: int, start: float) -> str:
+    """The parent's name of a clip: numbered 1..n in film order, so no gap in the numbers shows
+    that a moment was left out (``-moment2-01m12s``)."""
+    m, s = divmod(int(start), 60)
+    return f"{session}-moment{number}-{m:02d}m{s:02d}s.mp4"
+
+
+def export_stamp(now: datetime | None = None) -> str:
+    """The local date and time that names an export folder (``2025-03-07_141502``)."""
+    return (now or datetime.now()).strftime("%Y-%m-%d_%H%M%S")
 
 
 def export_out(
     out: str | Path,
     *,
+    audience: str = "parent",
     to: str | Path | None = None,
-    confirmed: bool = False,
     sessions: Sequence[str] | None = None,
     config: dict[str, Any] | None = None,
     hook: Hook | None = None,
 ) -> ExportResult:
-    """Export the reviewed sessions of ``out``.
+    """Export the reviewed sessions of ``out`` for the parent or for the guider.
 
     Parameters
     ----------
     out : path
         The OUT folder of `vigcv run` (with ``reviews.sqlite`` when reviewed).
+    audience : {"parent", "guider"}
+        ``parent``: a report to share holding only the kept moments (their clips, stills,
+        reasons and the note for the parent); a session with nothing kept is left out, with a
+        warning. ``guider``: every suggested moment with its decision and both notes, the ELAN
+        file and the decisions CSV, marked "not for sharing".
     to : path, optional
-        Where to write (default ``OUT/exports``).
-    confirmed : bool
-        Only the moments the guider kept go into the reports, ELAN files and CSV (clips are made
-        for kept moments either way).
+        Where to write (default ``OUT/exports``); each session goes into a new dated folder of
+        ``<to>/<session>/``.
     sessions : sequence of str, optional
         Only these sessions (default: all in ``out``).
     config : dict, optional
         Its ``[export]`` section tunes clips and thumbnails.
     hook : callable, optional
-        ``hook(step, artifact)`` after each file ("clip", "eaf", "report", "csv").
+        ``hook(step, artifact)`` for each file once its session's folder is in place: "clip"
+        (a :class:`ClipResult`), "eaf", "report", "csv" (a path).
+
+    Raises
+    ------
+    VigcvError
+        A bad ``audience`` or session, an unwritable folder, or (parent) nothing to share: no
+        session has a kept moment with its recording at hand.
     """
+    if audience not in AUDIENCES:
+        raise VigcvError(f"audience must be one of {', '.join(AUDIENCES)}, got {audience!r}")
     out = Path(out)
     if not out.is_dir():
         raise VigcvError(f"{out}: no such output folder; give the --out folder of `vigcv run`")
     settings = ExportSettings.from_config(config)
     folder = Path(to) if to is not None else out / EXPORTS_FOLDER
-    names = list(sessions) if sessions is not None else list_sessions(out)
-    known = set(list_sessions(out))
+    known = list_sessions(out)
+    names = list(sessions) if sessions is not None else known
     for name in names:
         if name not in known:
             raise VigcvError(f"{out / name}: not a processed session (no run.json)")
+    if not names:
+        raise VigcvError(f"{out}: no processed sessions to export; run `vigcv run` first")
     notify = hook or no_hook
-    result = ExportResult(folder=folder)
+    stamp = export_stamp()
+    result = ExportResult(folder=folder, audience=audience)
     all_rows: list[dict[str, Any]] = []
     with open_store(out, min_iou=settings.match_iou) as store:
         for name in names:
             session = load_session(out, name)
-            moments = reviewed_moments(session, store)
-            kept = [m for m in moments if (m["decision"] or {}).get("status") == "accepted"]
-            shown = kept if confirmed else moments
-            rows = decisions_rows(name, shown)
-            if not confirmed:
-                for d in orphaned_decisions(session, store):
-                    start, end = d.bounds()
-                    orphan: dict[str, Any] = {
-                        "rank": None, "start": d.start, "end": d.end, "score": math.nan,
-                        "decision": d.to_dict(), "bounds": [start, end], "reasons": [],
-                    }  # fmt: skip
-                    rows.extend(decisions_rows(name, [orphan]))
-            all_rows.extend(rows)
-            target = folder / name
-            session_csv = target / "decisions.csv"
-            write_csv(session_csv, _table(rows), float_format="%.3f")
-            result.files.append(session_csv)
-            media = session.media
-            if media is None:
-                result.warnings.append(f"{name}: the recording is not found; no clips, thumbnails")
-            if media is not None and kept and not session.has_video:
-                result.warnings.append(f"{name}: audio only, so no video clips")
-            if media is not None and session.has_video:
-                for m in kept:
-                    start, end = m["bounds"]
-                    path = target / "clips" / clip_name(name, int(m["rank"]), start)
-                    try:
-                        clip: ClipResult = write_clip(
-                            media,
-                            path,
-                            start=float(start),
-                            end=float(end),
-                            caption=settings.caption,
-                            crf=settings.crf,
-                            max_side=settings.max_side,
-                            audio_bitrate=settings.audio_bitrate,
-                        )
-                    except VigcvError as exc:
-                        result.warnings.append(f"{name}: no clip of moment {m['rank']} ({exc})")
-                        continue
-                    result.files.append(clip.path)
-                    result.clips += 1
-                    notify("clip", clip)
-            timeline_path = session.folder / TIMELINE_FILE
-            speech_path = session.folder / SPEECH_FILE
-            eaf = build_eaf(
-                moments=shown,
-                timeline=_read_csv(timeline_path),
-                speech=_read_csv(speech_path),
-                media=media,
-            )
-            eaf_path = write_eaf(eaf, target / f"{name}.eaf")
-            result.files.append(eaf_path)
-            notify("eaf", eaf_path)
-            thumbs: dict[int, bytes] = {}
-            if media is not None and session.has_video:
-                for m in shown:
-                    t = 0.5 * (float(m["start"]) + float(m["end"]))
-                    try:
-                        thumbs[int(m["rank"])] = thumbnail_jpeg(
-                            media, t, width=settings.thumb_width
-                        )
-                    except VigcvError as exc:
-                        result.warnings.append(f"{name}: no thumbnail at {clock(t)} ({exc})")
-            page = report_html(
-                session=name,
-                duration=session.duration,
-                moments=shown,
-                thumbs=thumbs,
-                timeline=timeline_data(session),
-                confirmed_only=confirmed,
-            )
-            report_path = target / "report.html"
-            write_text(report_path, page)
-            result.files.append(report_path)
-            notify("report", report_path)
+            if audience == "parent":
+                made = _export_parent(out, session, settings=settings, store=store,
+                                      folder=folder, stamp=stamp, result=result)  # fmt: skip
+            else:
+                made = _export_guider(session, settings=settings, store=store, folder=folder,
+                                      stamp=stamp, result=result, rows=all_rows)  # fmt: skip
+            if made is None:
+                continue
+            result.folders.append(made[0])
             result.sessions += 1
-    if sessions is None:
-        csv_path = folder / "decisions.csv"
-        write_csv(csv_path, _table(all_rows), float_format="%.3f")
+            for step, artifact in made[1]:
+                notify(step, artifact)
+    if audience == "parent" and result.sessions == 0:
+        more = len(result.warnings) - 1
+        raise VigcvError(
+            "nothing to share: "
+            + result.warnings[0]
+            + (f" (and {more} more session(s) alike)" if more > 0 else "")
+        )
+    if audience == "guider" and sessions is None:
+        csv_path = _place_csv(folder, f"decisions-{stamp}", _table(all_rows))
         result.files.append(csv_path)
         notify("csv", csv_path)
     return result
+
+
+Made = tuple[Path, list[tuple[str, Any]]]  # a session's placed folder and its hook calls
+
+
+def _kept(moments: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [m for m in moments if (m.get("decision") or {}).get("status") == "accepted"]
+
+
+def _export_parent(
+    out: Path,
+    session: Session,
+    *,
+    settings: ExportSettings,
+    store: ReviewStore,
+    folder: Path,
+    stamp: str,
+    result: ExportResult,
+) -> Made | None:
+    name = session.name
+    kept = sorted(_kept(reviewed_moments(session, store)), key=lambda m: float(m["bounds"][0]))
+    if not kept:
+        result.warnings.append(
+            f"{name}: no moment is kept for the parent yet; keep moments on the review page "
+            f"(`vigcv review {out}`) first"
+        )
+        return None
+    if session.media is None:
+        result.warnings.append(f"{name}: {_missing(session)}, so no clips can be cut to share")
+        result.missing_clips += len(kept) if session.has_video else 0
+        return None
+    if not session.has_video:
+        result.warnings.append(f"{name}: the recording has no video, so no clips to share")
+        return None
+    names = {
+        int(m["rank"]): parent_clip_name(name, k, float(m["bounds"][0]))
+        for k, m in enumerate(kept, start=1)
+    }
+    with _Staging(folder / name, f"{stamp}-parent") as stage:
+        clips = _cut_clips(session, kept, names, stage.part, settings=settings, result=result)
+        thumbs = _stills(session, kept, settings=settings, result=result)
+        page = parent_report_html(
+            session=name, moments=kept, thumbs=thumbs, clips=_clip_links(clips)
+        )
+        write_text(stage.part / "report.html", page)
+        return _placed(stage, clips, [("report", "report.html")], result)
+
+
+def _export_guider(
+    session: Session,
+    *,
+    settings: ExportSettings,
+    store: ReviewStore,
+    folder: Path,
+    stamp: str,
+    result: ExportResult,
+    rows: list[dict[str, Any]],
+) -> Made:
+    name = session.name
+    moments = reviewed_moments(session, store)
+    kept = _kept(moments)
+    session_rows = decisions_rows(name, moments)
+    for d in orphaned_decisions(session, store):
+        start, end = d.bounds()
+        orphan: dict[str, Any] = {
+            "rank": None, "start": d.start, "end": d.end, "score": math.nan,
+            "decision": d.to_dict(), "bounds": [start, end], "reasons": [],
+        }  # fmt: skip
+        session_rows.extend(decisions_rows(name, [orphan]))
+    rows.extend(session_rows)
+    media = session.media
+    if media is None:
+        result.warnings.append(f"{name}: {_missing(session)}; no clips or stills")
+        result.missing_clips += len(kept) if session.has_video else 0
+    elif kept and not session.has_video:
+        result.warnings.append(f"{name}: audio only, so no video clips")
+    names = {int(m["rank"]): clip_name(name, int(m["rank"]), float(m["bounds"][0])) for m in kept}
+    with _Staging(folder / name, f"{stamp}-guider") as stage:
+        part = stage.part
+        clips = _cut_clips(session, kept, names, part, settings=settings, result=result)
+        thumbs = _stills(session, moments, settings=settings, result=result)
+        write_csv(part / "decisions.csv", _table(session_rows), float_format="%.3f")
+        eaf = build_eaf(
+            moments=moments,
+            timeline=_read_csv(session.folder / TIMELINE_FILE),
+            speech=_read_csv(session.folder / SPEECH_FILE),
+            media=media,
+        )
+        write_eaf(eaf, part / f"{name}.eaf")
+        page = guider_report_html(
+            session=name,
+            duration=session.duration,
+            moments=moments,
+            thumbs=thumbs,
+            clips=_clip_links(clips),
+            timeline=timeline_data(session),
+        )
+        write_text(part / "report.html", page)
+        written = [("csv", "decisions.csv"), ("eaf", f"{name}.eaf"), ("report", "report.html")]
+        return _placed(stage, clips, written, result)
+
+
+def _missing(session: Session) -> str:
+    where = session.input or "its recorded place"
+    return f"the recording is not found at {where}: {relink_hint(session.folder.parent)}"
+
+
+def _cut_clips(
+    session: Session,
+    moments: Sequence[dict[str, Any]],
+    names: dict[int, str],
+    part: Path,
+    *,
+    settings: ExportSettings,
+    result: ExportResult,
+) -> dict[int, ClipResult]:
+    """Cut each moment's clip (its trimmed bounds) into ``part/clips``: rank -> what was cut."""
+    media = session.media
+    if media is None or not session.has_video:
+        return {}
+    clips: dict[int, ClipResult] = {}
+    for m in moments:
+        rank = int(m["rank"])
+        start, end = m["bounds"]
+        try:
+            clips[rank] = write_clip(
+                media,
+                part / "clips" / names[rank],
+                start=float(start),
+                end=float(end),
+                caption=settings.caption,
+                crf=settings.crf,
+                max_side=settings.max_side,
+                audio_bitrate=settings.audio_bitrate,
+            )
+        except VigcvError as exc:
+            result.warnings.append(f"{session.name}: no clip of moment {rank} ({exc})")
+    return clips
+
+
+def _clip_links(clips: dict[int, ClipResult]) -> dict[int, str]:
+    """rank -> the clip's URL relative to the report (``clips/<quoted name>``)."""
+    return {rank: "clips/" + urllib.parse.quote(c.path.name) for rank, c in clips.items()}
+
+
+def _stills(
+    session: Session,
+    moments: Sequence[dict[str, Any]],
+    *,
+    settings: ExportSettings,
+    result: ExportResult,
+) -> dict[int, bytes]:
+    """rank -> a JPEG of the picture in the middle of the moment (none without the film)."""
+    media = session.media
+    if media is None or not session.has_video:
+        return {}
+    thumbs: dict[int, bytes] = {}
+    for m in moments:
+        t = 0.5 * (float(m["start"]) + float(m["end"]))
+        try:
+            thumbs[int(m["rank"])] = thumbnail_jpeg(media, t, width=settings.thumb_width)
+        except VigcvError as exc:
+            result.warnings.append(f"{session.name}: no still at {clock(t)} ({exc})")
+    return thumbs
+
+
+class _Staging:
+    """``with _Staging(parent, stem) as stage``: a hidden folder ``stage.part`` to write one
+    export into; ``stage.place()`` renames it to ``parent/stem`` (``stem-2``, ``stem-3``... when
+    taken) and returns that path. Left unplaced (an error), the hidden folder is removed."""
+
+    def __init__(self, parent: Path, stem: str) -> None:
+        self.parent, self.stem = parent, stem
+        self.part = parent / f".{stem}.part"
+
+    def __enter__(self) -> _Staging:
+        try:
+            self.parent.mkdir(parents=True, exist_ok=True)
+            self.part = Path(
+                tempfile.mkdtemp(dir=self.parent, prefix=f".{self.stem}.", suffix=".part")
+            )
+        except OSError as exc:
+            raise output_error(self.parent, exc) from None
+        return self
+
+    def place(self) -> Path:
+        for k in range(1, 1000):
+            final = self.parent / (self.stem if k == 1 else f"{self.stem}-{k}")
+            if final.exists():
+                continue
+            try:
+                os.rename(self.part, final)  # refused onto a folder with files: never overwrites
+            except OSError as exc:
+                if exc.errno in (errno.EEXIST, errno.ENOTEMPTY):
+                    continue
+                raise output_error(final, exc) from None
+            return final
+        raise VigcvError(f"{self.parent}: too many exports named {self.stem}; remove some")
+
+    def __exit__(self, *exc: object) -> None:
+        shutil.rmtree(self.part, ignore_errors=True)  # already gone when placed
+
+
+def _placed(
+    stage: _Staging,
+    clips: dict[int, ClipResult],
+    written: list[tuple[str, str]],
+    result: ExportResult,
+) -> Made:
+    """Place the staged folder; record its files in ``result``; the hook calls to make."""
+    final = stage.place()
+    steps: list[tuple[str, Any]] = []
+    for clip in clips.values():
+        moved = replace(clip, path=final / clip.path.relative_to(stage.part))
+        result.files.append(moved.path)
+        result.clips += 1
+        steps.append(("clip", moved))
+    for step, name in written:
+        result.files.append(final / name)
+        steps.append((step, final / name))
+    return final, steps
+
+
+def _place_csv(folder: Path, stem: str, table: pd.DataFrame) -> Path:
+    """Write ``table`` to ``folder/<stem>.csv`` (``<stem>-2.csv``...: never over a file)."""
+    with _Staging(folder, stem) as stage:
+        tmp = stage.part / "table.csv"
+        write_csv(tmp, table, float_format="%.3f")
+        for k in range(1, 1000):
+            final = folder / (f"{stem}.csv" if k == 1 else f"{stem}-{k}.csv")
+            try:
+                os.link(tmp, final)  # refused when the name is taken
+            except FileExistsError:
+                continue
+            except OSError as exc:  # a file system without hard links (FAT, some shares)
+                if final.exists():
+                    continue
+                try:
+                    os.replace(tmp, final)
+                except OSError:
+                    raise output_error(final, exc) from None
+            return final
+    raise VigcvError(f"{folder}: too many exports named {stem}; remove some")
 
 
 def _table(rows: Sequence[dict[str, Any]]) -> pd.DataFrame:
@@ -268,4 +502,12 @@ def _read_csv(path: Path) -> pd.DataFrame | None:
         return None
 
 
-__all__ = ["ExportResult", "ExportSettings", "decisions_rows", "export_out", "write_clip"]
+__all__ = [
+    "AUDIENCES",
+    "ExportResult",
+    "ExportSettings",
+    "decisions_rows",
+    "export_out",
+    "export_stamp",
+    "write_clip",
+]

@@ -1,21 +1,36 @@
-"""A self-contained HTML report of one session: opens from disk, without the review server.
+"""HTML reports of one session that open from disk, without the review server.
 
-Everything is inline: the CSS, the timeline (an SVG drawn here), the thumbnails (``data:`` URIs).
-A Content-Security-Policy meta tag forbids loading anything from anywhere.
+Two audiences (:data:`AUDIENCES`):
+
+- ``parent``: the version a guider shares. Only the moments the guider kept, numbered 1..n in
+  film order, each with its clip (a ``<video>`` whose ``src`` is the clip file beside the report,
+  ``clips/...``) over a still of the moment, the reasons in plain strengths-based English, the VIG
+  principles it shows and the guider's note for the parent. No scores, no component bars, no
+  session curve, no decisions, no private note.
+- ``guider``: everything, marked "Guider's version: not for sharing" at the top: every suggested
+  moment with its decision, private note and note for the parent, component bars, the session
+  timeline, and the clips of the kept moments.
+
+The CSS and the stills (``data:`` URIs) are inline; a Content-Security-Policy meta tag forbids
+scripts and loading anything but the clips beside the report.
 """
 
 from __future__ import annotations
 
 import base64
 import html
-from collections.abc import Sequence
+import re
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from vigcv.export.clips import clock
 from vigcv.scoring.components import COMPONENT_NAMES
+from vigcv.scoring.reasons import JUDGING_WORDS
 
-STATUS_TEXT = {"accepted": "Kept for the parent", "rejected": "Not chosen", "": "Not reviewed yet"}
+AUDIENCES = ("parent", "guider")
+GUIDER_MARK = "Guider's version: not for sharing"
+STATUS_TEXT = {"accepted": "Kept for the parent", "rejected": "Set aside", "": "Not reviewed yet"}
 COLOURS = {
     "mutual_gaze": "#2f7d6d",
     "contingency": "#c0692b",
@@ -23,25 +38,33 @@ COLOURS = {
     "turn_taking": "#6a5acd",
     "proximity": "#8a8a8a",
 }
+# Scripts, frames, fonts, connections: none. Pictures: inline only. Video: the clips beside the
+# report (a file:// page is its own origin for 'self'; the server serves reports sandboxed).
+CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; media-src 'self'"
+_JUDGING = re.compile(r"\b(" + "|".join(re.escape(w.strip()) for w in JUDGING_WORDS) + ")", re.I)
 
 CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;background:#f6f4ef;
 color:#222;font-size:17px;line-height:1.45}
 header{background:#2f5d62;color:#fff;padding:20px 32px}
 header h1{margin:0;font-size:26px}header p{margin:4px 0 0;opacity:.9}
+.guider-only{background:#7a1f1f;color:#fff;padding:10px 32px;font-weight:700;font-size:18px}
 main{max-width:1100px;margin:0 auto;padding:20px 32px}
-.card{display:flex;gap:20px;background:#fff;border-radius:12px;padding:16px;margin:14px 0;
-box-shadow:0 1px 3px rgba(0,0,0,.12)}
-.card img{width:260px;height:auto;align-self:flex-start;border-radius:8px;flex:none}
+.card{display:flex;flex-wrap:wrap;gap:20px;background:#fff;border-radius:12px;padding:16px;
+margin:14px 0;box-shadow:0 1px 3px rgba(0,0,0,.12)}
+.card img,.card video{width:420px;max-width:100%;height:auto;align-self:flex-start;
+border-radius:8px;flex:none;background:#000}.card img.still{width:260px;background:none}
+.card .text{flex:1;min-width:260px}
 .card h2{margin:0 0 4px;font-size:21px}.when{font-size:19px;color:#2f5d62;font-weight:600}
 .badge{display:inline-block;border-radius:999px;padding:2px 12px;font-size:14px;margin-left:8px}
 .accepted{background:#d8f0dc;color:#1d6b2b}.rejected{background:#eee;color:#666}
 .pending{background:#e4edf7;color:#2b4f7d}
 ul{margin:6px 0 8px 20px;padding:0}.bars{display:grid;grid-template-columns:190px 1fr;gap:3px 10px;
 font-size:14px;max-width:480px}.bar{background:#eee;border-radius:4px;height:12px;margin-top:4px}
-.bar span{display:block;height:12px;border-radius:4px}.note{background:#fff8e1;border-radius:8px;
-padding:8px 12px;margin-top:8px}.timeline{background:#fff;border-radius:12px;padding:12px}
-.muted{color:#666;font-size:14px}
+.bar span{display:block;height:12px;border-radius:4px}.private-note{background:#fff8e1;
+border-radius:8px;padding:8px 12px;margin-top:8px}.parent-note{background:#e8f4ec;border-radius:8px;
+padding:10px 14px;margin-top:10px}.timeline{background:#fff;border-radius:12px;padding:12px}
+.muted{color:#666;font-size:14px}.intro{font-size:19px}
 """
 
 
@@ -135,49 +158,128 @@ def _tick_step(duration: float) -> float:
     return 3600.0
 
 
-def report_html(
+def _bounds(m: Mapping[str, Any]) -> tuple[float, float]:
+    start, end = m.get("bounds") or (m["start"], m["end"])
+    return float(start), float(end)
+
+
+def _player(clip: str | None, still: str, label: str) -> str:
+    """The moment's clip over its still; the still alone when there is no clip."""
+    esc = html.escape
+    if clip:
+        poster = f" poster='{still}'" if still else ""
+        return (
+            f"<video controls preload='metadata' src='{esc(clip)}'{poster} "
+            f"aria-label='{esc(label)}'></video>"
+        )
+    return f"<img class='still' alt='{esc(label)}' src='{still}'>" if still else ""
+
+
+def _page(title: str, body: str) -> str:
+    made = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return (
+        "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
+        f"<meta http-equiv='Content-Security-Policy' content=\"{CSP}\">"
+        "<meta name='referrer' content='no-referrer'>"
+        "<meta name='viewport' content='width=device-width,initial-scale=1'>"
+        f"<title>{html.escape(title)}</title><style>{CSS}</style></head><body>"
+        f"{body}<main><p class='muted'>Made with vigcv on {made}.</p></main></body></html>"
+    )
+
+
+def parent_report_html(
+    *,
+    session: str,
+    moments: Sequence[dict[str, Any]],
+    thumbs: Mapping[int, bytes],
+    clips: Mapping[int, str],
+) -> str:
+    """The parent's report: ``moments`` are the kept ones (``decision`` and ``bounds``
+    attached); ``thumbs`` and ``clips`` map a moment's rank to its still (JPEG bytes) and to its
+    clip's path relative to the report. Nothing else of the session is read."""
+    esc = html.escape
+    ordered = sorted(moments, key=lambda m: _bounds(m)[0])
+    cards = []
+    for number, m in enumerate(ordered, start=1):
+        rank = int(m.get("rank", 0))
+        decision = m.get("decision") or {}
+        start, end = _bounds(m)
+        label = f"Moment {number}, at {clock(start)} in the film"
+        reasons = [str(r) for r in m.get("reasons", []) if not _JUDGING.search(str(r))]
+        items = "".join(f"<li>{esc(r)}</li>" for r in reasons)
+        principles = ", ".join(str(p) for p in m.get("principles", []))
+        note = str(decision.get("parent_note") or "").strip()
+        cards.append(
+            "<section class='card moment'>"
+            + _player(clips.get(rank), _data_uri(thumbs.get(rank)), label)
+            + "<div class='text'>"
+            + f"<h2>Moment {number}</h2>"
+            + f"<div class='when'>{clock(start)} – {clock(end)} in the film "
+            + f"(about {max(1, round(end - start))} s)</div>"
+            + (f"<div class='muted'>Shows: {esc(principles)}</div>" if principles else "")
+            + (f"<ul>{items}</ul>" if items else "")
+            + (f"<div class='parent-note'>{esc(note)}</div>" if note else "")
+            + "</div></section>"
+        )
+    count = f"{len(cards)} moment{'s' if len(cards) != 1 else ''}"
+    body = (
+        f"<header><h1>Moments together – {esc(session)}</h1>"
+        f"<p>{count} from your film, chosen with your guider</p></header><main>"
+        "<p class='intro'>Each moment below is a short clip from your film where you and your "
+        "child were connected. Press play to watch it.</p>" + "".join(cards) + "</main>"
+    )
+    return _page(f"Moments together – {session}", body)
+
+
+def guider_report_html(
     *,
     session: str,
     duration: float,
     moments: Sequence[dict[str, Any]],
-    thumbs: dict[int, bytes],
+    thumbs: Mapping[int, bytes],
+    clips: Mapping[int, str],
     timeline: dict[str, Any],
-    confirmed_only: bool,
 ) -> str:
-    """The report page. ``moments`` carry ``decision`` and ``bounds`` as the review page has
-    them; ``thumbs`` maps rank -> JPEG bytes; ``timeline`` is from
+    """The guider's report: every suggested moment with its decision and notes (``decision``
+    and ``bounds`` attached, as the review page has them); ``thumbs`` and ``clips`` map rank ->
+    still JPEG bytes and clip path relative to the report; ``timeline`` is from
     :func:`vigcv.results.sessions.timeline_data`."""
     esc = html.escape
     kept = sum(1 for m in moments if (m.get("decision") or {}).get("status") == "accepted")
     cards = []
     for m in moments:
+        rank = int(m.get("rank", 0))
         decision = m.get("decision") or {}
         status = decision.get("status", "")
-        start, end = m.get("bounds") or (m["start"], m["end"])
-        img = _data_uri(thumbs.get(int(m.get("rank", 0))))
+        start, end = _bounds(m)
         bars = []
         for key, label in COMPONENT_NAMES.items():
             value = float((m.get("components") or {}).get(key, 0.0) or 0.0)
             pct = max(0.0, min(100.0, 100 * value))
-            colour = COLOURS[key]
             bars.append(
                 f"<div>{esc(label)}</div><div class='bar'>"
-                f"<span style='width:{pct:.0f}%;background:{colour}'></span></div>"
+                f"<span style='width:{pct:.0f}%;background:{COLOURS[key]}'></span></div>"
             )
         reasons = "".join(f"<li>{esc(str(r))}</li>" for r in m.get("reasons", []))
-        note = decision.get("note") or ""
+        note = str(decision.get("note") or "")
+        parent_note = str(decision.get("parent_note") or "")
         cls = {"accepted": "accepted", "rejected": "rejected"}.get(status, "pending")
         principles = ", ".join(str(p) for p in m.get("principles", []))
         cards.append(
-            "<section class='card'>"
-            + (f"<img alt='moment {m.get('rank')}' src='{img}'>" if img else "")
-            + "<div>"
-            + f"<h2>Moment {int(m.get('rank', 0))}"
+            "<section class='card moment'>"
+            + _player(clips.get(rank), _data_uri(thumbs.get(rank)), f"moment {rank}")
+            + "<div class='text'>"
+            + f"<h2>Moment {rank}"
             + f"<span class='badge {cls}'>{esc(STATUS_TEXT.get(status, status))}</span></h2>"
             + f"<div class='when'>{clock(start)} – {clock(end)}</div>"
             + (f"<div class='muted'>Shows: {esc(principles)}</div>" if principles else "")
             + f"<ul>{reasons}</ul><div class='bars'>{''.join(bars)}</div>"
-            + (f"<div class='note'><b>Note:</b> {esc(note)}</div>" if note else "")
+            + (f"<div class='private-note'><b>Private note:</b> {esc(note)}</div>" if note else "")
+            + (
+                f"<div class='parent-note'><b>Note for the parent:</b> {esc(parent_note)}</div>"
+                if parent_note
+                else ""
+            )
             + "</div></section>"
         )
     if not cards:
@@ -192,21 +294,17 @@ def report_html(
         f"<b style='color:{COLOURS[k]}'>{esc(label.lower())}</b>"
         for k, label in COMPONENT_NAMES.items()
     )
-    made = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    which = "the moments kept for the parent" if confirmed_only else "all suggested moments"
-    csp = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
-    return (
-        "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
-        f"<meta http-equiv='Content-Security-Policy' content=\"{csp}\">"
-        "<meta name='viewport' content='width=device-width,initial-scale=1'>"
-        f"<title>Moments – {esc(session)}</title><style>{CSS}</style></head><body>"
+    body = (
+        f"<div class='guider-only' id='guider-only'>{GUIDER_MARK}. It holds every suggested "
+        "moment, your decisions and your private notes; share the parent's version instead."
+        "</div>"
         f"<header><h1>Moments of connection – {esc(session)}</h1>"
-        f"<p>{clock(duration)} of film · {len(moments)} moments shown ({which}) · "
+        f"<p>{clock(duration)} of film · {len(moments)} suggested moments · "
         f"{kept} kept for the parent</p></header><main>"
         "<h2>The whole session</h2>"
         f"<div class='timeline'>{svg}<div class='muted'>Coloured lines: how strongly the "
         f"film shows each kind of connection ({legend}). Shaded bands: the moments "
-        "(green = kept, grey = not chosen, blue = not reviewed).</div>"
-        "</div>" + "".join(cards) + f"<p class='muted'>Made by vigcv on {made}.</p>"
-        "</main></body></html>"
+        "(green = kept, grey = set aside, blue = not reviewed).</div>"
+        "</div>" + "".join(cards) + "</main>"
     )
+    return _page(f"Guider's version – {session}", body)
