@@ -2,10 +2,23 @@
 
 The reasons describe what the parent and the child did together, never what was absent: no
 sentence may judge the parent (see :data:`JUDGING_WORDS`, checked by the tests).
+
+They say no more than the measurement supports, since a guider may repeat them to a parent:
+
+- durations are whole seconds with "about" ("for about 3 s"), answers "within a second" or
+  "within about 2 s"; shares are words ("mostly"), not percentages;
+- a signal that reads as on for most of the session (more than :data:`COMMON_SHARE` of the
+  frames where it was measured: a parent whose smile is read as on in 94% of frames) does not
+  single out this moment, so no reason rests on it ("Both smiled together" becomes "The child
+  smiled" when it is the parent's smile that is always on);
+- no figure comes from an unmeasured (NaN) signal: a share needs the signal measured in at least
+  :data:`MEASURED_SHARE` of the moment, a bout is only counted over measured steps;
+- no certainty words (:data:`CERTAINTY_WORDS`).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -20,8 +33,19 @@ from vigcv.types import Segment
 JUDGING_WORDS = (
     "fail", "ignor", "miss", "poor", "bad", "wrong", "should", "neglect", "lack", "unresponsive",
     "inattentive", "careless", "didn't", "did not", "never", "only", "but ", "however", "late",
-    "slow", "weak", "insensitive", "absent",
+    "slow", "weak", "insensitive", "absent", "not enough", "too little", "too few", "rarely",
+    "hardly", "barely", "struggl", "unable", "cannot", "can't", "problem", "difficult", "concern",
+    "deficit", "improve", "better", "instead", "although", "harsh", "cold", "distracted",
 )  # fmt: skip
+# Words that claim more certainty than a video measurement gives; no reason uses them.
+CERTAINTY_WORDS = (
+    "always", "exactly", "clearly", "definitely", "certainly", "constantly", "entire", "whole",
+    "throughout", "completely", "perfectly", "precisely", "every", "all the time", "100%",
+)  # fmt: skip
+# A signal on in more than this share of the session's measured steps does not single out a moment.
+COMMON_SHARE = 0.8
+# A share of a moment is cited only when the signal was measured in at least this share of it.
+MEASURED_SHARE = 0.8
 
 # What the child did (after the child's name) and how the parent answered (after the parent's).
 _ACT = {"gaze": "turned to look at {parent}", "vocal": "vocalised", "smile": "smiled"}
@@ -37,6 +61,34 @@ _ORDER = {"gaze": 0, "vocal": 1, "smile": 2}
 
 def _cap(text: str) -> str:
     return text[:1].upper() + text[1:]
+
+
+def about_seconds(seconds: float) -> str:
+    """A duration as a guider would say it: ``about 3 s`` (whole seconds, at least 1)."""
+    return f"about {max(1, round(seconds))} s"
+
+
+def within(latency: float) -> str:
+    """How soon an answer came: ``within a second`` or ``within about 2 s`` (rounded up)."""
+    if latency < 1.0:
+        return "within a second"
+    return f"within about {math.ceil(latency - 1e-9)} s"
+
+
+def common_share(values: np.ndarray, present: float) -> float:
+    """Share of the measured (finite) steps where ``values`` is at least ``present``; NaN when
+    nothing was measured."""
+    measured = np.isfinite(values)
+    if not measured.any():
+        return math.nan
+    return float(np.count_nonzero(values[measured] >= present) / np.count_nonzero(measured))
+
+
+def informative(values: np.ndarray, present: float) -> bool:
+    """The signal was measured in the session and is not on most of the time
+    (:data:`COMMON_SHARE`), so it being on can single out a moment."""
+    share = common_share(values, present)
+    return math.isfinite(share) and share <= COMMON_SHARE
 
 
 def _longest_bout(on: np.ndarray) -> tuple[int, int]:
@@ -64,9 +116,11 @@ def _initiative_sentences(
     if len(ev) == 0:
         return []
     t = ev["onset_t"].to_numpy(dtype=float)
+    latency = ev["latency_s"].to_numpy(dtype=float)
     inside = (t >= seg.start) & (t < seg.end) & ev["answered"].to_numpy(dtype=bool)
-    already = (ev["latency_s"].to_numpy(dtype=float) < 0.15) & ev["kind"].isin(skip_already)
-    picked = ev[inside & ~already.to_numpy(dtype=bool)]
+    inside &= np.isfinite(latency)  # an answer whose time was not measured is not cited
+    already = (latency < 0.15) & ev["kind"].isin(skip_already).to_numpy(dtype=bool)
+    picked = ev[inside & ~already]
     picked = picked.sort_values("onset_t", kind="stable").drop_duplicates("kind").head(limit)
     rows = list(picked.itertuples(index=False))
     out = []
@@ -83,10 +137,7 @@ def _initiative_sentences(
             if _ACT[kind] not in acts:
                 acts.append(_ACT[kind])
             quickest[how] = min(quickest.get(how, np.inf), float(r.latency_s))
-        answers = [
-            _ALREADY[how] if latency < 0.15 else f"{_ANSWER[how]} within {latency:.1f} s"
-            for how, latency in quickest.items()
-        ]
+        answers = _answers(quickest)
         acts = [a.format(**names) for a in acts]
         answers = [a.format(**names) for a in answers]
         at = format_time(float(group[0].onset_t))
@@ -97,14 +148,74 @@ def _initiative_sentences(
     return out
 
 
+def _answers(quickest: Mapping[str, float]) -> list[str]:
+    """The parent's answers, those that came equally soon said once: "turned to the child and
+    answered within a second"."""
+    out: list[str] = []
+    by_time: dict[str, list[str]] = {}
+    for how, latency in quickest.items():
+        if latency < 0.15:
+            out.append(_ALREADY[how])
+        else:
+            by_time.setdefault(within(latency), []).append(_ANSWER[how])
+    out += [" and ".join(hows) + " " + when for when, hows in by_time.items()]
+    return out
+
+
+def _bout(values: np.ndarray, present: float) -> tuple[int, float]:
+    """(start index, length in steps) of the longest measured run at or above ``present``."""
+    start, length = _longest_bout(np.nan_to_num(values, nan=0.0) >= present)
+    return start, float(length)
+
+
 def _bout_sentence(
     values: np.ndarray, t0: float, step: float, present: float, template: str, min_s: float
 ) -> str | None:
-    start, length = _longest_bout(np.nan_to_num(values, nan=0.0) >= present)
+    start, length = _bout(values, present)
     seconds = length * step
     if seconds < min_s:
         return None
-    return template.format(at=format_time(t0 + start * step), dur=f"{seconds:.1f}")
+    return template.format(at=format_time(t0 + start * step), dur=about_seconds(seconds))
+
+
+def _smile_sentence(
+    timeline: Timeline,
+    part: Any,
+    *,
+    t0: float,
+    step: float,
+    present: float,
+    names: Mapping[str, str],
+) -> str | None:
+    """Shared smiling, worded by which smiles are informative in this session: both ("Both
+    smiled together"), only the child's ("The child smiled": the parent's smile reads as on most
+    of the session) or only the parent's; none when neither is."""
+    parent = informative(timeline.column("parent_smile"), present)
+    child = informative(timeline.column("child_smile"), present)
+    p, c = names["parent"], names["child"]
+    if parent and child:
+        return _bout_sentence(
+            part("both_smile"), t0, step, present, "Both smiled together for {dur}, from {at}.", 0.5
+        )
+    if child:
+        return _bout_sentence(
+            part("child_smile"),
+            t0,
+            step,
+            present,
+            f"{_cap(c)} smiled for {{dur}}, from {{at}}.",
+            0.5,
+        )
+    if parent:
+        return _bout_sentence(
+            part("parent_smile"),
+            t0,
+            step,
+            present,
+            f"{_cap(p)} smiled for {{dur}}, from {{at}}.",
+            0.5,
+        )
+    return None
 
 
 def moment_reasons(
@@ -120,7 +231,8 @@ def moment_reasons(
     Parameters
     ----------
     timeline : Timeline
-        The session's per-step features and child initiatives.
+        The session's per-step features and child initiatives (the whole session: how common a
+        signal is decides whether it can single out this moment).
     segment : Segment
         The moment, seconds.
     components : dict
@@ -146,35 +258,45 @@ def moment_reasons(
         return table[name].to_numpy(dtype=float)[i0:i1]
 
     p, c = names["parent"], names["child"]
-    gaze = _bout_sentence(
-        part("mutual_gaze"), t0, step, present,
-        f"From {{at}} {p} and {c} looked at each other for {{dur}} s.", 0.5,
-    )  # fmt: skip
-    smiles = _bout_sentence(
-        part("both_smile"), t0, step, present, "Both smiled together for {dur} s, from {at}.", 0.5
-    )
+    gaze = None
+    if informative(timeline.column("mutual_gaze"), present):
+        gaze = _bout_sentence(
+            part("mutual_gaze"), t0, step, present,
+            f"From {{at}} {p} and {c} looked at each other for {{dur}}.", 0.5,
+        )  # fmt: skip
+    smiles = _smile_sentence(timeline, part, t0=t0, step=step, present=present, names=names)
     skip = {kind for kind, said in (("gaze", gaze), ("smile", smiles)) if said}
     reasons = _initiative_sentences(
         timeline, segment, names, limit=max_initiatives, skip_already=skip
     )
     reasons += [_cap(text) for text in (gaze, smiles) if text]
-    laugh = (part("child_laugh") > 0) & (
-        (part("parent_laugh") > 0) | (np.nan_to_num(part("parent_smile")) >= present)
+    parent_smiles = informative(timeline.column("parent_smile"), present) & (
+        np.nan_to_num(part("parent_smile")) >= present
     )
-    if laugh.any():
-        first = int(np.argmax(laugh))
-        reasons.append(f"They laughed together at {format_time(t0 + first * step)}.")
+    child_laughs = part("child_laugh") > 0
+    together = child_laughs & ((part("parent_laugh") > 0) | parent_smiles)
+    if together.any():
+        first = int(np.argmax(together))
+        reasons.append(f"At {format_time(t0 + first * step)} they laughed together.")
+    elif child_laughs.any():
+        first = int(np.argmax(child_laughs))
+        reasons.append(f"At {format_time(t0 + first * step)} {c} laughed.")
     if components.get("turn_taking", 0.0) >= 0.4:
         switches = _speaker_switches(part("parent_speech"), part("child_speech"))
         if switches >= 2:
             reasons.append(
                 f"They took turns: the talk passed between {p} and {c} {switches} times "
-                f"in {segment.duration:.0f} s."
+                f"in {about_seconds(segment.duration)}."
             )
     looks = part("parent_looks")
-    if not gaze and np.isfinite(looks).any() and np.nanmean(looks) >= 0.7:
-        share = round(100 * float(np.nanmean(looks)))
-        reasons.append(_cap(f"{p} kept their eyes on {c} for {share}% of the moment."))
+    measured = float(np.isfinite(looks).mean()) if len(looks) else 0.0
+    if (
+        not gaze
+        and measured >= MEASURED_SHARE
+        and informative(timeline.column("parent_looks"), present)
+        and np.nanmean(looks) >= 0.7
+    ):
+        reasons.append(_cap(f"{p} mostly kept their eyes on {c} in this moment."))
     if components.get("proximity", 0.0) >= 0.7:
         reasons.append(_cap(f"{p} and {c} stayed close to each other."))
     if not reasons:
@@ -196,5 +318,5 @@ def _fallback(segment: Segment, part: Any, present: float, names: Mapping[str, s
     if (np.nan_to_num(part("child_smile")) >= present).any():
         return f"Between {a} and {b} {c} smiled while they played together."
     if (np.nan_to_num(part("parent_looks")) >= present).any():
-        return f"Between {a} and {b} {p} watched {c} closely."
+        return f"Between {a} and {b} {p} watched {c} as they played."
     return f"Between {a} and {b} {p} and {c} shared this stretch of play."
