@@ -10,6 +10,14 @@
     python scripts/bench_scoring.py --features OUT        # + real features from OUT/<session>/
     python scripts/bench_scoring.py --session demo.labels.json OUT/demo   # any labelled session
 
+Nothing here is chosen on the data it scores: every figure uses the settings of
+configs/default.toml as they are (no threshold, weight or calibration is fitted in this script),
+so there is no leave-one-family-out variant to report. Those defaults were not all set blind to
+these two sessions, though: the ``[scoring.weights]`` comment cites ``vigcv tune`` run on them,
+and the vision thresholds behind real cached features were chosen with scripts/bench_vision.py on
+the same families' clips, so read the "real" rows as in-sample-informed, not as what an unseen
+family gets (the "oracle" and "random" rows depend on no vision setting).
+
 ``--features DIR``: for each session ``<family>.session`` the first folder under DIR whose name
 starts with the family id is read: a processed session folder (``run.json``, read through
 ``vigcv.pipeline.load``), or a folder with ``frames_dyad.parquet`` (or ``timeline.csv``) and
