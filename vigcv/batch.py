@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,8 @@ from vigcv.errors import VigcvError
 from vigcv.hooks import Hook
 from vigcv.io import MEDIA_EXTENSIONS
 from vigcv.pipeline import is_complete
-from vigcv.results import SessionResult, known_inputs, write_summary
+from vigcv.results import SessionResult, known_inputs, list_sessions, write_summary
+from vigcv.results.relink import ContentIndex, find_recordings, missing_recordings, update_recording
 from vigcv.runner import Job, run_one
 
 __all__ = ["Job", "SessionResult", "discover", "run_batch", "run_one"]
@@ -58,7 +60,10 @@ def discover(inputs: Iterable[str | Path], *, out: Path | None = None) -> list[J
     A session is named after its file without extension; when two inputs share a name, the
     parent folder's name is put in front (``family1_session``), then a number if still needed.
     With ``out``, a file already processed there keeps its session name (re-running one file of
-    an earlier folder batch resumes ``family1_session`` rather than starting ``session``).
+    an earlier folder batch resumes ``family1_session`` rather than starting ``session``), and so
+    does a film that was moved: a session whose recording is missing is matched by content
+    (size, then sha256) and its job carries ``moved_from``. A new file never takes the name of a
+    session already in ``out``.
     """
     found: list[Path] = []
     problems: list[tuple[Path, str]] = []
@@ -82,12 +87,37 @@ def discover(inputs: Iterable[str | Path], *, out: Path | None = None) -> list[J
         if key not in seen:
             seen.add(key)
             unique.append(path)
-    names = _session_names(unique, known=known_inputs(out) if out is not None else {})
-    jobs = [Job(input=p, session=n) for p, n in zip(unique, names, strict=True)]
+    known = known_inputs(out) if out is not None else {}
+    moved = _moved(unique, out, known) if out is not None else {}
+    names = _session_names(
+        unique,
+        known=known | {path: name for path, (name, _) in moved.items()},
+        existing=list_sessions(out) if out is not None else [],
+    )
+    jobs = [
+        Job(input=p, session=n, moved_from=moved.get(p.resolve(), ("", ""))[1])
+        for p, n in zip(unique, names, strict=True)
+    ]
     jobs += [
         Job(input=p, session=_safe(p.stem or p.name), problem=f"{p}: {why}") for p, why in problems
     ]
     return jobs
+
+
+def _moved(paths: Sequence[Path], out: Path, known: dict[Path, str]) -> dict[Path, tuple[str, str]]:
+    """``{resolved path: (session, old path)}`` for files that are a missing recording of ``out``
+    met at a new place (same size and sha256; only files of a missing recording's size are
+    hashed)."""
+    missing = missing_recordings(out)
+    if not missing:
+        return {}
+    index = ContentIndex.of(p for p in paths if p.resolve() not in known)
+    found = find_recordings(missing, index)
+    return {
+        path: (name, str(missing[name].get("input", "")))
+        for name, path in found.items()
+        if path is not None
+    }
 
 
 def _safe(name: str) -> str:
@@ -95,13 +125,20 @@ def _safe(name: str) -> str:
     return cleaned or "session"
 
 
-def _session_names(paths: Sequence[Path], *, known: dict[Path, str] | None = None) -> list[str]:
+def _session_names(
+    paths: Sequence[Path],
+    *,
+    known: dict[Path, str] | None = None,
+    existing: Iterable[str] = (),
+) -> list[str]:
     known = known or {}
     stems = [_safe(p.stem) for p in paths]
     reused = [known.get(p.resolve()) for p in paths]
     fresh = [stem for stem, old in zip(stems, reused, strict=True) if not old]
     counts = pd.Series(fresh).value_counts() if fresh else pd.Series(dtype=int)
-    taken: dict[str, int] = {name: 1 for name in reused if name}
+    # names in use: this batch's resumed sessions and every session already in OUT, whose
+    # results (and the guider's decisions) a new file of the same name must never replace
+    taken: dict[str, int] = {name: 1 for name in [*reused, *existing] if name}
     result = []
     for path, stem, old in zip(paths, stems, reused, strict=True):
         if old:
@@ -171,6 +208,8 @@ def run_batch(
     # inputs that cannot run, and sessions already done, are settled here at once
     work = []
     for job in jobs:
+        if job.moved_from and not job.problem:
+            job = _relinked(job, out)
         if job.problem or (
             not force and is_complete(out / job.session, media=job.input, config=config)
         ):
@@ -202,6 +241,16 @@ def run_batch(
     results.sort(key=lambda r: order.get(r.session, 0))
     write_summary(out, results)
     return results
+
+
+def _relinked(job: Job, out: Path) -> Job:
+    """A moved recording's new place written into its session's run.json (nothing re-analysed);
+    a run.json that cannot be written makes the job fail with that reason."""
+    try:
+        update_recording(out / job.session, job.input)
+    except VigcvError as exc:
+        return replace(job, problem=str(exc))
+    return job
 
 
 def _splitting(work: Sequence[executors.Task], *, jobs_n: int) -> tuple[executors.Split, int]:

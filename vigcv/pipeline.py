@@ -196,14 +196,21 @@ def _model_versions() -> dict[str, str]:
 
 
 def is_complete(session_dir: Path, *, media: Path, config: Config) -> bool:
-    """Whether ``session_dir`` already holds a finished run of this input with this config."""
+    """Whether ``session_dir`` already holds a finished run of this input with this config.
+
+    The input must be the file run.json names, at that place (a moved film is first relinked,
+    :mod:`vigcv.results.relink`), with the recorded size and modification time.
+    """
     run = results.read_run(session_dir, missing_ok=True)
     try:
         stat = media.stat()
-    except OSError:
+        here = str(media.resolve())
+    except (OSError, RuntimeError):
         return False
     same_file = (
-        run.get("input_size") == stat.st_size and run.get("input_mtime_ns") == stat.st_mtime_ns
+        run.get("input") == here
+        and run.get("input_size") == stat.st_size
+        and run.get("input_mtime_ns") == stat.st_mtime_ns
     )
     return (
         run.get("status") == "ok"

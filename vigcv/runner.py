@@ -26,6 +26,7 @@ class Job:
     input: Path
     session: str
     problem: str = ""  # non-empty: this input fails before processing (missing, unreadable…)
+    moved_from: str = ""  # non-empty: the session's recording was at this path before it moved
 
 
 def run_one(
@@ -51,7 +52,11 @@ def run_one(
                 job.session,
                 job.input,
                 "skipped",
-                reason="already done (use --force to redo)",
+                reason=(
+                    f"moved: path updated, not re-analysed (was {job.moved_from})"
+                    if job.moved_from
+                    else "already done (use --force to redo)"
+                ),
                 duration=float(run.get("media", {}).get("duration_s", 0.0)),
                 moments=int(run.get("moments", 0)),
                 warnings=list(run.get("warnings", [])),

@@ -151,6 +151,27 @@ def test_usage_errors_exit_2(tmp_path: Path, args: list[str], message: str) -> N
     assert "Traceback" not in proc.stderr
 
 
+def test_nothing_to_run_is_a_usage_error_and_creates_no_output(tmp_path: Path) -> None:
+    empty = tmp_path / "films"
+    (empty / "sub").mkdir(parents=True)
+    (empty / "notes.txt").write_text("no media here")
+    cases = [
+        ([tmp_path / "missing.mp4"], "missing.mp4: no such file or folder"),
+        ([empty], "no video or audio files"),
+        ([empty / "notes.txt"], "not a supported media type"),
+    ]
+    for inputs, message in cases:
+        out = tmp_path / "out" / "deeper"
+        proc = vigcv("run", *inputs, "--out", out)
+        assert proc.returncode == 2, proc.stderr
+        assert message in proc.stderr and "Traceback" not in proc.stderr
+        assert len(proc.stderr.strip().splitlines()) == 1
+        assert not (tmp_path / "out").exists()
+    both = vigcv("run", tmp_path / "missing.mp4", empty / "notes.txt", "--out", tmp_path / "out")
+    assert both.returncode == 2 and not (tmp_path / "out").exists()
+    assert "missing.mp4" in both.stderr and "notes.txt" in both.stderr
+
+
 def test_bad_config_key_is_a_usage_error_naming_the_key(tmp_path: Path, good_video: Path) -> None:
     config = tmp_path / "bad.toml"
     config.write_text("[scoring]\nwindow_length = 3\n")

@@ -52,6 +52,25 @@ def test_write_moments_files(tmp_path):
     assert {"start", "end", "score", "config_hash", *COMPONENTS} <= set(windows.columns)
 
 
+def test_moments_csv_gives_times_as_mm_ss_beside_seconds(tmp_path):
+    from vigcv.types import Segment
+
+    moments = [
+        Moment(Segment(72.4, 80.9), 2, 0.6, {}, reasons=("They smile together.",)),
+        Moment(Segment(5.0, 9.999), 1, 0.8, {}),
+        Moment(Segment(3599.5, 3725.2), 3, 0.5, {}),
+    ]
+    results.write_moments(tmp_path, moments, windows=pd.DataFrame(), session="s", config_hash="a")
+    csv = pd.read_csv(tmp_path / "moments.csv", dtype={"start_mmss": str, "end_mmss": str})
+    assert list(csv.columns[:6]) == ["rank", "start", "end", "score", "start_mmss", "end_mmss"]
+    assert csv[["start_mmss", "end_mmss"]].values.tolist() == [
+        ["00:05", "00:09"],
+        ["01:12", "01:20"],
+        ["59:59", "1:02:05"],
+    ]
+    assert csv["start"].tolist() == [5.0, 72.4, 3599.5]  # seconds stay as they were
+
+
 def test_rewrite_replaces_files(tmp_path):
     cfg = load_config()
     frames, speech, _ = hand_built_session()

@@ -127,7 +127,7 @@ def run(
     # Imported here: `vigcv --help` and `vigcv run --help` answer without loading the pipeline.
     from vigcv.batch import discover, run_batch
     from vigcv.executors import EXECUTORS, default_jobs
-    from vigcv.io import store
+    from vigcv.io import MEDIA_EXTENSIONS, store
 
     if parent_side is not None and parent_side not in ("left", "right"):
         raise fail(f"--parent-side must be left or right, got {parent_side!r}", code=2)
@@ -139,8 +139,15 @@ def run(
     cfg = get_config(config)
     sides = _sessions_csv(sessions)
     found = discover(inputs, out=out)
-    if not found:
-        raise fail("no video or audio files found in the inputs given", code=1)
+    if not any(not job.problem for job in found):
+        # nothing to run: a usage error, and OUT is not created
+        for job in found[:-1]:
+            err_console.print(f"[bold red]error:[/] {escape(job.problem)}", soft_wrap=True)
+        if found:
+            raise fail(found[-1].problem, code=2)
+        kinds = " ".join(sorted(MEDIA_EXTENSIONS))
+        given = ", ".join(str(p) for p in inputs)
+        raise fail(f"{given}: no video or audio files in here ({kinds}); check the folder", code=2)
     try:
         out.mkdir(parents=True, exist_ok=True)
         probe_file = out / ".vigcv-write-test"

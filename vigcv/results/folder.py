@@ -30,6 +30,7 @@ from typing import Any
 
 import pandas as pd
 
+from vigcv.clock import clock
 from vigcv.errors import VigcvError
 from vigcv.io import store
 from vigcv.io.media import MEDIA_EXTENSIONS
@@ -251,16 +252,29 @@ def moments_document(
     }
 
 
-MOMENT_CSV_COLUMNS = ("rank", "start", "end", "score", *COMPONENTS, "principles", "reasons")
+MOMENT_CSV_COLUMNS = (
+    "rank",
+    "start",
+    "end",
+    "score",
+    "start_mmss",
+    "end_mmss",
+    *COMPONENTS,
+    "principles",
+    "reasons",
+)
 
 
 def moments_table(moments: Sequence[Moment]) -> pd.DataFrame:
-    """moments.csv: one row per moment, components as columns, principles joined by ``"; "``
-    and reasons by ``" | "``."""
+    """moments.csv: one row per moment, start and end in seconds and as mm:ss (as the reasons
+    and the review page write them), components as columns, principles joined by ``"; "`` and
+    reasons by ``" | "``."""
     rows = []
     for m in sorted(moments, key=lambda m: m.rank):
         d = m.to_dict()
         row = {k: d[k] for k in ("rank", "start", "end", "score")}
+        row["start_mmss"] = clock(d["start"])
+        row["end_mmss"] = clock(d["end"])
         row.update({name: d["components"].get(name, float("nan")) for name in COMPONENTS})
         row["principles"] = "; ".join(d["principles"])
         row["reasons"] = " | ".join(d["reasons"])
