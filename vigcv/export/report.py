@@ -218,7 +218,11 @@ def parent_report_html(
             + f"(about {max(1, round(end - start))} s)</div>"
             + (f"<div class='muted'>Shows: {esc(principles)}</div>" if principles else "")
             + (f"<ul>{items}</ul>" if items else "")
-            + (f"<div class='parent-note'>{esc(note)}</div>" if note else "")
+            + (
+                f"<div class='parent-note'><b>From your guider:</b> {esc(note)}</div>"
+                if note
+                else ""
+            )
             + "</div></section>"
         )
     count = f"{len(cards)} moment{'s' if len(cards) != 1 else ''}"
