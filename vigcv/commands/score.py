@@ -35,7 +35,8 @@ def score(
             raise fail(f"{path}: not a session folder (no run.json); give OUT/<session>", code=2)
         folders += session_dirs(path)
     if not folders:
-        raise fail("no processed sessions found; run `vigcv run` first", code=1)
+        given = ", ".join(str(p) for p in sessions)
+        raise fail(f"{given}: no processed sessions here; run `vigcv run` first", code=2)
     failed = 0
     for folder in folders:
         try:

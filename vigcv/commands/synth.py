@@ -58,7 +58,7 @@ def synth(
     from vigcv.synth import generate_session
 
     if out.suffix.lower() != ".mp4":
-        raise fail(f"{out}: the output must end in .mp4")
+        raise fail(f"{out}: the output must end in .mp4", code=2)
     try:
         script_path = _script_path(script)
         with make_progress() as progress:
