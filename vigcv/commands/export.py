@@ -1,4 +1,4 @@
-"""``vigcv export``: the parent's version (to share) or the guider's version of reviewed sessions."""
+"""``vigcv export``: the parent's version (to share) or the guider's of reviewed sessions."""
 
 from __future__ import annotations
 
