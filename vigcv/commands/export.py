@@ -48,7 +48,7 @@ def export(
         list[str] | None, typer.Option("--session", "-s", help="Only this session (repeatable).")
     ] = None,
     config: Annotated[
-        Path | None, typer.Option("--config", "-c", help="TOML file with [export] settings.")
+        Path | None, typer.Option("--config", "-c", help="TOML file with \\[export] settings.")
     ] = None,
 ) -> None:
     """Export the parent's or the guider's version of the reviewed sessions of OUT."""
