@@ -12,7 +12,7 @@ import pytest
 from vigcv import executors
 from vigcv.batch import discover
 from vigcv.config import load_config
-from vigcv.errors import VigcvError
+from vigcv.errors import ConfigError, VigcvError
 from vigcv.vision import scan
 
 
@@ -54,7 +54,16 @@ def test_the_pool_hands_out_the_longest_session_first(
 def test_a_bad_decode_ahead_setting_is_one_line_before_any_session(
     inputs: Path, tmp_path: Path
 ) -> None:
-    tasks = _tasks(inputs, tmp_path / "out", batch={"decode_ahead": "sometimes"})
+    # refused when the config is read, naming the key, the value and the choices
+    with pytest.raises(
+        ConfigError,
+        match=r"^override: 'batch.decode_ahead' must be one of 'auto', 'on', 'off', "
+        r"got 'sometimes'$",
+    ):
+        _tasks(inputs, tmp_path / "out", batch={"decode_ahead": "sometimes"})
+    # a config changed in code after it was read is still refused before any session starts
+    tasks = _tasks(inputs, tmp_path / "out")
+    tasks[0].config["batch"]["decode_ahead"] = "sometimes"
     with pytest.raises(
         VigcvError, match=r"^'batch.decode_ahead' must be one of auto, on, off, got 'sometimes'$"
     ):
