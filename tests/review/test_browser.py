@@ -1,7 +1,9 @@
 """End to end in a real browser (Debian's Chromium): review a session the way a guider does.
 
-Open a session, play a moment, keep one, set one aside, trim one, write a note, reload and see it
-all kept, swap parent and child, export. Screenshots go to $VIGCV_SCREENSHOTS when set.
+Open a session, play a moment, keep one, set one aside, trim one, write both notes, reload and see
+it all kept, swap parent and child, export the parent's and the guider's versions; play freely
+with the video's own controls; the layout at a small laptop's and a phone's size; a film that
+was moved. Screenshots go to $VIGCV_SCREENSHOTS when set.
 """
 
 from __future__ import annotations
@@ -72,6 +74,36 @@ def shoot(browser: Any, name: str) -> None:
         browser.set_window_size(1400, 1000)
 
 
+def viewport(browser: Any, width: int, height: int) -> None:
+    """Make the page's viewport (innerWidth x innerHeight) exactly this size."""
+    browser.set_window_size(width, height)
+    inner_w, inner_h = browser.execute_script("return [innerWidth, innerHeight]")
+    browser.set_window_size(2 * width - inner_w, 2 * height - inner_h)
+    assert browser.execute_script("return [innerWidth, innerHeight]") == [width, height]
+
+
+def rect(browser: Any, selector: str) -> dict[str, float]:
+    return browser.execute_script(
+        "const r = document.querySelector(arguments[0]).getBoundingClientRect();"
+        "return {top: r.top, bottom: r.bottom, left: r.left, right: r.right};",
+        selector,
+    )
+
+
+def in_view(browser: Any, selector: str) -> bool:
+    r = rect(browser, selector)
+    w, h = browser.execute_script("return [innerWidth, innerHeight]")
+    return r["top"] >= 0 and r["bottom"] <= h and r["left"] >= 0 and r["right"] <= w
+
+
+def shoot_here(browser: Any, name: str) -> None:
+    """A screenshot of the viewport as it is (its size kept), to $VIGCV_SCREENSHOTS when set."""
+    folder = os.environ.get("VIGCV_SCREENSHOTS")
+    if folder:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        browser.save_screenshot(str(Path(folder) / f"{name}.png"))
+
+
 def severe_logs(browser: Any) -> list[str]:
     return [e["message"] for e in browser.get_log("browser") if e["level"] == "SEVERE"]
 
@@ -106,7 +138,6 @@ def test_a_guider_reviews_a_session(live: ReviewServer, processed_out: Path) -> 
             what="thumbnails",
         )
         assert len(b.find_elements(By.CSS_SELECTOR, "#timeline svg .tl-moment")) == len(moments)
-        assert len(b.find_elements(By.CSS_SELECTOR, "#timeline svg polyline")) == 5
 
         # play the first moment: it starts a little before and runs
         first = moments[0]
@@ -134,6 +165,11 @@ def test_a_guider_reviews_a_session(live: ReviewServer, processed_out: Path) -> 
         note.send_keys("Lovely: she waits for his smile and answers it.")
         css("h1").click()  # leave the box: saves at once
         wait_for(lambda: "saved" in css("#note-state").text, what="note saved")
+        for_parent = css("#parent-note")
+        for_parent.click()
+        for_parent.send_keys("You waited for him and he smiled back.")
+        css("h1").click()
+        wait_for(lambda: "saved" in css("#parent-note-state").text, what="parent's note saved")
 
         # the next moment with the keyboard: set aside
         body = css("body")
@@ -153,15 +189,18 @@ def test_a_guider_reviews_a_session(live: ReviewServer, processed_out: Path) -> 
         assert css("#start-time").text == _tenths(first["start"] + 0.5)
         assert css("#end-time").text == _tenths(first["end"] - 0.5)
         assert css("#note").get_attribute("value").startswith("Lovely: she waits")
+        parent_note = css("#parent-note").get_attribute("value")
+        assert parent_note == "You waited for him and he smiled back."
         with sqlite3.connect(processed_out / "reviews.sqlite") as db:
             rows = db.execute(
-                "SELECT status, trim_start, trim_end, note FROM decisions "
+                "SELECT status, trim_start, trim_end, note, parent_note FROM decisions "
                 "WHERE session='home-visit' ORDER BY start"
             ).fetchall()
             n_history = db.execute("SELECT COUNT(*) FROM history").fetchone()[0]
         assert rows[0][:3] == ("accepted", first["start"] + 0.5, first["end"] - 0.5)
+        assert rows[0][3].startswith("Lovely") and rows[0][4].startswith("You waited")
         assert rows[1][0] == "rejected"
-        assert n_history == 5
+        assert n_history == 6
 
         # swap parent and child: outputs re-derived from the cache, decisions kept
         speech_csv = processed_out / "home-visit" / "speech.csv"
@@ -176,26 +215,43 @@ def test_a_guider_reviews_a_session(live: ReviewServer, processed_out: Path) -> 
         with sqlite3.connect(processed_out / "reviews.sqlite") as db:
             assert db.execute("SELECT COUNT(*) FROM history").fetchone()[0] == n_history
 
-        # export: a clip of the kept moment, the ELAN file, the report
-        css("#export").click()
+        # export for the parent: only the kept moment, with the note for the parent
+        css("#export-jump").click()
+        css("#export-parent").click()
         links = wait_for(
-            lambda: b.find_elements(By.CSS_SELECTOR, ".exported a"), timeout=60, what="export"
+            lambda: b.find_elements(By.CSS_SELECTOR, ".exported.parent a"),
+            timeout=60,
+            what="export",
         )
         names = {a.text for a in links}
-        assert {"home-visit.eaf", "report.html", "decisions.csv"} <= names
-        assert any(n.endswith(".mp4") for n in names)
+        assert "report.html" in names
+        assert [n for n in names if n.endswith(".mp4")] and len(names) >= 2
+        said = css(".exported").text
+        assert "only the moments you kept" in said and "no private notes" in said
+        parent_dirs = sorted((processed_out / "exports" / "home-visit").glob("*-parent"))
+        assert len(parent_dirs) == 1 and str(parent_dirs[0]) in said
         shoot(b, "4-exported")
-        report = processed_out / "exports" / "home-visit" / "report.html"
-        assert report.is_file()
+        # the guider's version, marked as such, in its own folder: the parent's is kept
+        css("#export-guider").click()
+        wait_for(lambda: b.find_elements(By.CSS_SELECTOR, ".exported.guider a"), timeout=60,
+                 what="guider's export")  # fmt: skip
+        assert "Not for sharing" in css(".exported").text
+        assert sorted((processed_out / "exports" / "home-visit").glob("*-parent")) == parent_dirs
+        assert len(list((processed_out / "exports" / "home-visit").glob("*-guider"))) == 1
         assert severe_logs(b) == []  # no CSP violation, no failed request
 
-        # the report opens straight from disk, without the server
+        # the parent's report opens straight from disk, without the server, and plays its clip
+        report = parent_dirs[0] / "report.html"
         b.get(report.as_uri())
-        wait_for(lambda: b.find_elements(By.CSS_SELECTOR, ".card img"), what="report")
-        assert b.execute_script(
-            "return [...document.images].every(i => i.complete && i.naturalWidth > 0)"
-        )
-        assert "Lovely: she waits" in css("body").text
+        wait_for(lambda: b.find_elements(By.CSS_SELECTOR, "video"), what="report")
+        text = css("body").text
+        assert "You waited for him and he smiled back." in text
+        assert "Lovely: she waits" not in text  # the private note stays private
+        assert len(b.find_elements(By.CSS_SELECTOR, "video")) == 1  # the kept moment only
+        b.execute_script("document.querySelector('video').muted = true;"
+                         "document.querySelector('video').play()")  # fmt: skip
+        wait_for(lambda: b.execute_script("return document.querySelector('video').currentTime")
+                 > 0.5, what="the clip to play from disk")  # fmt: skip
         shoot(b, "5-report")
         assert severe_logs(b) == []
 
@@ -243,3 +299,156 @@ def test_two_tabs_keep_each_others_changes(live: ReviewServer, processed_out: Pa
     with sqlite3.connect(processed_out / "reviews.sqlite") as db:
         rows = db.execute("SELECT status, note FROM decisions").fetchall()
     assert rows == [("accepted", "Written in tab one")]
+
+
+def test_the_videos_own_controls_play_anywhere_and_a_moment_stops_at_its_end(
+    live: ReviewServer,
+) -> None:
+    """Moment 1 of family-a is 1-4 s, played 0-6 s with its context. Seeking to 7 s and pressing
+    the video's own play goes on playing; the page's "Play moment" stops at 6 s; the video's own
+    play button then plays on from there; Space after a seek of one's own plays on, not back."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    state = "const v = document.getElementById('player'); return [v.currentTime, v.paused];"
+    with chromium() as b:
+        css = lambda sel: b.find_element(By.CSS_SELECTOR, sel)  # noqa: E731
+        b.get(live.url)
+        b.get(live.url.split("?")[0] + "#/s/family-a/1")
+        wait_for(lambda: b.execute_script("return document.getElementById('player').readyState")
+                 >= 1, what="the film's metadata")  # fmt: skip
+        # what the video's own controls do: seek (not the page's own seek), then play
+        b.execute_script("const v = document.getElementById('player'); v.muted = true;"
+                         "v.currentTime = 7.0; v.play();")  # fmt: skip
+        t, paused = wait_for(lambda: (x := b.execute_script(state))[0] > 8.2 and x, timeout=15,
+                             what="free playback past 8.2 s")  # fmt: skip
+        assert not paused
+        # Space pauses; Space again plays on from here (the guider moved the video), not from 0
+        css("body").send_keys(Keys.SPACE)
+        t, _ = wait_for(lambda: (x := b.execute_script(state))[1] and x, what="paused")
+        css("body").send_keys(Keys.SPACE)
+        wait_for(lambda: (x := b.execute_script(state))[0] > t + 0.5 and not x[1],
+                 what="Space plays on")  # fmt: skip
+        assert b.execute_script(state)[0] > 7.0
+
+        # the page's "Play moment" plays 0-6 s and stops there by itself
+        b.execute_script("document.getElementById('player').pause()")
+        css("#play").click()
+        wait_for(lambda: (x := b.execute_script(state))[0] < 5.5 and not x[1],
+                 what="the moment playing")  # fmt: skip
+        t, paused = wait_for(lambda: (x := b.execute_script(state))[1] and x, timeout=20,
+                             what="the stop at the moment's end")  # fmt: skip
+        assert 6.0 <= t < 6.8, t
+        time.sleep(0.5)
+        assert b.execute_script(state)[1]  # stays stopped
+        # the video's own play button after the stop: plays on past the moment
+        b.execute_script("document.getElementById('player').play()")
+        wait_for(lambda: (x := b.execute_script(state))[0] > 7.2 and not x[1], timeout=15,
+                 what="playing on after the moment")  # fmt: skip
+        assert severe_logs(b) == []
+
+
+def test_decisions_stay_in_view_on_a_small_laptop_and_a_phone(live: ReviewServer) -> None:
+    """1024x700: keep / set aside of the current moment in view without scrolling, the reasons
+    within a short scroll. 390x844: in view once the player is scrolled to; nothing is wider
+    than the screen. The timeline has one lane per signal and a band per moment."""
+    from selenium.webdriver.common.by import By
+
+    page = live.url.split("?")[0] + "#/s/home-visit/1"
+    with chromium() as b:
+        b.get(live.url)
+        viewport(b, 1024, 700)
+        b.get(page)
+        wait_for(lambda: b.find_elements(By.CSS_SELECTOR, "#accept"), what="the session")
+        wait_for(lambda: b.find_elements(By.CSS_SELECTOR, "#timeline svg"), what="timeline")
+        assert b.execute_script("return scrollY") == 0
+        assert in_view(b, "#accept") and in_view(b, "#reject") and in_view(b, "#play")
+        assert in_view(b, "#player")
+        assert rect(b, "#reasons")["top"] < 700 + 150  # the reasons: a short scroll at most
+        shoot_here(b, "6-laptop-1024x700")
+
+        # one lane per signal, each drawn; the moments as bands across them
+        lanes = b.execute_script(
+            "return [...document.querySelectorAll('#timeline [data-signal]')].map(g => "
+            "[g.dataset.signal, g.querySelectorAll('path, rect:not(.tl-lane)').length])"
+        )
+        signals = [name for name, _ in lanes]
+        assert signals == ["score", "mutual_gaze", "parent_smile", "child_smile", "parent", "child"]
+        assert all(drawn > 0 for _, drawn in lanes), lanes
+        bands = b.find_elements(By.CSS_SELECTOR, "#timeline .tl-moment")
+        top, bottom = (
+            rect(b, "#timeline [data-signal=score] .tl-lane"),
+            rect(b, "#timeline [data-signal=child] .tl-lane"),
+        )
+        band = bands[0].rect
+        assert band["y"] <= top["top"] + b.execute_script("return scrollY")
+        assert band["y"] + band["height"] >= bottom["bottom"] + b.execute_script("return scrollY")
+        # kept / set aside / undecided differ by more than colour: a mark and a line style
+        b.find_element(By.CSS_SELECTOR, "body").send_keys("a")
+        wait_for(lambda: b.find_element(By.CSS_SELECTOR, "#status").text == "Kept for the parent",
+                 what="kept")  # fmt: skip
+        b.find_element(By.CSS_SELECTOR, ".moment-card[data-rank='2']").click()
+        b.find_element(By.CSS_SELECTOR, "body").send_keys("r")
+        wait_for(lambda: b.find_element(By.CSS_SELECTOR, "#status").text == "Set aside",
+                 what="set aside")  # fmt: skip
+        marks = b.execute_script(
+            "return [...document.querySelectorAll('#timeline .tl-rank')].map(t => t.textContent)"
+        )
+        assert "✓1" in marks and "✕2" in marks
+        assert len(b.find_elements(By.CSS_SELECTOR, "#timeline .tl-hatch")) == 1
+        dashes = b.execute_script(
+            "const dash = (sel) => getComputedStyle(document.querySelector(sel)).strokeDasharray;"
+            "return [dash('#timeline .tl-moment.accepted'), dash('.legend .tl-moment.pending')]"
+        )  # moment 1 (kept, not selected now) solid; not decided dashed, as in the legend
+        assert dashes[0] == "none" and dashes[1] != "none", dashes
+
+        viewport(b, 390, 844)
+        b.get(live.url.split("?")[0] + "#/")
+        b.get(page)
+        wait_for(lambda: b.find_elements(By.CSS_SELECTOR, "#accept"), what="the session")
+        b.execute_script("document.getElementById('player').scrollIntoView({block: 'start'})")
+        time.sleep(0.3)
+        assert in_view(b, "#accept") and in_view(b, "#reject"), rect(b, "#accept")
+        assert b.execute_script("return document.documentElement.scrollWidth") <= 390
+        shoot_here(b, "7-phone-390x844")
+        assert severe_logs(b) == []
+
+
+def test_a_moved_film_says_what_to_do_where_the_player_would_be(
+    processed_out: Path, tmp_path: Path
+) -> None:
+    from selenium.webdriver.common.by import By
+
+    moved = tmp_path / "moved.mp4"
+    run_path = processed_out / "family-a" / "run.json"
+    run = json.loads(run_path.read_text())
+    shutil.copy(run["input"], moved)
+    run["input"] = str(tmp_path / "gone" / "moved.mp4")  # not there any more
+    run_path.write_text(json.dumps(run))
+    srv = make_server(processed_out, config=load_config(), exporter=export_out)
+    thread = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05})
+    thread.daemon = True
+    thread.start()
+    try:
+        with chromium() as b:
+            css = lambda sel: b.find_element(By.CSS_SELECTOR, sel)  # noqa: E731
+            b.get(srv.url)
+            wait_for(lambda: b.find_elements(By.CSS_SELECTOR, ".session-card"), what="sessions")
+            assert "Film not found" in css('[data-session="family-a"]').text
+            assert "Film not found" not in css('[data-session="family-b"]').text
+            css('[data-session="family-a"]').click()
+            hint = wait_for(lambda: css("#recording-hint"), what="the hint")
+            assert not b.find_elements(By.CSS_SELECTOR, "#player")
+            assert str(tmp_path / "gone" / "moved.mp4") in hint.text
+            command = css("#recording-hint code.cmd").text
+            assert command.startswith(f"vigcv relink {processed_out}")
+            assert css("#recording-hint button.copy").is_displayed()
+            assert in_view(b, "#recording-hint code.cmd")
+            # the moments can still be decided
+            css("#accept").click()
+            wait_for(lambda: css("#status").text == "Kept for the parent", what="kept")
+            shoot_here(b, "8-film-moved")
+            assert severe_logs(b) == []
+    finally:
+        srv.shutdown()
+        srv.server_close()

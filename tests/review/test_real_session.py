@@ -60,7 +60,7 @@ def test_review_and_export_a_really_processed_session(real_out: Path) -> None:
                     break
                 time.sleep(0.1)
             assert len(cards) == len(moments) and loaded
-            assert "Kept for the parent" in cards[0].text
+            assert "✓ Kept" in cards[0].text  # the card's short badge
             reasons = b.find_element(By.CSS_SELECTOR, ".reasons").text
             assert reasons.strip() and reasons.splitlines()[0] == first["reasons"][0]
             severe = [e for e in b.get_log("browser") if e["level"] == "SEVERE"]

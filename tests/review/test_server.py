@@ -5,6 +5,9 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -12,7 +15,7 @@ import pytest
 
 from tests.review.conftest import Client
 from vigcv.review import security
-from vigcv.review.server import STATIC_DIR, ReviewServer
+from vigcv.review.server import STATIC_DIR, NoResultsError, ReviewServer, make_server
 
 
 def test_every_request_needs_the_token(server: ReviewServer, client: Client) -> None:
@@ -238,3 +241,75 @@ def test_exported_reports_are_served_without_scripts(out_dir: Path, client: Clie
     clip = next(u for n, u in urls.items() if n.endswith(".mp4"))
     status, headers, body = client.request("GET", clip, headers={"Range": "bytes=0-7"})
     assert status == 206 and body[4:8] == b"ftyp"
+
+
+# -- a folder without results (issue 23) -----------------------------------------------------------
+
+
+def _vigcv_review(folder: Path) -> subprocess.CompletedProcess:
+    env = dict(os.environ, COLUMNS="200", NO_COLOR="1")
+    return subprocess.run(
+        [sys.executable, "-m", "vigcv.cli", "review", str(folder), "--no-browser"],
+        capture_output=True, text=True, env=env, timeout=60,
+    )  # fmt: skip
+
+
+def test_a_folder_without_results_is_refused_and_left_untouched(tmp_path: Path) -> None:
+    films = tmp_path / "films"  # what a guider might give by mistake: the recordings
+    films.mkdir()
+    (films / "visit.mp4").write_bytes(b"not really a film")
+    before = sorted(p.name for p in films.rglob("*"))
+    with pytest.raises(NoResultsError, match="no results of `vigcv run` here"):
+        make_server(films)
+    proc = _vigcv_review(films)
+    assert proc.returncode == 2, proc.stderr
+    assert "no results of `vigcv run` here" in proc.stderr and str(films) in proc.stderr
+    assert "give the --out folder of `vigcv run`" in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1 and "Traceback" not in proc.stderr
+    assert proc.stdout == ""  # no address printed: no server started
+    assert sorted(p.name for p in films.rglob("*")) == before  # no reviews.sqlite, nothing else
+
+
+def test_a_session_folder_is_refused_with_the_folder_to_give(out_dir: Path) -> None:
+    session = out_dir / "family-a"
+    proc = _vigcv_review(session)
+    assert proc.returncode == 2, proc.stderr
+    assert f"give the folder that holds it: vigcv review {out_dir}" in proc.stderr
+    assert not (session / "reviews.sqlite").exists()
+
+
+def test_an_out_folder_with_only_failed_sessions_still_opens(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "summary.csv").write_text(
+        "session,input,status,reason,media_duration_s,processing_s,moments,notes\n"
+        "broken,/x/broken.mp4,failed,/x/broken.mp4: file is empty (0 bytes),0,0,0,\n"
+    )
+    srv = make_server(out)  # the guider sees why it failed on the page
+    srv.server_close()
+    assert (out / "reviews.sqlite").is_file()
+
+
+def test_stopping_names_the_real_database_and_the_link_is_called_private(out_dir: Path) -> None:
+    env = dict(os.environ, COLUMNS="200", NO_COLOR="1")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "vigcv.cli", "review", str(out_dir), "--no-browser"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+    )  # fmt: skip
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        match = re.search(r"http://127\.0\.0\.1:(\d+)/\?token=(\S+)", line)
+        assert match, line
+        # an answer means serve_forever is running: Ctrl+C now stops the page, not the start-up
+        page = Client(int(match.group(1)), match.group(2), None).request("GET", "/")
+        assert page[0] == 200
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err
+    assert f"every decision is saved in {out_dir.resolve() / 'reviews.sqlite'}" in err
+    assert "OUT/reviews.sqlite" not in err
+    assert "private link" in err and "one-time" not in err

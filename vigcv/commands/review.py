@@ -11,7 +11,7 @@ from vigcv.commands.common import console, err_console, fail, get_config
 
 HELP = """Open the review page: watch each suggested moment, keep or set it aside, trim it, add a note.
 
-OUT is the folder `vigcv run --out` wrote. A small web app starts on this computer only (127.0.0.1, a free port) and the browser opens; if it does not, open the printed link (it carries a one-time key). Every click is saved at once in OUT/reviews.sqlite, so closing the browser or the terminal loses nothing; re-running `vigcv run` or `vigcv score` never changes it.
+OUT is the folder `vigcv run --out` wrote. A small web app starts on this computer only (127.0.0.1, a free port) and the browser opens; if it does not, open the printed link. It is a private link: anyone who has it can open the page while it runs, from this computer only, so do not share it. Every click is saved at once in OUT/reviews.sqlite, so closing the browser or the terminal loses nothing; re-running `vigcv run` or `vigcv score` never changes it.
 
 Keys on the page: arrows = previous/next moment, Space = play/pause, A = keep, R = set aside, [ ] = start earlier/later, - = = end earlier/later, N = note. Press Ctrl+C here to stop.
 
@@ -36,13 +36,16 @@ def review(
     """Start the review page for OUT and print its address."""
     from vigcv.errors import VigcvError
     from vigcv.export import export_out
-    from vigcv.review.server import make_server
+    from vigcv.results.decisions import DB_NAME
+    from vigcv.review.server import NoResultsError, make_server
 
     cfg = get_config(config)
     if not out.is_dir():
         raise fail(f"{out}: no such folder; give the --out folder of `vigcv run`", code=2)
     try:
         server = make_server(out, port=port, config=cfg, exporter=export_out)
+    except NoResultsError as exc:  # the wrong folder: a usage error, and nothing written there
+        raise fail(str(exc), code=2) from None
     except VigcvError as exc:
         raise fail(str(exc)) from None
     except OSError as exc:
@@ -51,7 +54,10 @@ def review(
         ) from None
     # print() and flush: scripts and tests read the address from a pipe
     print(f"Review page: {server.url}", flush=True)
-    err_console.print("Keep this window open while you review; Ctrl+C stops the page.")
+    err_console.print(
+        "This is a private link: anyone with it can open the page on this computer while it "
+        "runs, so do not share it. Keep this window open while you review; Ctrl+C stops the page."
+    )
     if browser:
         try:
             import webbrowser
@@ -62,7 +68,8 @@ def review(
     try:
         server.serve_forever()
     except KeyboardInterrupt:
-        err_console.print("review page stopped; every decision is saved in OUT/reviews.sqlite")
+        database = server.app.out / DB_NAME
+        err_console.print(f"review page stopped; every decision is saved in {database}")
     finally:
         server.server_close()
 

@@ -1,6 +1,6 @@
 """What the review server lets through: tokens, origins, and files that may be served.
 
-The server listens on 127.0.0.1 only; every request needs the one-time token (as ``?token=`` on
+The server listens on 127.0.0.1 only; every request needs the private link's token (``?token=`` on
 the first visit, then an HttpOnly SameSite=Strict cookie); state-changing requests also need the
 page's CSRF token in a header and a same-origin ``Origin``. Files are served only from inside OUT
 (after resolving symlinks) or, for the player, the one recording a session's run.json names.

@@ -12,7 +12,8 @@ Routes (every one needs the token; see :mod:`vigcv.review.security`):
 - ``GET /files/<path>`` a file inside OUT (exported clips and reports)
 - ``POST /api/sessions/<s>/decision`` ``{"start", "end", "field", "value", "reviewer"}``
 - ``POST /api/sessions/<s>/swap`` swap parent and child (re-derives outputs from the cache)
-- ``POST /api/sessions/<s>/export`` export this session's clips, ELAN file and report
+- ``POST /api/sessions/<s>/export`` ``{"audience": "parent"|"guider"}`` (default parent): export
+  this session into a new dated folder (the parent's version: kept moments only)
 """
 
 from __future__ import annotations
@@ -33,8 +34,9 @@ from typing import Any
 from vigcv.config import section_values
 from vigcv.errors import VigcvError
 from vigcv.io.frames import thumbnail_jpeg
-from vigcv.results import failed_sessions, list_sessions
+from vigcv.results import failed_sessions, is_session, list_sessions
 from vigcv.results.decisions import ReviewStore, StoreError, open_store
+from vigcv.results.relink import recording_state
 from vigcv.results.sessions import (
     COMPONENT_NAMES,
     load_session,
@@ -44,9 +46,10 @@ from vigcv.results.sessions import (
 )
 from vigcv.review import security
 
-# ``exporter(out, sessions=[name], config=config)`` -> an object with ``folder`` (Path), ``files``
-# (list of Path) and ``clips`` (int): what the page's export button runs (vigcv.export.export_out,
-# given by `vigcv review`; the review package does not import the exports).
+# ``exporter(out, sessions=[name], config=config, audience="parent"|"guider")`` -> an object with
+# ``folder`` (Path), ``folders`` (the new dated folder of each session), ``files`` (list of Path)
+# and ``clips`` (int): what the page's export button runs (vigcv.export.export_out, given by
+# `vigcv review`; the review package does not import the exports).
 Exporter = Callable[..., Any]
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -283,7 +286,7 @@ class ReviewHandler(BaseHTTPRequestHandler):
         elif action == "swap":
             self._json(self._swap(name))
         elif action == "export":
-            self._json(self._export(name))
+            self._json(self._export(name, body))
         else:
             raise _Reply(HTTPStatus.NOT_FOUND, "no such action")
 
@@ -366,6 +369,7 @@ class ReviewHandler(BaseHTTPRequestHandler):
                         "rejected": statuses.count("rejected"),
                         "warnings": list(session.run.get("warnings", []) or []),
                         "problems": session.problems,
+                        "recording_found": session.media is not None,
                     }
                 )
         for failed in failed_sessions(self.app.out):
@@ -380,6 +384,7 @@ class ReviewHandler(BaseHTTPRequestHandler):
                     "rejected": 0,
                     "warnings": [],
                     "problems": [],
+                    "recording_found": False,
                 }
             )
         return {"out": str(self.app.out), "sessions": rows}
@@ -395,6 +400,7 @@ class ReviewHandler(BaseHTTPRequestHandler):
             "duration": session.duration,
             "has_video": session.has_video,
             "has_media": session.media is not None,
+            "recording": recording_state(self.app.out, session.run),
             "roles_swapped": session.roles_swapped,
             "warnings": list(session.run.get("warnings", []) or []),
             "problems": session.problems,
@@ -469,15 +475,20 @@ class ReviewHandler(BaseHTTPRequestHandler):
             lock.release()
         return {"roles_swapped": swapped}
 
-    def _export(self, name: str) -> dict[str, Any]:
+    def _export(self, name: str, body: dict[str, Any]) -> dict[str, Any]:
         self._load(name)
+        audience = body.get("audience", "parent")
+        if audience not in ("parent", "guider"):
+            raise _Reply(HTTPStatus.BAD_REQUEST, "audience must be parent or guider")
         if self.app.exporter is None:
             raise _Reply(HTTPStatus.NOT_IMPLEMENTED, "exporting is not available on this page")
         lock = self.app.session_lock(name)
         if not lock.acquire(blocking=False):
             raise _Reply(HTTPStatus.CONFLICT, "this session is busy; try again in a moment")
         try:
-            result = self.app.exporter(self.app.out, sessions=[name], config=self.app.config)
+            result = self.app.exporter(
+                self.app.out, sessions=[name], config=self.app.config, audience=audience
+            )
         except VigcvError as exc:
             raise _Reply(HTTPStatus.CONFLICT, str(exc)) from None
         finally:
@@ -490,7 +501,13 @@ class ReviewHandler(BaseHTTPRequestHandler):
             except ValueError:
                 continue
             links.append({"name": path.name, "url": "/files/" + urllib.parse.quote(str(rel))})
-        return {"folder": str(result.folder), "files": links, "clips": result.clips}
+        folders = getattr(result, "folders", None) or [result.folder]
+        return {
+            "folder": str(folders[0]),
+            "files": links,
+            "clips": result.clips,
+            "audience": audience,
+        }
 
 
 def _attr(text: str) -> str:
@@ -541,8 +558,29 @@ class ReviewServer(ThreadingHTTPServer):
 
     @property
     def url(self) -> str:
-        """The address to open, with the one-time token."""
+        """The address to open: a private link whose token lets anyone with it on this computer
+        open the page (the first visit moves it into a cookie and out of the address bar)."""
         return f"http://127.0.0.1:{self.app.port}/?token={self.app.token}"
+
+
+class NoResultsError(VigcvError):
+    """The folder given holds no results of `vigcv run` (a usage error: `vigcv review` exits 2)."""
+
+
+def check_results(out: Path) -> None:
+    """Raise :class:`NoResultsError` unless ``out`` holds a session folder (with run.json) or a
+    session `vigcv run` recorded as failed; reads only, so a wrong folder is left untouched."""
+    if list_sessions(out) or failed_sessions(out):
+        return
+    if is_session(out):
+        raise NoResultsError(
+            f"{out} is one session's folder; give the folder that holds it: "
+            f"vigcv review {out.parent}"
+        )
+    raise NoResultsError(
+        f"{out}: no results of `vigcv run` here (no session folder with a run.json); "
+        "give the --out folder of `vigcv run`"
+    )
 
 
 def make_server(
@@ -560,7 +598,8 @@ def make_server(
     """
     out = Path(out)
     if not out.is_dir():
-        raise VigcvError(f"{out}: no such output folder; give the --out folder of `vigcv run`")
+        raise NoResultsError(f"{out}: no such output folder; give the --out folder of `vigcv run`")
+    check_results(out)
     settings = ReviewSettings.from_config(config)
     app = ReviewApp(
         out=out.resolve(),

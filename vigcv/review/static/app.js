@@ -16,7 +16,10 @@
   const crumb = document.getElementById("crumb");
   const reviewerInput = document.getElementById("reviewer");
   // writes counts this tab's own saves: a refresh that started before one of them is stale.
-  const state = { session: null, timeline: null, sel: 0, stopAt: null, noteTimer: null, writes: 0 };
+  // stopAt: where a moment-play the page started stops (null: play freely); free: the guider moved
+  // the video with its own controls; seekTo: the page's own seek in flight.
+  const state = { session: null, timeline: null, sel: 0, stopAt: null, free: false, seekTo: null,
+    noteTimers: {}, writes: 0 };
 
   // -- small helpers ------------------------------------------------------------------------------
   function h(tag, attrs, ...children) {
@@ -121,6 +124,8 @@
         h("h2", { text: x.name }),
         h("div", { class: "badge " + (ok ? "ready" : "bad"),
           text: ok ? "Ready to review" : "Could not be processed" }),
+        ok && x.recording_found === false ? h("div", { class: "badge bad film-badge",
+          text: "Film not found: open to see what to do" }) : null,
         ok ? null : h("p", { class: "muted", text: x.reason }),
         ok ? h("p", { class: "big" }, h("b", { text: String(x.accepted) }), " kept for the parent") : null,
         ok ? h("p", { class: "muted",
@@ -156,44 +161,89 @@
     document.title = `${S.name} – vigcv review`;
     const idx = rank ? S.moments.findIndex((m) => m.rank === rank) : 0;
     state.sel = Math.max(0, idx);
+    state.stopAt = null;
+    state.free = false;
+    state.seekTo = null;
 
     const video = h("video", { id: "player", preload: "metadata", controls: true, playsinline: true });
     if (S.has_media) video.src = `/media/${enc(S.name)}`; // an audio-only recording plays too
     video.addEventListener("timeupdate", onTime);
+    video.addEventListener("seeking", onSeeking);
+    video.addEventListener("seeked", () => {
+      if (state.seekTo !== null && Math.abs(video.currentTime - state.seekTo) < SEEK_SLACK) state.seekTo = null;
+    });
     const swapBtn = h("button", { id: "swap", class: "secondary", onclick: swapRoles },
       "⇄ Swap parent and child");
-    const exportBtn = h("button", { id: "export", class: "secondary", onclick: exportSession },
-      "⤓ Export kept moments");
+    const jump = h("button", { id: "export-jump", class: "secondary", onclick: () => {
+      const sec = document.getElementById("export-section");
+      if (sec) sec.scrollIntoView({ block: "start", behavior: "smooth" });
+      const first = document.getElementById("export-parent");
+      if (first) first.focus({ preventScroll: true });
+    } }, "⤓ Export…");
     const problems = [...S.problems, ...state.timeline.problems];
-    fill(app, 
+    const film = S.has_media ? video : filmMissing(S);
+    fill(app,
       h("div", { class: "toolbar" },
         h("a", { class: "back", href: "#/" }, "← All sessions"),
         h("h1", { text: S.name }),
         h("span", { class: "spacer" }),
-        h("span", { class: "muted", id: "roles",
+        h("span", { class: "muted roles", id: "roles",
           text: S.roles_swapped ? "Parent and child swapped by you" : "Parent and child as detected" }),
-        swapBtn, exportBtn),
+        swapBtn, jump),
       problems.length ? h("p", { class: "problem", text: problems.join(" · ") }) : null,
-      S.has_media ? null : h("p", { class: "problem", text:
-        "The recording is not at its original place any more, so pictures and playing are not available." }),
       S.orphaned.length ? h("p", { class: "muted", text:
         `${S.orphaned.length} earlier decision(s) no longer match a suggested moment (the moments were re-scored); they are kept in the export CSV.` }) : null,
-      h("div", { id: "exported" }),
       S.moments.length ? h("div", { class: "review" },
-        h("div", { class: "moment-list", id: "moments" }),
-        h("div", { class: "detail" }, h("div", { class: "video-wrap" }, video),
-          h("div", { id: "strip", class: "strip" }),
-          h("div", { id: "strip-text", class: "muted" }), h("div", { id: "detail" })),
-      ) : h("p", { class: "problem", text: "No moments were suggested for this session." }),
+        h("div", { class: "moment-list", id: "moments", role: "list", "aria-label": "Suggested moments" }),
+        h("div", { class: "stage" }, h("div", { class: "video-wrap" }, film),
+          S.has_media ? h("div", { id: "strip", class: "strip", "aria-hidden": "true" }) : null,
+          S.has_media ? h("div", { id: "strip-text", class: "strip-text muted" }) : null),
+        h("div", { class: "panel", id: "detail" }),
+      ) : [S.has_media ? null : film,
+        h("p", { class: "problem", text: "No moments were suggested for this session." })],
       h("h2", { class: "section", text: "The whole session" }),
+      h("p", { class: "muted tl-help", text:
+        "One lane per signal; the moments are the bands across them. Click a band to open that moment, anywhere else to watch from there." }),
       h("div", { id: "timeline", class: "timeline" }),
       legend(),
+      h("section", { id: "export-section", class: "export-section" }),
       keysHelp(),
     );
     renderList();
     renderDetail();
+    renderExport();
     drawTimeline();
     cueMoment(false);
+  }
+
+  // Where the player would be when the recording is not where `vigcv run` read it.
+  function filmMissing(S) {
+    const rec = S.recording || {};
+    const hint = rec.hint || "The recording is not at its original place any more, so pictures and playing are not available.";
+    const parts = hint.split("`");
+    const commands = parts.filter((_p, i) => i % 2 === 1);
+    const text = parts.map((p, i) => (i % 2 ? h("code", { text: p }) : p));
+    return h("div", { class: "film-missing", id: "recording-hint", role: "note" },
+      h("p", { class: "fm-title", text: "The film cannot be played here" }),
+      rec.path && !hint.includes(rec.path)
+        ? h("p", {}, "vigcv looked for it at ", h("code", { class: "path", text: rec.path }), ".") : null,
+      h("p", { class: "fm-hint" }, text),
+      commands.map((cmd) => h("div", { class: "fm-command" },
+        h("code", { class: "cmd", text: cmd }),
+        h("button", { class: "secondary copy", onclick: (ev) => copyText(cmd, ev.target) }, "Copy"))),
+      commands.length ? h("p", { class: "muted", text:
+        "Run it in a terminal (with the folder where the film is now), then reload this page." }) : null);
+  }
+
+  async function copyText(text, button) {
+    try {
+      await navigator.clipboard.writeText(text);
+      toast("Copied; paste it in a terminal.");
+    } catch (e) {
+      const code = button && button.previousSibling;
+      if (code) window.getSelection().selectAllChildren(code);
+      toast("Selected: press Ctrl+C (or ⌘C) to copy it.");
+    }
   }
 
   function current() { return state.session && state.session.moments[state.sel]; }
@@ -201,6 +251,7 @@
   function statusText(st) {
     return { accepted: "Kept for the parent", rejected: "Set aside", "": "Not decided yet" }[st];
   }
+  const MARK = { accepted: "✓", rejected: "✕", "": "" };
 
   function renderList() {
     const list = document.getElementById("moments");
@@ -211,13 +262,15 @@
         ? h("img", { src: `/api/sessions/${enc(state.session.name)}/thumb/${m.rank}.jpg`,
           alt: `Picture from moment ${m.rank}`, loading: "lazy" }) : h("div", { class: "noimg" });
       return h("button", { class: `moment-card ${st || "pending"}${i === state.sel ? " selected" : ""}`,
-        "data-rank": m.rank, onclick: () => select(i, true) },
+        "data-rank": m.rank, role: "listitem", "aria-current": i === state.sel ? "true" : null,
+        onclick: () => select(i, true) },
         img,
         h("div", { class: "mc-text" },
-          h("div", { class: "mc-title" }, h("b", { text: `Moment ${m.rank}` })),
-          h("div", { class: "when", text: `${clock(m.bounds[0])} – ${clock(m.bounds[1])}` }),
+          h("div", { class: "mc-title" }, h("b", { text: `Moment ${m.rank}` }),
+            " ", h("span", { class: "when", text: `${clock(m.bounds[0])} – ${clock(m.bounds[1])}` })),
           h("div", { class: "mc-reason", text: (m.reasons && m.reasons[0]) || "" }),
-          h("div", { class: `badge ${st || "pending"}`, text: statusText(st) })));
+          h("div", { class: `badge ${st || "pending"}`,
+            text: { accepted: "✓ Kept", rejected: "✕ Set aside", "": "Not decided" }[st] })));
     }));
   }
 
@@ -231,6 +284,39 @@
     }));
   }
 
+  // The two notes: field name in the store, element id, label, placeholder.
+  const NOTES = [
+    ["note", "note", "For yourself (never shared)",
+      "Only you see this: it is never put in the parent's version of an export."],
+    ["parent_note", "parent-note", "For the parent (shown in the parent's report)",
+      "A few warm words the parent will read beside this moment."],
+  ];
+
+  function noteBox(m, field, id, label, placeholder) {
+    const d = m.decision || {};
+    const old = document.getElementById(id);
+    const typing = old && document.activeElement === old && old.dataset.rank === String(m.rank);
+    const box = typing ? old : h("textarea", { id, rows: 2, "data-rank": m.rank, "data-field": field,
+      placeholder, "aria-label": label });
+    if (!typing) {
+      box.value = d[field] || "";
+      box.addEventListener("input", () => {
+        clearTimeout(state.noteTimers[field]);
+        document.getElementById(`${id}-state`).textContent = "…";
+        state.noteTimers[field] = setTimeout(() => saveNote(m, field, id, box.value), 700);
+      });
+      box.addEventListener("blur", () => {
+        if (box.value !== ((m.decision || {})[field] || "")) {
+          clearTimeout(state.noteTimers[field]);
+          saveNote(m, field, id, box.value);
+        }
+      });
+    }
+    return h("div", { class: `note note-${id}` },
+      h("label", { for: id }, h("b", { text: label }), " ", h("span", { id: `${id}-state`, class: "muted" })),
+      box);
+  }
+
   function renderDetail() {
     const box = document.getElementById("detail");
     const m = current();
@@ -239,54 +325,44 @@
     const d = m.decision || {};
     const trimmed = d.trim_start !== null && d.trim_start !== undefined
       || d.trim_end !== null && d.trim_end !== undefined;
-    const old = document.getElementById("note");
-    const typing = old && document.activeElement === old && old.dataset.rank === String(m.rank);
-    const note = typing ? old : h("textarea", { id: "note", rows: 3, "data-rank": m.rank,
-      placeholder: "A note for yourself or for the feedback session (saved automatically)" });
-    if (!typing) note.value = d.note || "";
-    if (!typing) note.addEventListener("input", () => {
-      clearTimeout(state.noteTimer);
-      document.getElementById("note-state").textContent = "…";
-      state.noteTimer = setTimeout(() => saveNote(m, note.value), 700);
-    });
-    if (!typing) note.addEventListener("blur", () => {
-      if (note.value !== (m.decision ? m.decision.note : "")) {
-        clearTimeout(state.noteTimer);
-        saveNote(m, note.value);
-      }
-    });
-    fill(box, 
+    const notes = NOTES.map(([field, id, label, placeholder]) => noteBox(m, field, id, label, placeholder));
+    fill(box,
       h("div", { class: "detail-head" },
         h("h2", {}, `Moment ${m.rank} `, h("span", { class: "when", id: "when",
           text: `${clock(m.bounds[0])} – ${clock(m.bounds[1])}` })),
         h("span", { class: `badge ${st || "pending"}`, id: "status", text: statusText(st) })),
-      h("div", { class: "actions" },
-        h("button", { id: "play", class: "play", onclick: () => cueMoment(true) }, "▶ Play moment"),
+      h("div", { class: "actions", id: "actions" },
+        h("button", { id: "play", class: "play", onclick: () => cueMoment(true),
+          disabled: state.session.has_media ? null : true }, "▶ Play moment"),
         h("button", { id: "accept", class: "accept" + (st === "accepted" ? " on" : ""),
+          "aria-pressed": st === "accepted" ? "true" : "false",
           onclick: () => decide(m, "status", "accepted") }, "✓ Keep for the parent"),
         h("button", { id: "reject", class: "reject" + (st === "rejected" ? " on" : ""),
+          "aria-pressed": st === "rejected" ? "true" : "false",
           onclick: () => decide(m, "status", "rejected") }, "✕ Set aside"),
         st ? h("button", { id: "undecide", class: "link", onclick: () => decide(m, "status", "") },
-          "change my mind: not decided") : null),
+          "undo: not decided") : null),
       h("div", { class: "trim" },
-        h("span", { class: "trim-label", text: "Starts" }),
-        h("button", { id: "start-earlier", class: "small", onclick: () => nudge(m, 0, -1) }, "−"),
-        h("b", { id: "start-time", text: clockTenths(m.bounds[0]) }),
-        h("button", { id: "start-later", class: "small", onclick: () => nudge(m, 0, +1) }, "+"),
-        h("span", { class: "trim-label", text: "Ends" }),
-        h("button", { id: "end-earlier", class: "small", onclick: () => nudge(m, 1, -1) }, "−"),
-        h("b", { id: "end-time", text: clockTenths(m.bounds[1]) }),
-        h("button", { id: "end-later", class: "small", onclick: () => nudge(m, 1, +1) }, "+"),
+        h("span", { class: "trim-group" },
+          h("span", { class: "trim-label", text: "Starts" }),
+          h("button", { id: "start-earlier", class: "small", title: "start earlier", onclick: () => nudge(m, 0, -1) }, "−"),
+          h("b", { id: "start-time", text: clockTenths(m.bounds[0]) }),
+          h("button", { id: "start-later", class: "small", title: "start later", onclick: () => nudge(m, 0, +1) }, "+")),
+        h("span", { class: "trim-group" },
+          h("span", { class: "trim-label", text: "Ends" }),
+          h("button", { id: "end-earlier", class: "small", title: "end earlier", onclick: () => nudge(m, 1, -1) }, "−"),
+          h("b", { id: "end-time", text: clockTenths(m.bounds[1]) }),
+          h("button", { id: "end-later", class: "small", title: "end later", onclick: () => nudge(m, 1, +1) }, "+")),
         trimmed ? h("button", { id: "untrim", class: "link", onclick: () => untrim(m) },
           "undo trim") : null),
       h("h3", { text: "Why this moment" }),
-      h("ul", { class: "reasons" }, (m.reasons || []).map((r) => h("li", { text: r }))),
+      h("ul", { class: "reasons", id: "reasons" }, (m.reasons || []).map((r) => h("li", { text: r }))),
       m.principles && m.principles.length
         ? h("p", { class: "principles" }, "Shows: ",
           m.principles.map((p) => h("span", { class: "chip", text: p }))) : null,
-      bars(m),
-      h("h3", {}, "Note ", h("span", { id: "note-state", class: "muted" })),
-      note,
+      h("h3", { text: "Notes" }),
+      notes,
+      h("details", { class: "measures" }, h("summary", { text: "What was measured" }), bars(m)),
       d.reviewer ? h("p", { class: "muted", text:
         `Last change by ${d.reviewer} at ${new Date(d.updated_at).toLocaleString()}` }) : null,
     );
@@ -304,10 +380,12 @@
     const head = h("div", { class: "strip-head", id: "strip-head" });
     fill(strip, inner, head);
     const caption = document.getElementById("strip-text");
-    if (caption) caption.textContent = `Plays ${clock(a)} – ${clock(b)}: the moment (green) with ${CONTEXT} s before and after`;
+    if (caption) caption.textContent = `Play moment: ${clock(a)}–${clock(b)} (green: the moment, ${CONTEXT} s either side), then stops. The video's own controls play anywhere.`;
     strip.dataset.a = a;
     strip.dataset.b = b;
   }
+
+  function renderAll() { renderList(); renderDetail(); renderExport(); drawTimeline(); }
 
   function select(i, play) {
     const S = state.session;
@@ -319,17 +397,42 @@
     drawTimeline();
     cueMoment(play);
     const card = document.querySelector(".moment-card.selected");
-    if (card) card.scrollIntoView({ block: "nearest" });
+    if (card) card.scrollIntoView({ block: "nearest", inline: "nearest" });
+  }
+
+  // -- playing ------------------------------------------------------------------------------------
+  // Only a moment-play the page started stops by itself (state.stopAt: at the moment's end plus
+  // its context). The video's own controls play freely: a seek the page did not make, or the
+  // stop having been reached, clears it.
+  const SEEK_SLACK = 0.25; // s: a "seeking" this close to the page's own target is the page's
+
+  function seekPage(v, t) {
+    state.seekTo = t;
+    v.currentTime = t;
+  }
+
+  function onSeeking() {
+    const v = document.getElementById("player");
+    if (!v) return;
+    if (state.seekTo !== null && Math.abs(v.currentTime - state.seekTo) < SEEK_SLACK) return;
+    state.seekTo = null;
+    state.stopAt = null; // the guider moved the video: watch freely from there
+    state.free = true;
+  }
+
+  function momentWindow(m) {
+    return [Math.max(0, m.bounds[0] - CONTEXT), m.bounds[1] + CONTEXT];
   }
 
   function cueMoment(play) {
     const v = document.getElementById("player");
     const m = current();
     if (!v || !m || !v.src) return;
-    const from = Math.max(0, m.bounds[0] - CONTEXT);
-    state.stopAt = m.bounds[1] + CONTEXT;
+    const [from, to] = momentWindow(m);
+    state.free = false;
+    state.stopAt = play || !v.paused ? to : null;
     const go = () => {
-      v.currentTime = from;
+      seekPage(v, from);
       if (play) v.play().catch((e) => toast("The video cannot play here: " + e.message, true));
     };
     if (v.readyState >= 1) go();
@@ -338,7 +441,10 @@
 
   function onTime() {
     const v = document.getElementById("player");
-    if (state.stopAt !== null && v.currentTime >= state.stopAt && !v.paused) v.pause();
+    if (state.stopAt !== null && v.currentTime >= state.stopAt && !v.paused) {
+      v.pause();
+      state.stopAt = null; // stopped once; the video's own play button now plays on
+    }
     const strip = document.getElementById("strip");
     const head = document.getElementById("strip-head");
     if (strip && head) {
@@ -353,18 +459,24 @@
     }
   }
 
+  // Space: pause; or play the current moment (resuming inside it, else from its start), unless
+  // the guider has moved the video with its own controls: then play on from where it is.
   function togglePlay() {
     const v = document.getElementById("player");
     if (!v || !v.src) return;
-    if (v.paused) {
-      const m = current();
-      if (m && (v.currentTime < m.bounds[0] - CONTEXT - 0.5 || v.currentTime >= state.stopAt)) {
-        cueMoment(true);
-      } else v.play().catch(() => {});
-    } else v.pause();
+    if (!v.paused) { v.pause(); return; }
+    const m = current();
+    if (!m || state.free) { v.play().catch(() => {}); return; }
+    const [from, to] = momentWindow(m);
+    if (v.currentTime >= from - 0.5 && v.currentTime < to - 0.1) {
+      state.stopAt = to;
+      v.play().catch(() => {});
+    } else cueMoment(true);
   }
 
   // -- decisions ----------------------------------------------------------------------------------
+  const QUIET = new Set(NOTES.map(([field]) => field)); // saving a note does not redraw the page
+
   async function decide(m, field, value) {
     state.writes += 1;
     try {
@@ -383,13 +495,13 @@
       return false;
     } finally {
       state.writes += 1; // also after: a refresh that overlapped this save is stale
-      if (field !== "note") { renderList(); renderDetail(); drawTimeline(); }
+      if (!QUIET.has(field)) renderAll();
     }
   }
 
-  async function saveNote(m, text) {
-    const ok = await decide(m, "note", text);
-    const el = document.getElementById("note-state");
+  async function saveNote(m, field, id, text) {
+    const ok = await decide(m, field, text);
+    const el = document.getElementById(`${id}-state`);
     if (el && ok) el.textContent = "saved ✓";
   }
 
@@ -426,136 +538,196 @@
     }
   }
 
-  async function exportSession() {
-    const btn = document.getElementById("export");
+  // -- export: the parent's version or the guider's -----------------------------------------------
+  const AUDIENCES = {
+    parent: {
+      button: "⤓ Export for the parent",
+      about: (kept) => kept
+        ? `Only the ${kept} moment(s) you kept: their clips and stills, and your notes for the parent. Your private notes and the set-aside moments are never in it.`
+        : "Only the moments you kept go in it, and you have not kept any yet: keep a moment first.",
+      done: "The parent's version: only the moments you kept, with your notes for the parent; no private notes. You can give this folder to the family.",
+    },
+    guider: {
+      button: "Guider's version (not for sharing)",
+      about: () => "Every suggested moment with your decisions and private notes, marked “not for sharing”: for your own records or supervision.",
+      done: "The guider's version: every suggested moment with your decisions and private notes. Not for sharing with the family.",
+    },
+  };
+
+  function renderExport() {
+    const box = document.getElementById("export-section");
+    const S = state.session;
+    if (!box || !S) return;
+    const kept = S.moments.filter((m) => status(m) === "accepted").length;
+    const choice = (audience) => h("div", { class: `export-choice ${audience}` },
+      h("button", { id: `export-${audience}`, class: audience === "parent" ? "play" : "secondary guider",
+        onclick: () => exportSession(audience) }, AUDIENCES[audience].button),
+      h("p", { class: "muted", id: `export-${audience}-about`, text: AUDIENCES[audience].about(kept) }));
+    const old = document.getElementById("exported");
+    fill(box,
+      h("h2", { class: "section", text: "Export" }),
+      h("p", { class: "muted", text:
+        "Each export goes into a new dated folder in the output folder's exports/; an earlier export is never replaced." }),
+      h("div", { class: "export-choices" }, choice("parent"), choice("guider")),
+      old || h("div", { id: "exported", role: "status" }));
+  }
+
+  async function exportSession(audience) {
+    const btn = document.getElementById(`export-${audience}`);
+    const label = AUDIENCES[audience].button;
     btn.disabled = true;
     btn.textContent = "Exporting…";
     try {
-      const r = await post(`/api/sessions/${enc(state.session.name)}/export`, {});
+      const r = await post(`/api/sessions/${enc(state.session.name)}/export`, { audience });
+      const which = AUDIENCES[r.audience] ? r.audience : audience;
       const box = document.getElementById("exported");
-      fill(box, h("div", { class: "exported" },
-        h("b", { text: `Exported ${r.clips} clip(s) to ${r.folder}: ` }),
-        r.files.map((f) => h("a", { href: f.url, target: "_blank", rel: "noopener", text: f.name }))));
+      fill(box, h("div", { class: `exported ${which}`, "data-audience": which },
+        h("p", {}, h("b", { text: AUDIENCES[which].done })),
+        h("p", {}, `${r.clips} clip(s) in `, h("code", { class: "path", text: r.folder })),
+        h("p", { class: "links" }, r.files.map((f) =>
+          h("a", { href: f.url, target: "_blank", rel: "noopener", text: f.name })))));
       toast("Export finished.");
     } catch (e) {
       toast("Export failed: " + e.message, true);
     } finally {
-      btn.disabled = false;
-      btn.textContent = "⤓ Export kept moments";
+      const again = document.getElementById(`export-${audience}`);
+      if (again) { again.disabled = false; again.textContent = label; }
     }
   }
 
   // -- the timeline -------------------------------------------------------------------------------
+  // One lane per signal, the moments as bands across all lanes: kept = solid outline and ✓,
+  // set aside = hatched and ✕, not decided = dashed outline; mm:ss ticks under the lanes.
+  const LANES = [
+    // label, short label (phone), kind, key, colour
+    ["Connection (overall)", "Overall", "score", "score", "#2f5d62"],
+    ["Looking at each other", "Mutual gaze", "signal", "mutual_gaze", "#2f7d6d"],
+    ["Parent smiles", "Parent smile", "signal", "parent_smile", "#c08a00"],
+    ["Child smiles", "Child smile", "signal", "child_smile", "#d9730d"],
+    ["Parent speaks", "Parent talk", "speech", "parent", "#4a6fa5"],
+    ["Child speaks", "Child talk", "speech", "child", "#a0527a"],
+  ];
+
   function drawTimeline() {
     const box = document.getElementById("timeline");
     const T = state.timeline, S = state.session;
     if (!box || !T) return;
-    const width = Math.max(400, box.clientWidth || 900);
-    const left = 175, right = 12, plotW = width - left - right;
-    const curveTop = 22, curveH = 110, laneH = 16, gap = 6;
-    const lanes = [
-      ["Looking at each other", "signal", "mutual_gaze", "#2f7d6d"],
-      ["Parent smiles", "signal", "parent_smile", "#d4a017"],
-      ["Child smiles", "signal", "child_smile", "#e08e0b"],
-      ["Parent speaks", "speech", "parent", "#2f5d62"],
-      ["Child speaks", "speech", "child", "#c0692b"],
-    ];
-    const lanesTop = curveTop + curveH + 10;
-    const height = lanesTop + lanes.length * (laneH + gap) + 24;
+    const width = Math.max(300, box.clientWidth - 20 || 900);
+    const narrow = width < 600;
+    const left = narrow ? 84 : 160, right = 10, plotW = width - left - right;
+    const top = 20, laneH = narrow ? 18 : 20, gap = 4;
+    const lanesH = LANES.length * (laneH + gap) - gap;
+    const height = top + lanesH + 24;
     const dur = Math.max(T.duration || S.duration || 1, 0.001);
     const x = (t) => left + plotW * Math.max(0, Math.min(1, t / dur));
     state.tx = x;
     const svg = s("svg", { width, height, viewBox: `0 0 ${width} ${height}`, role: "img",
-      "aria-label": "Timeline of the whole session" });
-    // moments behind everything
-    S.moments.forEach((m, i) => {
-      const st = status(m);
-      const r = s("rect", { x: x(m.bounds[0]), y: 4, width: Math.max(3, x(m.bounds[1]) - x(m.bounds[0])),
-        height: height - 26, class: `tl-moment ${st || "pending"}${i === state.sel ? " selected" : ""}`,
-        "data-rank": m.rank });
-      r.addEventListener("click", (ev) => { ev.stopPropagation(); select(i, true); });
-      svg.append(r);
-      const label = s("text", { x: x(m.bounds[0]) + 3, y: 16, class: "tl-rank" });
-      label.textContent = m.rank;
-      svg.append(label);
-    });
-    // component curves
-    const w = T.windows || {};
-    const lbl = s("text", { x: 6, y: curveTop + curveH / 2, class: "tl-label" });
-    lbl.textContent = "Connection";
-    svg.append(lbl);
-    const yC = (v) => curveTop + curveH * (1 - v);
-    if (w.score && w.t.length) {
-      let d = `M${x(w.t[0])},${yC(0)}`;
-      w.t.forEach((t, k) => { if (w.score[k] !== null) d += ` L${x(t)},${yC(w.score[k])}`; });
-      d += ` L${x(w.t[w.t.length - 1])},${yC(0)} Z`;
-      svg.append(s("path", { d, class: "tl-score" }));
-    }
-    for (const key of Object.keys(COMPONENTS)) {
-      if (!w[key]) continue;
-      const pts = w.t.map((t, k) => (w[key][k] === null ? null : `${x(t)},${yC(w[key][k])}`))
-        .filter(Boolean).join(" ");
-      svg.append(s("polyline", { points: pts, fill: "none", stroke: COLOURS[key], "stroke-width": 1.8 }));
-    }
-    svg.append(s("line", { x1: left, x2: left + plotW, y1: yC(0), y2: yC(0), class: "tl-axis" }));
-    // lanes
-    lanes.forEach(([label, kind, key, colour], k) => {
-      const y = lanesTop + k * (laneH + gap);
-      const t = s("text", { x: 6, y: y + laneH - 3, class: "tl-label" });
-      t.textContent = label;
-      svg.append(t, s("rect", { x: left, y, width: plotW, height: laneH, class: "tl-lane" }));
-      if (kind === "signal") {
-        const sig = T.signals || {};
-        const vals = sig[key];
-        if (!vals || !sig.t.length) return;
-        let d = `M${x(sig.t[0])},${y + laneH}`;
-        sig.t.forEach((tt, j) => { d += ` L${x(tt)},${y + laneH * (1 - (vals[j] || 0))}`; });
-        d += ` L${x(sig.t[sig.t.length - 1])},${y + laneH} Z`;
-        svg.append(s("path", { d, fill: colour, opacity: 0.85 }));
-      } else {
-        for (const seg of T.speech || []) {
-          if (seg.speaker !== key) continue;
-          svg.append(s("rect", { x: x(seg.start), y, width: Math.max(1, x(seg.end) - x(seg.start)),
-            height: laneH, rx: 3, fill: colour }));
-        }
-      }
-    });
-    // time axis
+      "aria-label": "Timeline of the whole session: one lane per signal, the moments as bands" });
+    // ticks: mm:ss, with faint lines through the lanes
     const steps = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600];
-    const step = steps.find((st) => dur / st <= Math.max(4, plotW / 90)) || 3600;
+    const step = steps.find((st) => dur / st <= Math.max(3, plotW / 70)) || 3600;
     for (let t = 0; t <= dur + 1e-9; t += step) {
-      const tx = s("text", { x: x(t), y: height - 6, class: "tl-tick", "text-anchor": "middle" });
+      svg.append(s("line", { x1: x(t), x2: x(t), y1: top, y2: top + lanesH, class: "tl-grid" }));
+      const anchor = t === 0 ? "start" : x(t) > width - right - 20 ? "end" : "middle";
+      const tx = s("text", { x: x(t), y: height - 6, class: "tl-tick", "text-anchor": anchor });
       tx.textContent = clock(t);
       svg.append(tx);
     }
-    svg.append(s("line", { id: "playhead", x1: left, x2: left, y1: 4, y2: height - 22, class: "tl-playhead" }));
+    // lanes
+    const w = T.windows || {}, sig = T.signals || {};
+    LANES.forEach(([label, short, kind, key, colour], k) => {
+      const y = top + k * (laneH + gap);
+      const g = s("g", { class: "tl-lane-group", "data-signal": key, "data-kind": kind });
+      const t = s("text", { x: 4, y: y + laneH - 5, class: "tl-label" });
+      t.textContent = narrow ? short : label;
+      g.append(t, s("rect", { x: left, y, width: plotW, height: laneH, class: "tl-lane" }));
+      const area = (ts, vals) => {
+        if (!vals || !ts || !ts.length) return;
+        let d = "", open = false;
+        ts.forEach((tt, j) => {
+          const v = vals[j];
+          if (v === null || v === undefined) { if (open) { d += ` L${x(ts[j - 1])},${y + laneH} Z`; open = false; } return; }
+          if (!open) { d += ` M${x(tt)},${y + laneH}`; open = true; }
+          d += ` L${x(tt)},${y + laneH * (1 - Math.max(0, Math.min(1, v)))}`;
+        });
+        if (open) d += ` L${x(ts[ts.length - 1])},${y + laneH} Z`;
+        if (d) g.append(s("path", { d, fill: colour, opacity: 0.85 }));
+      };
+      if (kind === "score") area(w.t, w.score);
+      else if (kind === "signal") area(sig.t, sig[key]);
+      else {
+        for (const seg of T.speech || []) {
+          if (seg.speaker !== key) continue;
+          g.append(s("rect", { x: x(seg.start), y, width: Math.max(1, x(seg.end) - x(seg.start)),
+            height: laneH, fill: colour }));
+        }
+      }
+      svg.append(g);
+    });
+    // moments: bands across the lanes, a mark and the rank above
+    let lastLabel = -Infinity;
+    const order = S.moments.map((m, i) => i).sort((a, b) => S.moments[a].bounds[0] - S.moments[b].bounds[0]);
+    for (const i of order) {
+      const m = S.moments[i];
+      const st = status(m) || "pending";
+      const x0 = x(m.bounds[0]), bw = Math.max(4, x(m.bounds[1]) - x0);
+      const band = s("rect", { x: x0, y: top - 2, width: bw, height: lanesH + 4, rx: 2,
+        class: `tl-moment ${st}${i === state.sel ? " selected" : ""}`, "data-rank": m.rank });
+      const title = s("title");
+      title.textContent = `Moment ${m.rank}, ${clock(m.bounds[0])} – ${clock(m.bounds[1])}: ${statusText(status(m))}`;
+      band.append(title);
+      band.addEventListener("click", (ev) => { ev.stopPropagation(); select(i, true); });
+      if (st === "rejected") svg.append(hatch(x0, top - 2, bw, lanesH + 4));
+      svg.append(band);
+      const cx = x0 + bw / 2;
+      if (cx - lastLabel >= 22 || i === state.sel) {
+        const label = s("text", { x: cx, y: top - 6, class: `tl-rank ${st}`, "text-anchor": "middle" });
+        label.textContent = `${MARK[status(m)]}${m.rank}`;
+        svg.append(label);
+        lastLabel = cx;
+      }
+    }
+    svg.append(s("line", { id: "playhead", x1: left, x2: left, y1: top - 4, y2: top + lanesH + 4, class: "tl-playhead" }));
     svg.addEventListener("click", (ev) => {
       const rect = svg.getBoundingClientRect();
       const t = ((ev.clientX - rect.left - left) / plotW) * dur;
       if (t < 0 || t > dur) return;
       const v = document.getElementById("player");
-      if (v && v.src) { state.stopAt = null; v.currentTime = t; }
+      if (v && v.src) { state.stopAt = null; state.free = true; seekPage(v, t); }
     });
     fill(box, svg);
   }
 
+  // Diagonal lines filling a box: how a set-aside moment is drawn (seen without colour too).
+  function hatch(x0, y0, w, hgt, step = 7) {
+    let d = "";
+    for (let c = -hgt; c < w; c += step) {
+      const t1 = Math.max(0, -c), t2 = Math.min(hgt, w - c);
+      if (t2 <= t1) continue;
+      d += `M${x0 + c + t1},${y0 + hgt - t1} L${x0 + c + t2},${y0 + hgt - t2} `;
+    }
+    return s("path", { d, class: "tl-hatch" });
+  }
+
   function legend() {
+    const sw = (cls) => {
+      const svg = s("svg", { width: 26, height: 16, "aria-hidden": "true" });
+      if (cls === "rejected") svg.append(hatch(2, 2, 22, 12, 5));
+      svg.append(s("rect", { x: 2, y: 2, width: 22, height: 12, rx: 2, class: `tl-moment ${cls}` }));
+      return svg;
+    };
     return h("div", { class: "legend" },
-      Object.entries(COMPONENTS).map(([key, label]) => {
-        const sw = h("span", { class: "swatch" });
-        sw.style.background = COLOURS[key];
-        return h("span", { class: "legend-item" }, sw, label);
-      }),
-      h("span", { class: "legend-item" }, h("span", { class: "swatch score" }), "Overall"),
-      h("span", { class: "legend-item" }, h("span", { class: "swatch kept" }), "Kept"),
-      h("span", { class: "legend-item" }, h("span", { class: "swatch aside" }), "Set aside"),
-      h("span", { class: "legend-item" }, h("span", { class: "swatch open" }), "Not decided"));
+      h("span", { class: "legend-item" }, sw("accepted"), "✓ Kept (solid outline)"),
+      h("span", { class: "legend-item" }, sw("rejected"), "✕ Set aside (hatched)"),
+      h("span", { class: "legend-item" }, sw("pending"), "Not decided (dashed outline)"),
+      h("span", { class: "legend-item" }, h("span", { class: "swatch playhead" }), "Where the video is"));
   }
 
   function keysHelp() {
-    const keys = [["← / →", "previous / next moment"], ["Space", "play / pause"],
+    const keys = [["← / →", "previous / next moment"], ["Space", "play the moment / pause"],
       ["A", "keep for the parent"], ["R", "set aside"], ["U", "undecided again"],
-      ["[ / ]", "start earlier / later"], ["- / =", "end earlier / later"], ["N", "write a note"]];
+      ["[ / ]", "start earlier / later"], ["- / =", "end earlier / later"],
+      ["N", "note for yourself"], ["P", "note for the parent"]];
     return h("div", { class: "keys" }, h("b", { text: "Keyboard: " }),
       keys.map(([k, what]) => h("span", { class: "key-item" }, h("kbd", { text: k }), " " + what)));
   }
@@ -579,6 +751,7 @@
       "[": () => m && nudge(m, 0, -1), "]": () => m && nudge(m, 0, +1),
       "-": () => m && nudge(m, 1, -1), "=": () => m && nudge(m, 1, +1),
       n: () => { const n = document.getElementById("note"); if (n) n.focus(); },
+      p: () => { const n = document.getElementById("parent-note"); if (n) n.focus(); },
     };
     const fn = handlers[ev.key] || handlers[ev.key.toLowerCase()];
     if (fn) { ev.preventDefault(); fn(); }
@@ -600,7 +773,7 @@
       const before = JSON.stringify(S.moments.map((m) => m.decision));
       if (JSON.stringify(fresh.moments.map((m) => m.decision)) === before) return;
       fresh.moments.forEach((m, i) => { S.moments[i].decision = m.decision; S.moments[i].bounds = m.bounds; });
-      renderList(); renderDetail(); drawTimeline();
+      renderAll();
     } catch (e) { /* the next action will tell */ }
   }
   document.addEventListener("visibilitychange", () => { if (!document.hidden) refreshDecisions(); });
