@@ -170,6 +170,7 @@
     video.addEventListener("timeupdate", onTime);
     video.addEventListener("seeking", onSeeking);
     video.addEventListener("seeked", () => {
+      if (video !== document.getElementById("player")) return;
       if (state.seekTo !== null && Math.abs(video.currentTime - state.seekTo) < SEEK_SLACK) state.seekTo = null;
     });
     const swapBtn = h("button", { id: "swap", class: "secondary", onclick: swapRoles },
@@ -411,9 +412,9 @@
     v.currentTime = t;
   }
 
-  function onSeeking() {
-    const v = document.getElementById("player");
-    if (!v) return;
+  function onSeeking(ev) {
+    const v = ev.currentTarget;
+    if (v !== document.getElementById("player")) return;
     if (state.seekTo !== null && Math.abs(v.currentTime - state.seekTo) < SEEK_SLACK) return;
     state.seekTo = null;
     state.stopAt = null; // the guider moved the video: watch freely from there
@@ -439,8 +440,11 @@
     else v.addEventListener("loadedmetadata", go, { once: true });
   }
 
-  function onTime() {
-    const v = document.getElementById("player");
+  // A player the page has replaced (another session, the list) still reports once it is
+  // paused on removal: only the current one counts.
+  function onTime(ev) {
+    const v = ev.currentTarget;
+    if (v !== document.getElementById("player")) return;
     if (state.stopAt !== null && v.currentTime >= state.stopAt && !v.paused) {
       v.pause();
       state.stopAt = null; // stopped once; the video's own play button now plays on
