@@ -95,6 +95,10 @@ PERSON_COLUMNS = (
     "looks_at_other",  # 0..1 probability that this person looks at the other's head
     "smile",  # 0..1 smile intensity
     "mouth_open",  # 0..1 mouth opening (jawOpen)
+    # 0..1 how well this face can be measured (face-mesh presence, eyes and nose in frame, size,
+    # head turn, detection score, sharpness); below [vision] quality_min looks_at_other and smile
+    # are NaN (unknown)
+    "quality",
 )  # fmt: skip
 
 # Columns of FrameFeatures.dyad (one row per analysed frame); the contract of timeline.csv.
@@ -108,6 +112,8 @@ DYAD_COLUMNS = (
     "parent_smile",
     "child_smile",
     "head_distance",  # centre distance in mean head widths (NaN when a face is missing)
+    "parent_quality",  # 0..1 how well each face can be measured (PERSON_COLUMNS "quality"); 0
+    "child_quality",  # where the face is not found, NaN where unknown
 )
 
 

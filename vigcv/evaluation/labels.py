@@ -11,8 +11,11 @@ import pandas as pd
 from vigcv.errors import VigcvError
 from vigcv.types import DYAD_COLUMNS
 
-# The labelled signals are the probability columns of timeline.csv (all but time and distance).
-LABEL_SIGNALS = tuple(c for c in DYAD_COLUMNS if c not in ("t", "head_distance"))
+# The labelled signals are the probability columns of timeline.csv (all but time, distance and
+# the measurement qualities, which no coder labels).
+LABEL_SIGNALS = tuple(
+    c for c in DYAD_COLUMNS if c not in ("t", "head_distance") and not c.endswith("_quality")
+)
 
 
 class LabelError(VigcvError):

@@ -21,8 +21,9 @@ from vigcv.intervals import true_runs
 from vigcv.io import MediaInfo
 from vigcv.types import DYAD_COLUMNS, PERSON_COLUMNS, FrameFeatures
 from vigcv.vision.pose import combine_gaze, gaze_vector
+from vigcv.vision.quality import combine_quality, quality_components
 from vigcv.vision.roles import RoleAssignment, assign_roles
-from vigcv.vision.scan import MEASURE_FIELDS, ScanResult, scan_video
+from vigcv.vision.scan import MEASURE_FIELDS, POINT_FIELDS, ScanResult, scan_video
 from vigcv.vision.signals import (
     combine_smile,
     happy_score,
@@ -80,7 +81,8 @@ def _person_arrays(
     sel = sel[np.argsort(f["score"][sel], kind="stable")]
     idx = f["frame"][sel].astype(int)
     col = {}
-    names = ("x0", "y0", "x1", "y1", "score", "fp_yaw", "lm_tried", "lm_ok", "happy", "neutral")
+    names: tuple[str, ...] = ("x0", "y0", "x1", "y1", "score", "fp_yaw", "lm_tried", "lm_ok")
+    names += ("happy", "neutral", "presence", *POINT_FIELDS, "sharpness")  # NaN when absent
     for name in (*names, *MEASURE_FIELDS):
         arr = np.full(n, np.nan)
         if name in f:  # scans made without the expression classifier have no "happy" ...
@@ -119,7 +121,47 @@ def _person_arrays(
         out[f"{name}_raw"] = np.where(present, hold(col[name], held), np.nan)
     out["det_score"] = col["score"]
     out["landmarks_ok"] = col["lm_ok"]
+    out["detected"] = detected.astype(float)
+    for name in ("presence", *POINT_FIELDS, "sharpness"):
+        out[name] = col[name]
     return out
+
+
+def person_quality(
+    p: dict[str, np.ndarray],
+    vc: dict[str, Any],
+    fps: float,
+    frame_size: tuple[int, int],
+    available: bool = True,
+) -> np.ndarray:
+    """One person's measurement quality per frame (:mod:`vigcv.vision.quality`), 0..1.
+
+    ``available`` false (a scan made before the quality's parts were recorded) gives NaN
+    everywhere: unknown quality, which gates nothing.
+    """
+    n = p["visible"].size
+    if not available:
+        return np.full(n, np.nan)
+    points = np.stack([p[name] for name in POINT_FIELDS], axis=1).reshape(n, 3, 2)
+    parts = quality_components(
+        presence=p["presence"],
+        detected=p["detected"] >= 1.0,
+        present=p["visible"] > 0,
+        score=p["det_score"],
+        box=np.stack([p["x"], p["y"], p["w"], p["h"]], axis=1),
+        points=points,
+        yaw=p["yaw"],
+        sharpness=p["sharpness"],
+        frame_size=frame_size,
+        hold_frames=round(float(vc["quality_hold_s"] * fps)),
+        min_face_px=vc["quality_min_face_px"],
+        yaw_deg=vc["quality_yaw_deg"],
+        yaw_floor=vc["quality_yaw_floor"],
+        coast=vc["coast_visibility"],
+        sharp_ratio=vc["quality_sharpness_ratio"],
+        mesh_floor=vc["quality_mesh_floor"],
+    )
+    return combine_quality(parts)
 
 
 def unswap_identities(
@@ -318,9 +360,16 @@ def _assemble(
     smooth = max(1, round(float(vc["smile_smooth_s"] * fps)))
     hold_frames = round(float(vc["smile_hold_s"] * fps))
     happy_smooth = max(1, round(float(vc["happy_smooth_s"] * fps)))
+    for p in people.values():
+        p["quality"] = person_quality(
+            p, vc, fps, (scan.width, scan.height), "presence" in scan.faces
+        )
+    quality_min = float(vc["quality_min"])
     for k, p in people.items():
         is_child = role_of.get(k) == "child"
         prefix = "child_" if is_child else ""
+        # Below the floor this face cannot be measured: its looks-at and smile are unknown.
+        unseen = p["quality"] < quality_min  # NaN (a scan without the parts) never gates
         score = smile_log_score(
             p["smile_measured"], p["yaw"], smooth_frames=smooth, yaw_gain=vc["smile_yaw_gain"]
         )
@@ -354,6 +403,7 @@ def _assemble(
             happy_ratio=vc["happy_ratio"],
             landmark_weight=vc["smile_landmark_weight"],
         )
+        smile = np.where(unseen, np.nan, smile)
         p["smile"] = require_probability(smile, what="smile probability", allow_nan=True)
         width_m = vc["child_head_width_m"] if is_child else vc["parent_head_width_m"]
         box = np.stack([p["x"], p["y"], p["w"], p["h"]], axis=1)
@@ -397,6 +447,8 @@ def _assemble(
                 threshold_deg=vc["looks_at_threshold_deg"],
                 scale_deg=vc["looks_at_scale_deg"],
             )
+        # Unknown before the median, so no value leaks into frames that cannot be measured.
+        looks = np.where(p["quality"] < quality_min, np.nan, looks)
         looks = running_median(looks, round(float(vc["gaze_smooth_s"] * fps)))
         p["looks_at_other"] = require_probability(
             looks, what="looks-at probability", allow_nan=True
@@ -430,6 +482,7 @@ def _assemble(
             "smile_score": p["smile_score"],
             "smile_baseline": p["smile_baseline"],
             "happy_score": p["happy_score"],
+            "quality": p["quality"],
         }
         rows.append(pd.DataFrame(table))
     columns = list(PERSON_COLUMNS) + list(EXTRA_PERSON_COLUMNS)
@@ -460,6 +513,8 @@ def _assemble(
     else:
         dyad["head_distance"] = np.nan
         dyad["head_distance_m"] = np.nan
+    dyad["parent_quality"] = get(par, "quality", 0.0)
+    dyad["child_quality"] = get(chi, "quality", 0.0)
     # Both must face each other: one unknown makes it unknown (fmin would take the other's).
     dyad["facing"] = require_probability(
         np.fmin(facing[0], facing[1]) * np.where(np.isnan(facing[0] + facing[1]), np.nan, 1.0),

@@ -380,7 +380,21 @@ class Landmarker:
         *,
         mirror: bool = False,
     ) -> FaceMeasures | None:
-        """Measure the face in ``box`` of a frame, ``None`` when the mesh model sees no face.
+        """Measure the face in ``box`` of a frame, ``None`` when the mesh model sees no face
+        (:meth:`measure_presence` also gives the model's face-presence probability).
+        """
+        return self.measure_presence(rgb, box, eyes, mirror=mirror)[0]
+
+    def measure_presence(
+        self,
+        rgb: np.ndarray,
+        box: np.ndarray,
+        eyes: np.ndarray | None = None,
+        *,
+        mirror: bool = False,
+    ) -> tuple[FaceMeasures | None, float]:
+        """The face's measures (``None`` below ``min_presence``) and the mesh model's
+        face-presence probability 0..1 of the crop.
 
         ``eyes`` (CenterFace's first two points, image-left eye first) level the crop. With
         ``mirror`` the crop is flipped left-right before the models see it and the results
@@ -395,7 +409,7 @@ class Landmarker:
             crop, angle = crop[:, ::-1], -angle
         points, presence = self.mesh(crop)
         if presence < self.min_presence:
-            return None
+            return None, presence
         bs = self.blendshapes(points)
         rotation = np.eye(4)
         a = -math.radians(angle)  # the crop was turned by `angle`: turn the head back
@@ -419,7 +433,7 @@ class Landmarker:
         sign = -1.0 if mirror else 1.0
         if mirror:
             geometry["iris_x"] = -geometry["iris_x"]
-        return FaceMeasures(
+        measures = FaceMeasures(
             yaw=sign * yaw,
             pitch=pitch,
             roll=sign * roll,
@@ -431,3 +445,4 @@ class Landmarker:
             smile_lo=min(bs["mouthSmileLeft"], bs["mouthSmileRight"]),
             **geometry,
         )
+        return measures, presence

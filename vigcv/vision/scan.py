@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import cv2
 import numpy as np
 
 from vigcv.hooks import Hook, no_hook
@@ -49,7 +50,13 @@ class ScanResult:
         ``score``, ``fp_yaw`` (five-point yaw fit, deg, before the gain), ``lm_tried`` (0/1),
         ``lm_ok`` (0/1), the landmarker's :data:`MEASURE_FIELDS` (NaN when not tried or
         failed), and ``happy``, ``neutral``: the expression classifier's probabilities of those
-        two classes (NaN on frames it skipped, see ``[vision] expression_every``).
+        two classes (NaN on frames it skipped, see ``[vision] expression_every``);
+        ``presence``: the face mesh's face-presence probability 0..1 of the crop (NaN when the
+        landmarker was not run on it, also below ``landmark_confidence``);
+        ``reye_x, reye_y, leye_x, leye_y, nose_x, nose_y``: CenterFace's eye and nose points
+        (original pixels; it places them on anything it calls a face, the back of a head too);
+        ``sharpness``: variance of the Laplacian of the face box, grey, resized to
+        :data:`SHARP_SIDE` pixels (low on a blurred face; compare within a person only).
     width, height : int
         Original frame size in pixels.
     """
@@ -67,6 +74,27 @@ class ScanResult:
 
 DECODE_AHEAD_ENV = "VIGCV_DECODE_AHEAD"  # "0": decode in the scanning thread, else ahead in one
 DECODE_THREAD = "vigcv-decode"  # the name of the thread that decodes ahead
+
+
+SHARP_SIDE = 64  # side in pixels of the grey face image whose Laplacian variance is taken
+POINT_FIELDS = ("reye_x", "reye_y", "leye_x", "leye_y", "nose_x", "nose_y")
+
+
+def sharpness(rgb: np.ndarray, box: np.ndarray) -> float:
+    """Variance of the Laplacian of the face box, grey, resized to :data:`SHARP_SIDE` px.
+
+    A standard focus measure: motion blur and defocus lower it. Its scale depends on the face's
+    texture and light, so it is only compared with the same person's other frames. NaN for a
+    box with no pixels inside the frame.
+    """
+    h, w = rgb.shape[:2]
+    x0, y0 = max(0, int(box[0])), max(0, int(box[1]))
+    x1, y1 = min(w, math.ceil(box[2])), min(h, math.ceil(box[3]))
+    if x1 - x0 < 2 or y1 - y0 < 2:
+        return math.nan
+    grey = cv2.cvtColor(np.ascontiguousarray(rgb[y0:y1, x0:x1]), cv2.COLOR_RGB2GRAY)
+    small = cv2.resize(grey, (SHARP_SIDE, SHARP_SIDE), interpolation=cv2.INTER_AREA)
+    return float(cv2.Laplacian(small.astype(np.float32), cv2.CV_32F).var())
 
 
 def decode_ahead() -> bool:
@@ -237,18 +265,24 @@ def scan_video(
             for k in range(len(dets)):
                 tid = int(ids[k])
                 measures: FaceMeasures | None = None
+                presence = math.nan
                 wait = lm_every if last_ok.get(tid, True) else lm_every_failed
                 tried = i - last_measured.get(tid, -(10**9)) >= wait
                 if tried:
                     last_measured[tid] = i
                     mirror = mirror_next.get(tid, False)
-                    measures = landmarker.measure(
+                    measures, presence = landmarker.measure_presence(
                         rgb, dets.boxes[k], dets.landmarks[k, :2], mirror=mirror
                     )
                     mirror_next[tid] = mirror_every and not mirror
                     last_ok[tid] = measures is not None
                 box = dets.boxes[k] / frame.scale
                 _append(rows, i, tid, box, float(dets.scores[k]), float(fp_yaw[k]), tried, measures)
+                rows["presence"].append(presence)
+                points = dets.landmarks[k, :3] / frame.scale
+                for j, name in enumerate(POINT_FIELDS):
+                    rows[name].append(float(points[j // 2, j % 2]))
+                rows["sharpness"].append(sharpness(rgb, dets.boxes[k]))
             happy, neutral = _expression(rgb, dets.boxes, i, every=happy_every, vc=vc)
             rows["happy"].extend(happy)
             rows["neutral"].extend(neutral)
@@ -262,7 +296,9 @@ def scan_video(
 
 
 _BASE_FIELDS = ("frame", "track", "x0", "y0", "x1", "y1", "score", "fp_yaw", "lm_tried", "lm_ok")
-_FIELDS: tuple[str, ...] = _BASE_FIELDS + MEASURE_FIELDS + ("happy", "neutral")
+_FIELDS: tuple[str, ...] = (
+    _BASE_FIELDS + MEASURE_FIELDS + ("happy", "neutral", "presence") + POINT_FIELDS + ("sharpness",)
+)
 
 
 def _expression(

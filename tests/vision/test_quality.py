@@ -1,0 +1,138 @@
+"""Measurement quality: how well each face can be measured, and abstaining below the floor."""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+
+from vigcv.config import load_config
+from vigcv.vision.extract import features_from_scan
+from vigcv.vision.quality import combine_quality, quality_components
+from vigcv.vision.scan import MEASURE_FIELDS, POINT_FIELDS, ScanResult
+
+FPS = 10.0
+
+
+def _parts(n: int = 10, **changes: object) -> dict[str, np.ndarray]:
+    args: dict[str, object] = {
+        "presence": np.full(n, 0.99),
+        "detected": np.ones(n, bool),
+        "present": np.ones(n, bool),
+        "score": np.full(n, 0.9),
+        "box": np.tile([100.0, 100.0, 60.0, 60.0], (n, 1)),
+        "points": np.tile([[115.0, 120.0], [145.0, 120.0], [130.0, 135.0]], (n, 1, 1)),
+        "yaw": np.zeros(n),
+        "sharpness": np.full(n, 50.0),
+        "frame_size": (640, 480),
+        "hold_frames": 8,
+        "min_face_px": 12.0,
+        "yaw_deg": 65.0,
+        "yaw_floor": 0.5,
+        "coast": 0.6,
+        "sharp_ratio": 0.5,
+        "mesh_floor": 0.0,
+    }
+    args.update(changes)
+    return quality_components(**args)  # type: ignore[arg-type]
+
+
+def test_a_plain_frontal_face_has_full_quality():
+    assert np.allclose(combine_quality(_parts()), 0.99)
+
+
+def test_each_reason_not_to_trust_a_face_lowers_its_quality():
+    n = 10
+    no_face = combine_quality(_parts(presence=np.full(n, 0.01)))  # the mesh sees no face
+    assert no_face.max() < 0.05
+    out = np.tile([[-20.0, 120.0], [10.0, 120.0], [0.0, 135.0]], (n, 1, 1))  # eyes off-frame
+    assert combine_quality(_parts(points=out)).max() == 0.0
+    tiny = combine_quality(_parts(box=np.tile([100.0, 100.0, 12.0, 12.0], (n, 1))))
+    assert tiny.max() == 0.0
+    profile = combine_quality(_parts(yaw=np.full(n, 90.0)))
+    assert np.allclose(profile, 0.99 * 0.5)
+    blurred = np.full(n, 50.0)
+    blurred[5:] = 5.0  # a tenth of the person's usual sharpness
+    q = combine_quality(_parts(sharpness=blurred))
+    assert q[:5].min() > 0.9 and q[5:].max() < 0.5
+    absent = np.ones(n, bool)
+    absent[3] = False
+    assert combine_quality(_parts(present=absent))[3] == 0.0
+
+
+def test_the_mesh_presence_is_held_only_over_a_short_gap():
+    presence = np.full(40, np.nan)
+    presence[0] = 0.99  # the mesh ran once, long ago
+    q = _parts(40, presence=presence, hold_frames=8)["mesh"]
+    assert q[:9].min() > 0.9 and q[9:].max() == 0.0  # no guess carried further
+
+
+def test_mesh_floor_keeps_faces_the_mesh_doubts():
+    q = _parts(presence=np.full(10, 0.0), mesh_floor=0.5)["mesh"]
+    assert np.allclose(q, 0.5)
+
+
+def _scan(n: int = 100, *, child_presence: float = 0.99) -> ScanResult:
+    """Parent (image left) and child (image right) turned 40 deg towards each other and
+    smiling; the child's face-mesh presence is ``child_presence`` in frames 40-69."""
+    rows: dict[str, list[float]] = {}
+
+    def add(frame: int, track: int, cx: float, size: float, yaw: float, presence: float) -> None:
+        half = size / 2
+        values = {
+            "frame": frame, "track": track, "x0": cx - half, "y0": 200 - half,
+            "x1": cx + half, "y1": 200 + half, "score": 0.9, "fp_yaw": yaw,
+            "lm_tried": 1.0, "lm_ok": 1.0, **{name: 0.0 for name in MEASURE_FIELDS},
+            "yaw": yaw, "smile": 0.5, "happy": 0.9, "neutral": 0.05, "presence": presence,
+            "sharpness": 40.0,
+        }  # fmt: skip
+        eyes_nose = (cx - 0.2 * size, 190, cx + 0.2 * size, 190, cx, 205)
+        values.update(dict(zip(POINT_FIELDS, eyes_nose, strict=True)))
+        for key, value in values.items():
+            rows.setdefault(key, []).append(float(value))
+
+    for i in range(n):
+        add(i, 0, 160.0, 90.0, -40.0, 0.99)
+        add(i, 1, 460.0, 60.0, 40.0, child_presence if 40 <= i < 70 else 0.99)
+    return ScanResult(np.arange(n) / FPS, {k: np.asarray(v) for k, v in rows.items()}, 640, 480)
+
+
+def _features(scan: ScanResult, **vision: object):
+    config = copy.deepcopy(load_config())
+    config["vision"].update(vision)
+    return features_from_scan(scan, config=config, rate=FPS)
+
+
+def test_below_the_floor_gaze_and_smile_are_unknown_not_carried_over():
+    # Frames 40-69: a box the mesh says is no face (the back of a head, a hand over the face).
+    features = _features(_scan(child_presence=0.01), quality_min=0.3, quality_mesh_floor=0.0)
+    dyad = features.dyad
+    inside = slice(45, 65)  # away from the edges where the mesh's last reading is still near
+    assert dyad["child_quality"][inside].max() < 0.05
+    assert dyad["child_looks_at_parent"][inside].isna().all()
+    assert dyad["child_smile"][inside].isna().all()
+    assert dyad["mutual_gaze"][inside].isna().all()
+    # Before and after, and the parent throughout, stay measured.
+    assert (dyad["child_looks_at_parent"][:35] > 0.5).all()
+    assert (dyad["child_smile"][75:] > 0.5).all()
+    assert (dyad["parent_looks_at_child"] > 0.5).all() and (dyad["parent_smile"] > 0.5).all()
+    assert (dyad["parent_quality"] > 0.9).all()
+    child = features.table[features.table["role"] == "child"]
+    assert child["quality"].to_numpy()[inside].max() < 0.05
+
+
+def test_the_floor_off_changes_nothing_and_a_real_face_is_kept():
+    off = _features(_scan(child_presence=0.01), quality_min=0.0).dyad
+    assert off["child_looks_at_parent"].notna().all()
+    kept = _features(_scan(child_presence=0.99), quality_min=0.3, quality_mesh_floor=0.0).dyad
+    assert kept["child_looks_at_parent"].notna().all() and kept["child_smile"].notna().all()
+
+
+def test_a_scan_without_the_quality_parts_gates_nothing():
+    scan = _scan()
+    faces = {k: v for k, v in scan.faces.items() if k not in ("presence", "sharpness")}
+    faces = {k: v for k, v in faces.items() if k not in POINT_FIELDS}
+    old = ScanResult(scan.times, faces, scan.width, scan.height)
+    dyad = _features(old, quality_min=0.5).dyad
+    assert dyad["child_quality"].isna().all()
+    assert dyad["child_looks_at_parent"].notna().all()

@@ -1,0 +1,136 @@
+"""How well a person's face can be measured in each frame: a quality in [0, 1].
+
+Built only from what the models already give, so it costs nothing extra:
+
+- ``mesh``: the face mesh's own face-presence probability of the crop (is it a face at all; the
+  back of a head, hair or a hand over the face read low), from the nearest frame the mesh was run
+  on within a short gap (it runs every few frames), raised to at least ``mesh_floor``: the mesh
+  also doubts strong profiles and small babies' faces that coders read without trouble (on the
+  real clips its presence is below 0.1 in most frames where the mother, in profile, looks at her
+  child), so a low presence alone is weak evidence that there is no face;
+- ``points``: CenterFace's two eyes and nose all inside the frame (a face leaving the frame);
+- ``size``: the face box is big enough to measure (0 at ``min_face_px`` and below, 1 from twice
+  that);
+- ``turn``: how far the head is turned past what the mesh measures well (``|yaw|`` beyond
+  ``yaw_deg``: a profile's far eye is guessed), falling linearly to ``yaw_floor`` at 90 degrees;
+- ``detection``: the detector's score relative to the person's own median score in the session
+  (``coast`` where the box is interpolated between detections);
+- ``sharpness``: the face's Laplacian variance relative to the person's own median (motion blur),
+  1 from ``sharp_ratio`` of the median up (0 = not used).
+
+The quality is their product. Below a floor (``[vision] quality_min``) vigcv reports the
+person's looks-at and smile as unknown (NaN) rather than a guess (:mod:`vigcv.vision.extract`).
+The relative parts (detection, sharpness) compare a person only with themself, so a dim webcam or
+a rendered face is not penalised as a whole.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from vigcv.vision.signals import hold
+
+COMPONENTS = ("mesh", "points", "size", "turn", "detection", "sharpness")
+
+
+def _relative(values: np.ndarray, ratio: float) -> np.ndarray:
+    """``values`` over ``ratio`` times their median, clipped to [0, 1] (NaN stays NaN)."""
+    v = np.asarray(values, dtype=float)
+    valid = v[np.isfinite(v)]
+    if valid.size == 0 or ratio <= 0:
+        return np.where(np.isnan(v), np.nan, 1.0)
+    median = float(np.median(valid))
+    if median <= 0:
+        return np.where(np.isnan(v), np.nan, 1.0)
+    return np.clip(v / (ratio * median), 0.0, 1.0)
+
+
+def quality_components(
+    *,
+    presence: np.ndarray,
+    detected: np.ndarray,
+    present: np.ndarray,
+    score: np.ndarray,
+    box: np.ndarray,
+    points: np.ndarray,
+    yaw: np.ndarray,
+    sharpness: np.ndarray,
+    frame_size: tuple[int, int],
+    hold_frames: int,
+    min_face_px: float,
+    yaw_deg: float,
+    yaw_floor: float,
+    coast: float,
+    sharp_ratio: float,
+    mesh_floor: float = 0.0,
+) -> dict[str, np.ndarray]:
+    """The parts of the measurement quality (:func:`combine_quality` multiplies them), each
+    shape (n,) in [0, 1], 0 where the person has no box.
+
+    Parameters
+    ----------
+    presence : ndarray, shape (n,)
+        Face-mesh presence probability where the mesh was run, NaN elsewhere.
+    detected, present : ndarray of bool, shape (n,)
+        The face was detected in the frame / has a box (detected or interpolated).
+    score : ndarray, shape (n,)
+        Detector score where detected, NaN elsewhere.
+    box : ndarray, shape (n, 4)
+        ``x, y, w, h`` in pixels (NaN where absent).
+    points : ndarray, shape (n, 3, 2)
+        Eyes and nose in pixels where detected (NaN elsewhere, or all NaN when unknown).
+    yaw : ndarray, shape (n,)
+        Head yaw in degrees (NaN where unknown: no turn penalty).
+    sharpness : ndarray, shape (n,)
+        Laplacian variance of the face where detected (NaN elsewhere or when unknown).
+    frame_size : (int, int)
+        Width and height of the frame in pixels.
+    hold_frames : int
+        Presence, points and sharpness are taken from the nearest frame that has them within
+        this many frames (the mesh runs every few frames; boxes are interpolated over short
+        gaps); farther is unknown, which counts as 0 for presence and 1 for the others.
+    min_face_px, yaw_deg, yaw_floor, coast, sharp_ratio, mesh_floor : float
+        See the module docstring.
+    """
+    present = np.asarray(present, dtype=bool)
+    detected = np.asarray(detected, dtype=bool)
+    n = present.size
+    out: dict[str, np.ndarray] = {}
+    mesh = hold(np.asarray(presence, dtype=float), hold_frames)
+    mesh = np.nan_to_num(np.clip(mesh, 0.0, 1.0), nan=0.0)
+    out["mesh"] = mesh_floor + (1.0 - mesh_floor) * mesh
+    width, height = frame_size
+    p = np.asarray(points, dtype=float).reshape(n, -1, 2)
+    if width > 0 and height > 0:
+        inside = (p[..., 0] >= 0) & (p[..., 0] < width) & (p[..., 1] >= 0) & (p[..., 1] < height)
+        inside_all = np.where(np.isnan(p).any(axis=(1, 2)), np.nan, inside.all(axis=1))
+        out["points"] = np.nan_to_num(hold(inside_all.astype(float), hold_frames), nan=1.0)
+    else:
+        out["points"] = np.ones(n)
+    b = np.asarray(box, dtype=float).reshape(n, 4)
+    size = np.sqrt(np.abs(b[:, 2] * b[:, 3]))
+    if min_face_px > 0:
+        out["size"] = np.nan_to_num(np.clip(size / min_face_px - 1.0, 0.0, 1.0), nan=0.0)
+    else:
+        out["size"] = np.ones(n)
+    past = np.clip(
+        (np.abs(np.asarray(yaw, dtype=float)) - yaw_deg) / max(90.0 - yaw_deg, 1e-6), 0, 1
+    )
+    out["turn"] = 1.0 - (1.0 - yaw_floor) * np.nan_to_num(past, nan=0.0)
+    det = _relative(np.where(detected, score, np.nan), 1.0)
+    out["detection"] = np.where(detected, np.nan_to_num(det, nan=1.0), coast)
+    if sharp_ratio > 0:
+        sharp = _relative(np.where(detected, sharpness, np.nan), sharp_ratio)
+        out["sharpness"] = np.nan_to_num(hold(sharp, hold_frames), nan=1.0)
+    else:
+        out["sharpness"] = np.ones(n)
+    return {k: np.where(present, v, 0.0) for k, v in out.items()}
+
+
+def combine_quality(parts: dict[str, np.ndarray]) -> np.ndarray:
+    """Per-frame measurement quality in [0, 1]: the product of the parts that
+    :func:`quality_components` gives (0 where the person has no box)."""
+    q = np.ones_like(np.asarray(parts["mesh"], dtype=float))
+    for name in COMPONENTS:
+        q = q * np.asarray(parts[name], dtype=float)
+    return np.clip(q, 0.0, 1.0)
