@@ -106,3 +106,22 @@ def test_labels_from_known_events() -> None:
     assert [f["mutual_gaze"] for f in frames] == [0, 0, 0, 0, 1, 0, 0, 0]
     assert [f["child_smile"] for f in frames] == [0, 1, 0, 0, 0, 0, 0, 0]
     assert gaze_target(script.events, "child", 0.2, idle="toy") == "toy"
+
+
+def test_turning_her_back_is_a_look_with_no_face_and_unknown_labels():
+    ev = parse_event("child turns her back 2-4")
+    assert (ev.who, ev.action, ev.target, ev.start, ev.end) == ("child", "look", "back", 2.0, 4.0)
+    assert parse_event("parent turns his back 1-2").target == "back"
+    with pytest.raises(ScriptError):
+        parse_event("child looks at back 1-2")  # a turn, not a gaze target
+    script = parse_script(
+        {
+            "duration": 6.0,
+            "events": ["child looks at parent 0-6", "child smiles 0-6", "child turns her back 2-4"],
+        }
+    )
+    frames = {f["t"]: f for f in label_frames(script, script.events)}
+    assert frames[3.0]["child_visible"] is False
+    assert frames[3.0]["child_looks_at_parent"] is None and frames[3.0]["child_smile"] is None
+    assert frames[3.0]["mutual_gaze"] is None and frames[3.0]["parent_visible"] is True
+    assert frames[1.0]["child_looks_at_parent"] == 1 and frames[5.0]["child_smile"] == 1

@@ -116,6 +116,11 @@ def render_head(
         p[:, 2, 0] - p[:, 0, 0]
     )
     visible = np.flatnonzero(area2 > 0.05)
+    # Turned round (|yaw| > 90 deg) the camera sees the mesh from behind: its far side stands in
+    # for the back of the head, painted in the colour of the hair and scalp (below), no face.
+    behind = abs((pose.yaw + 180.0) % 360.0 - 180.0) > 90.0
+    if behind:
+        visible = np.union1d(visible, np.flatnonzero(area2 < -0.05))
     depth = v3[tri[visible], 2].mean(axis=1)
     order = visible[np.argsort(-depth, kind="stable")]  # far first
     ids = np.full((h, w), -1, np.int32)
@@ -154,6 +159,17 @@ def render_head(
         grain = 1.0 + 0.06 * np.sin(sx * 1.7 + sy * 0.4) * np.cos(sy * 0.9 - sx * 0.2)
         rgb[py[on_shell], px[on_shell]] = col * grain[:, None]
 
+    if behind:
+        from_back = area2[pt] < -0.05
+        hair = (
+            model.vertex_rgb[np.unique(tri[model.shell])].mean(axis=0)
+            if model.shell.any()
+            else (np.array([90.0, 70.0, 55.0]))
+        )
+        bx, by = fx[from_back], fy[from_back]
+        grain = 1.0 + 0.08 * np.sin(bx * 1.3 + by * 0.5) * np.cos(by * 1.1 - bx * 0.3)
+        rgb[py[from_back], px[from_back]] = hair.astype(np.float32) * grain[:, None]
+
     # Flat shading relative to the frontal pose.
     n_now = _normals(v3, tri)
     n_rest = _normals(verts, tri)
@@ -161,10 +177,12 @@ def render_head(
     lit_rest = 0.55 + 0.45 * np.clip(-(n_rest @ light_dir), 0.0, 1.0)
     shade = np.clip(lit_now / lit_rest, 0.55, 1.25).astype(np.float32)
     shade_px = cv2.GaussianBlur(shade[tid], (0, 0), 1.0)
+    if behind:  # the face's relief would show through the hair: shade the back of the head flat
+        shade_px[py[from_back], px[from_back]] = 0.9
     rgb *= shade_px[..., None]
 
     # Mouth interior: dark, with upper teeth near the upper lip.
-    in_mouth = model.interior[pt]
+    in_mouth = model.interior[pt] & (area2[pt] > 0.05)
     if in_mouth.any():
         # Upper teeth: mouth pixels less than 0.03 face heights below the upper inner lip,
         # measured along the head's own downward axis.

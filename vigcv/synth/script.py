@@ -33,6 +33,9 @@ Sentences (``WHO`` is ``parent`` or ``child``; times in seconds, ``A-B`` is an i
 
 - ``WHO looks at TARGET A-B`` with TARGET one of ``parent``, ``child``, ``toy``, ``camera``;
 - ``WHO turns away A-B``: the head turns about 55° away from the other person;
+- ``WHO turns her back A-B`` (or ``his``/``their``): the head turns round (yaw 180°, away from
+  the other person) so that the camera sees the back of the head and no face; the labels say
+  that person is not visible and leave their gaze and smile unknown (``null``) meanwhile;
 - ``WHO smiles A-B``;
 - ``WHO says "TEXT" at A``: the voice starts at A (espeak-ng decides how long it lasts);
 - ``WHO answers "TEXT" D s later``: starts D seconds after the end of the other person's
@@ -55,7 +58,8 @@ import numpy as np
 from vigcv.errors import VigcvError
 
 ROLES = ("parent", "child")
-TARGETS = ("parent", "child", "toy", "camera", "away")
+TARGETS = ("parent", "child", "toy", "camera", "away", "back")
+TURNS = ("away", "back")  # targets set by "turns away" / "turns her back", never by "looks at"
 ACTIONS = ("look", "smile", "say")
 
 
@@ -169,6 +173,7 @@ _TEXT = r"\"(?P<text>[^\"]+)\""
 _SENTENCES = (
     ("look", re.compile(rf"^{_WHO}\s+looks\s+at\s+(?P<target>\w+)\s+{_SPAN}$")),
     ("away", re.compile(rf"^{_WHO}\s+turns\s+away\s+{_SPAN}$")),
+    ("back", re.compile(rf"^{_WHO}\s+turns\s+(?:her|his|their)\s+back\s+{_SPAN}$")),
     ("smile", re.compile(rf"^{_WHO}\s+smiles\s+{_SPAN}$")),
     ("say", re.compile(rf"^{_WHO}\s+says\s+{_TEXT}\s+at\s+(?P<a>{_NUM})$")),
     ("answer", re.compile(rf"^{_WHO}\s+answers\s+{_TEXT}\s+(?P<d>{_NUM})\s*s\s+later$")),
@@ -183,15 +188,15 @@ def parse_event(sentence: str) -> Event:
         if m is None:
             continue
         who = m["who"]
-        if kind in ("look", "away", "smile"):
+        if kind in ("look", "away", "back", "smile"):
             start, end = float(m["a"]), float(m["b"])
             if end <= start:
                 raise ScriptError(f"event {sentence!r}: the interval ends before it starts")
             if kind == "smile":
                 return Event(who, "smile", start, end, source=text)
-            target = "away" if kind == "away" else m["target"]
-            if target not in TARGETS or target == who:
-                valid = ", ".join(t for t in TARGETS if t not in (who, "away"))
+            target = kind if kind in TURNS else m["target"]
+            if target not in TARGETS or target == who or (kind == "look" and target in TURNS):
+                valid = ", ".join(t for t in TARGETS if t != who and t not in TURNS)
                 raise ScriptError(f"event {sentence!r}: {who} can look at {valid}")
             return Event(who, "look", start, end, target=target, source=text)
         if kind == "say":

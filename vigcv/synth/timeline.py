@@ -27,6 +27,7 @@ TARGET_ANGLES = {
     "toy": (14.0, -26.0),
     "camera": (0.0, 0.0),
     "away": (-55.0, 2.0),
+    "back": (-180.0, 0.0),  # the back of the head to the camera (turning away from the other)
 }
 _OTHER_PITCH = {"parent": -7.0, "child": 9.0}
 
@@ -131,16 +132,23 @@ def label_frames(script: Script, events: tuple[Event, ...]) -> list[dict[str, ob
         tp = gaze_target(events, "parent", float(t), idle=script.idle_gaze)
         tc = gaze_target(events, "child", float(t), idle=script.idle_gaze)
         p_at_c, c_at_p = int(tp == "child"), int(tc == "parent")
+        # A back turned to the camera shows no face: a coder cannot tell that person's gaze or
+        # smile (null), nor whether the two look at each other.
+        p_seen, c_seen = tp != "back", tc != "back"
+
+        def known(value: int, *seen: bool) -> int | None:
+            return value if all(seen) else None
+
         frames.append(
             {
                 "t": round(float(t), 2),
-                "parent_visible": True,
-                "child_visible": True,
-                "parent_looks_at_child": p_at_c,
-                "child_looks_at_parent": c_at_p,
-                "mutual_gaze": p_at_c * c_at_p,
-                "parent_smile": int(smiling(events, "parent", float(t))),
-                "child_smile": int(smiling(events, "child", float(t))),
+                "parent_visible": p_seen,
+                "child_visible": c_seen,
+                "parent_looks_at_child": known(p_at_c, p_seen),
+                "child_looks_at_parent": known(c_at_p, c_seen),
+                "mutual_gaze": known(p_at_c * c_at_p, p_seen, c_seen),
+                "parent_smile": known(int(smiling(events, "parent", float(t))), p_seen),
+                "child_smile": known(int(smiling(events, "child", float(t))), c_seen),
             }
         )
     return frames
