@@ -65,6 +65,8 @@ SHARES: frozenset[str] = frozenset(
         "audio.av_face_sure",
         "audio.rise_level",
         "scoring.present",
+        "scoring.reason_common_share",
+        "scoring.reason_measured_share",
         "scoring.answer_gaze_weight",
         "scoring.principles.attentive",
         "scoring.principles.encouraging",

@@ -19,7 +19,6 @@ import pytest
 from vigcv.config import load_config
 from vigcv.scoring.reasons import (
     CERTAINTY_WORDS,
-    COMMON_SHARE,
     JUDGING_WORDS,
     about_seconds,
     common_share,
@@ -186,7 +185,7 @@ def test_a_smile_on_most_of_the_session_does_not_make_a_shared_smile() -> None:
     parent = np.ones(int(DURATION / STEP))
     parent[: int(0.06 * len(parent))] = 0.0  # on in 94% of the session
     assert common_share(parent, 0.5) == pytest.approx(0.94, abs=0.01)
-    assert common_share(parent, 0.5) > COMMON_SHARE
+    assert common_share(parent, 0.5) > load_config()["scoring"]["reason_common_share"]
     child = on(21.0, 24.2)
     text = " ".join(reasons(timeline(both_smile(parent, child))))
     assert "Both smiled" not in text and "together" not in text

@@ -7,12 +7,12 @@ They say no more than the measurement supports, since a guider may repeat them t
 
 - durations are whole seconds with "about" ("for about 3 s"), answers "within a second" or
   "within about 2 s"; shares are words ("mostly"), not percentages;
-- a signal that reads as on for most of the session (more than :data:`COMMON_SHARE` of the
-  frames where it was measured: a parent whose smile is read as on in 94% of frames) does not
-  single out this moment, so no reason rests on it ("Both smiled together" becomes "The child
-  smiled" when it is the parent's smile that is always on);
+- a signal that reads as on for most of the session (more than ``[scoring]
+  reason_common_share`` of the frames where it was measured: a parent whose smile is read as on
+  in 94% of frames) does not single out this moment, so no reason rests on it ("Both smiled
+  together" becomes "The child smiled" when it is the parent's smile that is always on);
 - no figure comes from an unmeasured (NaN) signal: a share needs the signal measured in at least
-  :data:`MEASURED_SHARE` of the moment, a bout is only counted over measured steps;
+  ``[scoring] reason_measured_share`` of the moment, a bout is only counted over measured steps;
 - no certainty words (:data:`CERTAINTY_WORDS`).
 """
 
@@ -42,10 +42,6 @@ CERTAINTY_WORDS = (
     "always", "exactly", "clearly", "definitely", "certainly", "constantly", "entire", "whole",
     "throughout", "completely", "perfectly", "precisely", "every", "all the time", "100%",
 )  # fmt: skip
-# A signal on in more than this share of the session's measured steps does not single out a moment.
-COMMON_SHARE = 0.8
-# A share of a moment is cited only when the signal was measured in at least this share of it.
-MEASURED_SHARE = 0.8
 
 # What the child did (after the child's name) and how the parent answered (after the parent's).
 _ACT = {"gaze": "turned to look at {parent}", "vocal": "vocalised", "smile": "smiled"}
@@ -84,11 +80,11 @@ def common_share(values: np.ndarray, present: float) -> float:
     return float(np.count_nonzero(values[measured] >= present) / np.count_nonzero(measured))
 
 
-def informative(values: np.ndarray, present: float) -> bool:
-    """The signal was measured in the session and is not on most of the time
-    (:data:`COMMON_SHARE`), so it being on can single out a moment."""
+def informative(values: np.ndarray, present: float, common: float) -> bool:
+    """The signal was measured in the session and is on in at most ``common`` of its measured
+    steps (``[scoring] reason_common_share``), so it being on can single out a moment."""
     share = common_share(values, present)
-    return math.isfinite(share) and share <= COMMON_SHARE
+    return math.isfinite(share) and share <= common
 
 
 def _longest_bout(on: np.ndarray) -> tuple[int, int]:
@@ -185,13 +181,14 @@ def _smile_sentence(
     t0: float,
     step: float,
     present: float,
+    common: float,
     names: Mapping[str, str],
 ) -> str | None:
     """Shared smiling, worded by which smiles are informative in this session: both ("Both
     smiled together"), only the child's ("The child smiled": the parent's smile reads as on most
     of the session) or only the parent's; none when neither is."""
-    parent = informative(timeline.column("parent_smile"), present)
-    child = informative(timeline.column("child_smile"), present)
+    parent = informative(timeline.column("parent_smile"), present, common)
+    child = informative(timeline.column("child_smile"), present, common)
     p, c = names["parent"], names["child"]
     if parent and child:
         return _bout_sentence(
@@ -248,6 +245,7 @@ def moment_reasons(
     sc = config["scoring"]
     names = {"parent": str(sc["names"]["parent"]), "child": str(sc["names"]["child"])}
     present = float(sc["present"])
+    common = float(sc["reason_common_share"])
     step = timeline.step
     table = timeline.table
     t = table["t"].to_numpy(dtype=float)
@@ -259,18 +257,20 @@ def moment_reasons(
 
     p, c = names["parent"], names["child"]
     gaze = None
-    if informative(timeline.column("mutual_gaze"), present):
+    if informative(timeline.column("mutual_gaze"), present, common):
         gaze = _bout_sentence(
             part("mutual_gaze"), t0, step, present,
             f"From {{at}} {p} and {c} looked at each other for {{dur}}.", 0.5,
         )  # fmt: skip
-    smiles = _smile_sentence(timeline, part, t0=t0, step=step, present=present, names=names)
+    smiles = _smile_sentence(
+        timeline, part, t0=t0, step=step, present=present, common=common, names=names
+    )
     skip = {kind for kind, said in (("gaze", gaze), ("smile", smiles)) if said}
     reasons = _initiative_sentences(
         timeline, segment, names, limit=max_initiatives, skip_already=skip
     )
     reasons += [_cap(text) for text in (gaze, smiles) if text]
-    parent_smiles = informative(timeline.column("parent_smile"), present) & (
+    parent_smiles = informative(timeline.column("parent_smile"), present, common) & (
         np.nan_to_num(part("parent_smile")) >= present
     )
     child_laughs = part("child_laugh") > 0
@@ -292,8 +292,8 @@ def moment_reasons(
     measured = float(np.isfinite(looks).mean()) if len(looks) else 0.0
     if (
         not gaze
-        and measured >= MEASURED_SHARE
-        and informative(timeline.column("parent_looks"), present)
+        and measured >= float(sc["reason_measured_share"])
+        and informative(timeline.column("parent_looks"), present, common)
         and np.nanmean(looks) >= 0.7
     ):
         reasons.append(_cap(f"{p} mostly kept their eyes on {c} in this moment."))
