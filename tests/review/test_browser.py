@@ -239,6 +239,18 @@ def test_a_guider_reviews_a_session(live: ReviewServer, processed_out: Path) -> 
         assert sorted((processed_out / "exports" / "home-visit").glob("*-parent")) == parent_dirs
         assert len(list((processed_out / "exports" / "home-visit").glob("*-guider"))) == 1
         assert severe_logs(b) == []  # no CSP violation, no failed request
+        # the parent's report opened from the page's link plays its clip through the server
+        b.get(
+            live.url.split("?")[0].rstrip("/")
+            + "/files/"
+            + str((parent_dirs[0] / "report.html").relative_to(processed_out))
+        )
+        wait_for(lambda: b.find_elements(By.CSS_SELECTOR, "video"), what="report via the page")
+        b.execute_script("document.querySelector('video').muted = true;"
+                         "document.querySelector('video').play()")  # fmt: skip
+        wait_for(lambda: b.execute_script("return document.querySelector('video').currentTime")
+                 > 0.5, what="the clip to play through the page")  # fmt: skip
+        assert severe_logs(b) == []
 
         # the parent's report opens straight from disk, without the server, and plays its clip
         report = parent_dirs[0] / "report.html"

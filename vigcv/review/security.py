@@ -31,8 +31,12 @@ CSP = (
     "form-action 'self'; frame-ancestors 'none'"
 )
 # Exported documents (reports) served from OUT: their inline styles and data: pictures, no
-# scripts at all, in a sandbox.
-DOCUMENT_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; sandbox"
+# scripts at all, no forms; their clips from this server only (a sandbox would give the page an
+# opaque origin, whose clip requests carry no cookie and so could not play).
+DOCUMENT_CSP = (
+    "default-src 'none'; script-src 'none'; style-src 'unsafe-inline'; img-src data:; "
+    "media-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+)
 SECURITY_HEADERS = {
     "Content-Security-Policy": CSP,
     "X-Content-Type-Options": "nosniff",
