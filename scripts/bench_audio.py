@@ -6,8 +6,16 @@ turn-switch latency over the reference switches matched within 1 s, and the audi
 time factor (wall time / audio duration, and CPU time / audio duration, which other work on the
 machine disturbs less; a first warm-up run loads the models and is not timed).
 
-Usage: ``.venv/bin/python scripts/bench_audio.py [--eval DIR] [--synth] [--clips]``
-(``--synth`` adds the synthetic mixed session: attribution accuracy and contingent answers;
+Every figure comes from :mod:`vigcv.evaluation.speech`, the functions ``vigcv evaluate`` uses
+(DER and JER by pyannote.metrics), so the two agree.
+
+Usage: ``.venv/bin/python scripts/bench_audio.py [--eval DIR] [--conditions] [--loo] [--synth]
+[--clips]``
+(``--conditions`` adds the same recordings made far (-45 dBFS of speech), close (-15 dBFS), noisy
+(pink room noise at 10 dB SNR), reverberant (RT60 0.5 s) and combined, with the same reference
+(:mod:`vigcv.evaluation.conditions`); ``--loo`` chooses ``[audio] min_silence_s`` (the pause
+that splits speech) on one recording's conditions and scores it on the other's, both ways;
+``--synth`` adds the synthetic mixed session: attribution accuracy and contingent answers;
 ``--clips`` adds the real parent-child clips, which have no speaker labels: per clip the speech
 time the voice clusters' pitch calls adult and child, their median pitch and the audio CPU time
 per media second.)
@@ -21,14 +29,18 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from vigcv.audio import extract_audio
 from vigcv.config import load_config
+from vigcv.evaluation.conditions import CONDITIONS, Condition, degrade, speech_samples
 from vigcv.evaluation.speech import (
     change_f1,
     diarization_error_rate,
+    jaccard_error_rate,
     latency_errors,
     read_rttm,
+    score_speech,
     vad_f1,
 )
 
@@ -41,7 +53,8 @@ FILES = [
 
 def bench_real(eval_dir: Path, config: dict) -> None:
     extract_audio(eval_dir / FILES[0][1], config=config)  # warm-up (model loading)
-    head = f"{'file':<16} {'VAD F1':>7} {'DER':>6} {'miss':>5} {'FA':>5} {'conf':>5} {'spk':>4}"
+    head = f"{'file':<16} {'VAD F1':>7} {'DER':>6} {'miss':>5} {'FA':>5} {'conf':>5} {'JER':>6}"
+    head += f" {'spk':>4}"
     head += f" {'chg F1':>7} {'lat med|err|':>12} {'n sw':>5} {'RTF':>7} {'CPU RTF':>8}"
     print(head)
     for name, wav, rttm in FILES:
@@ -60,15 +73,101 @@ def bench_real(eval_dir: Path, config: dict) -> None:
         print(
             f"{name:<16} {vad:7.3f} {der['der']:6.3f} {der['missed'] / tot:5.3f}"
             f" {der['false_alarm'] / tot:5.3f} {der['confusion'] / tot:5.3f}"
-            f" {hyp['speaker'].nunique():>4} {chg['f1']:7.3f} {med:12.3f}"
+            f" {jaccard_error_rate(ref, hyp):6.3f} {hyp['speaker'].nunique():>4}"
+            f" {chg['f1']:7.3f} {med:12.3f}"
             f" {len(lat):>2}/{int(chg['n_ref']):<2} {wall / duration:7.4f} {cpu / duration:8.4f}"
         )
+
+
+def score_condition(
+    audio: np.ndarray, ref: pd.DataFrame, condition: Condition, config: dict, folder: Path
+) -> dict[str, float]:
+    """The audio stage on ``audio`` recorded under ``condition``: its figures and CPU time."""
+    import soundfile as sf
+
+    speech_mask = speech_samples(ref, n=audio.size, rate=16000)
+    wav = folder / "condition.wav"
+    sf.write(wav, degrade(audio, rate=16000, speech=speech_mask, condition=condition), 16000)
+    cpu0 = time.process_time()
+    speech = extract_audio(wav, config=config)
+    cpu = time.process_time() - cpu0
+    duration = audio.size / 16000
+    hyp = speech.segments
+    return {
+        **score_speech(ref, hyp, collar=0.25),
+        "speech_s": float((hyp["end"] - hyp["start"]).sum()),
+        "cpu_rtf": cpu / duration,
+    }
+
+
+def _recordings(eval_dir: Path) -> list[tuple[str, np.ndarray, pd.DataFrame]]:
+    from vigcv.io import load_audio
+
+    return [
+        (name.split()[0], load_audio(eval_dir / wav, rate=16000), read_rttm(eval_dir / rttm))
+        for name, wav, rttm in FILES
+    ]
+
+
+def bench_conditions(eval_dir: Path, config: dict) -> None:
+    """Each recording under each condition of :data:`CONDITIONS`, the config as given."""
+    extract_audio(eval_dir / FILES[0][1], config=config)  # warm-up (model loading)
+    print("\nrecording conditions (reference unchanged; DER no collar, overlap counted):")
+    head = f"{'file':<8} {'condition':<18} {'VAD F1':>7} {'DER':>6} {'JER':>6} {'chg F1':>7}"
+    print(head + f" {'spk':>4} {'speech s':>8} {'CPU RTF':>8}")
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, audio, ref in _recordings(eval_dir):
+            for condition in CONDITIONS:
+                got = score_condition(audio, ref, condition, config, Path(tmp))
+                print(
+                    f"{name:<8} {condition.name:<18} {got['vad_f1']:7.3f} {got['der']:6.3f}"
+                    f" {got['jer']:6.3f} {got['change_f1']:7.3f} {int(got['hyp_speakers']):>4}"
+                    f" {got['speech_s']:8.1f} {got['cpu_rtf']:8.4f}"
+                )
+
+
+def bench_loo(eval_dir: Path, config: dict, grid: tuple[float, ...]) -> None:
+    """``[audio] min_silence_s`` chosen on one recording (its worst condition's VAD F1), scored
+    on the other; the held-out figures are the headline."""
+    import copy
+
+    recordings = _recordings(eval_dir)
+    table: dict[tuple[str, float], list[dict[str, float]]] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for value in grid:
+            cfg = copy.deepcopy(config)
+            cfg["audio"]["min_silence_s"] = value
+            for name, audio, ref in recordings:
+                table[name, value] = [
+                    score_condition(audio, ref, c, cfg, Path(tmp)) for c in CONDITIONS
+                ]
+    names = [name for name, _, _ in recordings]
+    print("\nmin_silence_s grid: worst / mean VAD F1 over the conditions")
+    for value in grid:
+        cells = [table[n, value] for n in names]
+        print(
+            f"  {value:5.2f} s  "
+            + "  ".join(
+                f"{n}: {min(r['vad_f1'] for r in c):.3f} / {np.mean([r['vad_f1'] for r in c]):.3f}"
+                for n, c in zip(names, cells, strict=True)
+            )
+        )
+    print("\nleave-one-recording-out (chosen on one, scored on the other):")
+    head = f"{'scored':<8} {'chosen':>7} {'condition':<18} {'VAD F1':>7} {'DER':>6} {'JER':>6}"
+    print(head + f" {'chg F1':>7} {'CPU RTF':>8}")
+    for held in names:
+        (train,) = [n for n in names if n != held]
+        best = max(grid, key=lambda v: (min(r["vad_f1"] for r in table[train, v]), -v))
+        for condition, got in zip(CONDITIONS, table[held, best], strict=True):
+            print(
+                f"{held:<8} {best:7.2f} {condition.name:<18} {got['vad_f1']:7.3f} {got['der']:6.3f}"
+                f" {got['jer']:6.3f} {got['change_f1']:7.3f} {got['cpu_rtf']:8.4f}"
+            )
 
 
 def bench_synth(config: dict) -> None:
     import sys
 
-    import pandas as pd
     import soundfile as sf
 
     sys.path.insert(0, str(REPO))
@@ -170,12 +269,18 @@ def bench_clips(eval_dir: Path, config: dict) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--eval", type=Path, default=REPO.parent / "shared" / "eval")
+    parser.add_argument("--conditions", action="store_true")
+    parser.add_argument("--loo", action="store_true")
     parser.add_argument("--synth", action="store_true")
     parser.add_argument("--clips", action="store_true")
     args = parser.parse_args()
     config = load_config()
     if (args.eval / "speech").is_dir():
         bench_real(args.eval, config)
+        if args.conditions:
+            bench_conditions(args.eval, config)
+        if args.loo:
+            bench_loo(args.eval, config, grid=(0.15, 0.3, 0.5, 0.8))
     else:
         print(f"{args.eval / 'speech'} not found: real-speech benchmark skipped")
     if args.synth:

@@ -59,6 +59,7 @@ SHARES: frozenset[str] = frozenset(
         "vision.smile_baseline_quantile",
         "audio.vad_on",
         "audio.vad_off",
+        "audio.vad_level_quantile",
         "audio.vocal_min_voiced",
         "audio.embed_purity",
         "audio.av_cluster_share",

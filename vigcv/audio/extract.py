@@ -26,7 +26,7 @@ from vigcv.io import iter_audio, probe
 from vigcv.models import load_manifest
 from vigcv.types import SEGMENT_COLUMNS, TURN_COLUMNS, Segment, SpeechTrack
 
-AUDIO_VERSION = "2"
+AUDIO_VERSION = "3"
 RATE = 16000
 
 
@@ -80,6 +80,9 @@ def extract_audio(
         batch=int(cfg["vad_batch"]),
         warmup_chunks=max(1, round(cfg["vad_warmup_s"] / HOP_S)),
         block_chunks=max(5, round(cfg["block_s"] / HOP_S) // 5 * 5),  # see stream_vad
+        level_db=cfg["vad_level_db"],
+        level_quantile=cfg["vad_level_quantile"],
+        max_gain_db=cfg["vad_max_gain_db"],
     )
     for samples, prob in stream:
         probs.append(prob)

@@ -7,6 +7,13 @@ streams; each piece first runs over ``warmup_chunks`` chunks of the audio before
 then matches a sequential run to within a few hundredths of probability). Only one block of
 audio is held at a time, so memory does not grow with the length of the file.
 
+The recording's level is taken out first (:func:`level_gain`): each block is scaled so its loud
+frames (a high quantile of the 32 ms frames' RMS, over this block and the one before) sit at
+``[audio] vad_level_db`` dBFS, with at most ``vad_max_gain_db`` of gain, so a far camcorder
+microphone (speech at -45 dBFS) and a phone held close (-15 dBFS) give the same probabilities.
+Silero alone found speech at -45 dBFS, but lost a quarter of it there once room noise and
+reverberation were added (``scripts/bench_audio.py --conditions``).
+
 Every probability is checked before a threshold reads it (:mod:`vigcv.checks`): a NaN compares
 false with every threshold, so it would silently keep or drop speech.
 """
@@ -39,6 +46,37 @@ def vad_session() -> ort.InferenceSession:
 def chunk_times(n: int) -> np.ndarray:
     """Centre time in seconds of VAD chunks ``0 .. n-1``, shape (n,)."""
     return (np.arange(n) + 0.5) * HOP_S
+
+
+def frame_db(samples: np.ndarray) -> np.ndarray:
+    """RMS level in dBFS of each whole 32 ms chunk of ``samples``, shape (len // 512,)."""
+    n = samples.size // CHUNK
+    frames = samples[: n * CHUNK].reshape(n, CHUNK).astype(np.float64)
+    return 10 * np.log10(np.mean(frames**2, axis=1) + 1e-12)
+
+
+def level_gain(
+    levels: np.ndarray, *, target_db: float, quantile: float, max_gain_db: float
+) -> float:
+    """The gain (a factor) that brings the ``quantile`` of frame levels to ``target_db``.
+
+    Parameters
+    ----------
+    levels : ndarray
+        Frame levels in dBFS (:func:`frame_db`).
+    target_db : float
+        Where the loud frames should sit, dBFS.
+    quantile : float
+        Which frames are "loud" (0..1): high enough to be speech in a recording with a few
+        seconds of it, low enough that a cough or a bang does not set the level.
+    max_gain_db : float
+        Most gain applied (and most attenuation, negated): room noise alone is not raised to
+        speech level, digital silence stays silent.
+    """
+    if levels.size == 0:
+        return 1.0
+    gain_db = target_db - float(np.quantile(levels, quantile))
+    return float(10 ** (np.clip(gain_db, -max_gain_db, max_gain_db) / 20))
 
 
 def _run_pieces(
@@ -75,6 +113,9 @@ def stream_vad(
     batch: int | None = None,
     warmup_chunks: int | None = None,
     block_chunks: int | None = None,
+    level_db: float | None = None,
+    level_quantile: float | None = None,
+    max_gain_db: float | None = None,
 ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """Speech probabilities of a stream of 16 kHz mono audio blocks.
 
@@ -90,14 +131,20 @@ def stream_vad(
     block_chunks : int, optional
         Chunks processed together (1875 chunks = 60 s; default ``[audio] block_s`` of them,
         a multiple of 5 chunks).
+    level_db, level_quantile, max_gain_db : float, optional
+        Level normalisation (:func:`level_gain`; default ``[audio] vad_level_db``,
+        ``vad_level_quantile``, ``vad_max_gain_db``). The level is estimated on the block and
+        the block before it, so a short last block is not scaled by its own few frames.
+        ``max_gain_db = 0`` turns normalisation off.
 
     Settings left out come from ``configs/default.toml``.
 
     Yields
     ------
     (samples, probabilities)
-        The audio samples of each processed stretch (whole chunks, zero-padded at the very end),
-        shape (k * 512,), and their speech probabilities, shape (k,), in order.
+        The audio samples of each processed stretch as given (not normalised; whole chunks,
+        zero-padded at the very end), shape (k * 512,), and their speech probabilities,
+        shape (k,), in order.
     """
     batch = int(setting("audio", "vad_batch", batch))
     if warmup_chunks is None:
@@ -105,17 +152,31 @@ def stream_vad(
     if block_chunks is None:
         # a multiple of 5 chunks (2560 samples) keeps every block on the 320-sample feature grid
         block_chunks = max(5, round(float(setting("audio", "block_s")) / HOP_S) // 5 * 5)
+    target = float(setting("audio", "vad_level_db", level_db))
+    quantile = float(setting("audio", "vad_level_quantile", level_quantile))
+    most = float(setting("audio", "vad_max_gain_db", max_gain_db))
     keep = CONTEXT + warmup_chunks * CHUNK
     history = np.zeros(keep, np.float32)  # audio just before the pending samples
+    previous = np.zeros(0)  # frame levels of the block before
     pending: list[np.ndarray] = []
     size = 0
 
     def process(samples: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        nonlocal history
+        nonlocal history, previous
         n = samples.size // CHUNK
         buf = np.concatenate([history, samples])
-        probs = _run_pieces(buf, first=warmup_chunks, n_chunks=n, batch=batch, warmup=warmup_chunks)
-        history = buf[-keep:]
+        levels = frame_db(samples)
+        gain = level_gain(
+            np.concatenate([previous, levels]),
+            target_db=target,
+            quantile=quantile,
+            max_gain_db=most,
+        )
+        scaled = np.clip(buf * np.float32(gain), -1.0, 1.0) if gain != 1.0 else buf
+        probs = _run_pieces(
+            scaled, first=warmup_chunks, n_chunks=n, batch=batch, warmup=warmup_chunks
+        )
+        history, previous = buf[-keep:], levels
         return samples, probs
 
     for block in blocks:

@@ -17,6 +17,8 @@ HELP = """Compare suggested moments and per-frame signals with human coding.
 LABELS is a folder of coding files, matched to the sessions of OUT by name (<session>.json, <family>.session.json or <session>.eaf): JSON labels (per-frame 1/0/null every step_s seconds and attuned_moments with a strength 1-3), or ELAN files with tiers named mutual_gaze, parent_looks_at_child, child_looks_at_parent, parent_smile, child_smile (annotations = where the signal is 1) and attuned_moments (strength 1-3 as the annotation's value). Both formats, with examples, and how frames are matched in time: docs/labels.md in the vigcv repository.
 
 Prints and saves OUT/evaluation.csv and OUT/evaluation.json: frame-level precision/recall/F1 per signal, event-level F1 (temporal IoU >= 0.5), and moment precision@3/@5, nDCG@5 and recall@10 beside random 4 s windows.
+
+--rttm DIR scores who speaks when: each session's speech.csv against <session>.rttm of DIR (RTTM SPEAKER lines), as voice-activity F1 (10 ms frames), DER and JER (no collar, overlap counted; pyannote.metrics) and speaker-change F1 (0.25 s collar); printed and saved as OUT/speech_evaluation.csv. Give --labels, --rttm or both.
 """  # noqa: E501
 
 
@@ -52,17 +54,29 @@ def _signal_table(title: str, blocks: list[tuple[str, object]]) -> Table:
 def evaluate(
     out: Annotated[Path, typer.Argument(help="The OUT folder of `vigcv run` (or one session).")],
     labels: Annotated[
-        Path,
+        Path | None,
         typer.Option(
             "--labels", "-l", help="Folder of .json / .eaf coding files (see docs/labels.md)."
         ),
-    ],
+    ] = None,
+    rttm: Annotated[
+        Path | None,
+        typer.Option(
+            "--rttm", help="Folder of <session>.rttm speech references (who speaks when)."
+        ),
+    ] = None,
     config: Annotated[
         Path | None,
         typer.Option("--config", "-c", help="Re-score from the cache with this config first."),
     ] = None,
     seed: Annotated[int, typer.Option(help="Seed of the random-window baseline.")] = 0,
 ) -> None:
+    if labels is None and rttm is None:
+        raise fail("give --labels DIR (coding files), --rttm DIR (speech references) or both")
+    if rttm is not None:
+        _evaluate_speech(out, rttm)
+    if labels is None:
+        return
     from vigcv.evaluation.report import evaluate_out, write_evaluation
 
     cfg = get_config(config) if config is not None else None
@@ -108,6 +122,39 @@ def evaluate(
             f"no coding for {len(result.unmatched)} session(s): " + ", ".join(result.unmatched)
         )
     console.print(f"saved {paths['csv']} and {paths['json']}")
+
+
+def _evaluate_speech(out: Path, rttm: Path) -> None:
+    """Who speaks when against RTTM references: print and save speech_evaluation.csv."""
+    from vigcv.evaluation.speech import SPEECH_EVALUATION_FILE, evaluate_speech
+    from vigcv.io import store
+
+    try:
+        table, unmatched = evaluate_speech(out, rttm)
+        path = (out if out.is_dir() else out.parent) / SPEECH_EVALUATION_FILE
+        store.write_csv(path, table, float_format="%.4f")
+    except VigcvError as exc:
+        raise fail(str(exc)) from None
+    st = Table(title="Who speaks when (RTTM references)", title_justify="left")
+    columns = {
+        "session": "session",
+        "vad_f1": "VAD F1",
+        "der": "DER",
+        "jer": "JER",
+        "change_f1": "change F1",
+        "ref_speakers": "speakers (ref)",
+        "hyp_speakers": "speakers (found)",
+    }
+    for key, label in columns.items():
+        st.add_column(label, justify="left" if key == "session" else "right")
+    for i, row in table.iterrows():
+        cells = [str(row["session"])]
+        cells += [_f(float(row[k]), 0 if "speakers" in k else 3) for k in list(columns)[1:]]
+        st.add_row(*cells, end_section=i == len(table) - 2)
+    console.print(st)
+    if unmatched:
+        err_console.print(f"no RTTM for {len(unmatched)} session(s): " + ", ".join(unmatched))
+    console.print(f"saved {path}")
 
 
 def register(app: typer.Typer) -> None:

@@ -8,11 +8,11 @@ Definitions
 - **VAD F1**: speech/non-speech on 10 ms frames (frame ``k`` covers ``[k, k+1) * 0.01`` s and is
   speech when its centre lies inside any segment); F1 of the speech class.
 - **DER** (standard, no collar, overlap counted): ``(missed + false alarm + confusion) / total
-  reference speech``, computed exactly on the elementary intervals between all boundaries. Per
-  interval with ``n_ref`` reference and ``n_hyp`` hypothesis speakers: missed ``max(0, n_ref -
-  n_hyp)``, false alarm ``max(0, n_hyp - n_ref)``, confusion ``min(n_ref, n_hyp) - n_correct``,
-  each times the interval's duration; speakers are mapped one-to-one by the Hungarian algorithm
-  to maximise the time both are active.
+  reference speech``, and **JER** (Jaccard error rate), both computed by pyannote.metrics
+  (``DiarizationErrorRate``, ``JaccardErrorRate`` with ``collar=0``, ``skip_overlap=False``, over
+  ``[0, last end)``); speakers are mapped one-to-one to maximise the time both are active.
+  pyannote.metrics is imported inside the functions (about 1.5 s), so importing this module
+  stays cheap.
 - **Switches**: :func:`vigcv.audio.floor_switches` (back-channels inside another speaker's
   segment are not turns; a switch is at the start of the new speaker's turn, with latency
   ``start_new - end_previous``, negative for overlap), the same function the pipeline uses.
@@ -23,6 +23,7 @@ Definitions
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -30,6 +31,9 @@ from scipy.optimize import linear_sum_assignment
 
 from vigcv.audio.turns import floor_switches
 from vigcv.errors import VigcvError
+
+if TYPE_CHECKING:
+    from pyannote.core import Annotation
 
 FRAME_S = 0.01
 
@@ -97,29 +101,36 @@ def vad_f1(
     return {"precision": precision, "recall": recall, "f1": f1}
 
 
-def _intervals(ref: pd.DataFrame, hyp: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Elementary intervals and who is active in each.
+def to_annotation(table: pd.DataFrame, *, uri: str = "recording") -> Annotation:
+    """A "who speaks when" table as a :class:`pyannote.core.Annotation` (one track per row).
 
-    Returns durations (n,), reference activity (n, n_ref) and hypothesis activity (n, n_hyp).
+    Rows of zero or negative duration are left out; labels become strings.
     """
-    bounds = np.unique(np.concatenate([ref["start"], ref["end"], hyp["start"], hyp["end"]]))
-    starts, ends = bounds[:-1], bounds[1:]
-    mids = 0.5 * (starts + ends)
+    from pyannote.core import Annotation
+    from pyannote.core import Segment as PSegment
 
-    def activity(table: pd.DataFrame) -> np.ndarray:
-        labels = sorted(table["speaker"].astype(str).unique())
-        act = np.zeros((mids.size, len(labels)), dtype=bool)
-        for j, label in enumerate(labels):
-            rows = table[table["speaker"].astype(str) == label]
-            for s, e in zip(rows["start"], rows["end"], strict=True):
-                act[:, j] |= (mids >= s) & (mids < e)
-        return act
+    annotation = Annotation(uri=uri)
+    rows = zip(table["start"], table["end"], table["speaker"], strict=True)
+    for k, (start, end, speaker) in enumerate(rows):
+        if float(end) > float(start):
+            annotation[PSegment(float(start), float(end)), k] = str(speaker)
+    return annotation
 
-    return ends - starts, activity(ref), activity(hyp)
+
+def _pair(reference: pd.DataFrame, hypothesis: pd.DataFrame) -> tuple[Any, Any, Any]:
+    """Both tables as annotations and the scored extent ``[0, last end)`` as a UEM timeline."""
+    from pyannote.core import Segment as PSegment
+    from pyannote.core import Timeline
+
+    if len(reference) == 0:
+        raise ValueError("reference has no speech; the error rate is undefined")
+    ends = [float(t["end"].max()) for t in (reference, hypothesis) if len(t)]
+    uem = Timeline([PSegment(0.0, max(ends))], uri="recording")
+    return to_annotation(reference), to_annotation(hypothesis), uem
 
 
 def diarization_error_rate(reference: pd.DataFrame, hypothesis: pd.DataFrame) -> dict[str, float]:
-    """Standard DER (no collar, overlap counted) and its parts, in seconds and as a rate.
+    """Standard DER (no collar, overlap counted) and its parts, by pyannote.metrics.
 
     Returns
     -------
@@ -128,38 +139,38 @@ def diarization_error_rate(reference: pd.DataFrame, hypothesis: pd.DataFrame) ->
         reference speech, counting each overlapping speaker). :func:`speaker_mapping` gives
         the speaker mapping.
     """
-    if len(reference) == 0:
-        raise ValueError("reference has no speech; DER is undefined")
-    dur, ref, hyp = _intervals(reference, hypothesis)
-    overlap = (ref[:, :, None] & hyp[:, None, :]) * dur[:, None, None]
-    cost = overlap.sum(axis=0)  # (n_ref, n_hyp) seconds both active
-    rows, cols = linear_sum_assignment(-cost) if cost.size else (np.zeros(0, int),) * 2
-    n_ref, n_hyp = ref.sum(axis=1), hyp.sum(axis=1)
-    correct = np.zeros(dur.size)
-    for i, j in zip(rows, cols, strict=True):
-        correct += ref[:, i] & hyp[:, j]
-    missed = float(np.sum(np.maximum(0, n_ref - n_hyp) * dur))
-    false_alarm = float(np.sum(np.maximum(0, n_hyp - n_ref) * dur))
-    confusion = float(np.sum((np.minimum(n_ref, n_hyp) - correct) * dur))
-    total = float(np.sum(n_ref * dur))
-    der = (missed + false_alarm + confusion) / total
+    from pyannote.metrics.diarization import DiarizationErrorRate
+
+    ref, hyp, uem = _pair(reference, hypothesis)
+    got = DiarizationErrorRate(collar=0.0, skip_overlap=False)(ref, hyp, uem=uem, detailed=True)
     return {
-        "der": der,
-        "missed": missed,
-        "false_alarm": false_alarm,
-        "confusion": confusion,
-        "total": total,
+        "der": float(got["diarization error rate"]),
+        "missed": float(got["missed detection"]),
+        "false_alarm": float(got["false alarm"]),
+        "confusion": float(got["confusion"]),
+        "total": float(got["total"]),
     }
 
 
+def jaccard_error_rate(reference: pd.DataFrame, hypothesis: pd.DataFrame) -> float:
+    """Jaccard error rate (DIHARD II; no collar, overlap counted), by pyannote.metrics.
+
+    The mean over reference speakers of ``1 - |ref ∩ hyp| / |ref ∪ hyp|`` with the speakers
+    mapped one-to-one; a reference speaker left unmapped counts 1.
+    """
+    from pyannote.metrics.diarization import JaccardErrorRate
+
+    ref, hyp, uem = _pair(reference, hypothesis)
+    return float(JaccardErrorRate(collar=0.0, skip_overlap=False)(ref, hyp, uem=uem))
+
+
 def speaker_mapping(reference: pd.DataFrame, hypothesis: pd.DataFrame) -> dict[str, str]:
-    """The optimal one-to-one map ``{hypothesis label: reference label}`` (Hungarian)."""
-    dur, ref, hyp = _intervals(reference, hypothesis)
-    cost = ((ref[:, :, None] & hyp[:, None, :]) * dur[:, None, None]).sum(axis=0)
-    ref_labels = sorted(reference["speaker"].astype(str).unique())
-    hyp_labels = sorted(hypothesis["speaker"].astype(str).unique())
-    rows, cols = linear_sum_assignment(-cost)
-    return {hyp_labels[j]: ref_labels[i] for i, j in zip(rows, cols, strict=True)}
+    """The optimal one-to-one map ``{hypothesis label: reference label}`` (pyannote.metrics)."""
+    from pyannote.metrics.diarization import DiarizationErrorRate
+
+    ref, hyp, _ = _pair(reference, hypothesis)
+    mapping = DiarizationErrorRate().optimal_mapping(ref, hyp)
+    return {str(h): str(r) for h, r in mapping.items()}
 
 
 def _match(ref_times: np.ndarray, hyp_times: np.ndarray, *, collar: float) -> list[tuple[int, int]]:
@@ -213,14 +224,96 @@ def attribution_accuracy(reference: pd.DataFrame, hypothesis: pd.DataFrame) -> f
     """Share of reference speech time whose speaker the hypothesis names exactly (no mapping).
 
     Overlapping reference speakers each count; time the hypothesis leaves silent counts as
-    wrong.
+    wrong (pyannote.metrics' identification error rate, its ``correct`` / ``total``).
     """
-    dur, ref, hyp = _intervals(reference, hypothesis)
-    ref_labels = sorted(reference["speaker"].astype(str).unique())
-    hyp_labels = sorted(hypothesis["speaker"].astype(str).unique())
-    total = float(np.sum(ref.sum(axis=1) * dur))
-    right = 0.0
-    for i, label in enumerate(ref_labels):
-        if label in hyp_labels:
-            right += float(np.sum((ref[:, i] & hyp[:, hyp_labels.index(label)]) * dur))
-    return right / total if total else 0.0
+    from pyannote.metrics.identification import IdentificationErrorRate
+
+    if len(reference) == 0:
+        return 0.0
+    ref, hyp, uem = _pair(reference, hypothesis)
+    got = IdentificationErrorRate(collar=0.0, skip_overlap=False)(ref, hyp, uem=uem, detailed=True)
+    return float(got["correct"]) / float(got["total"]) if got["total"] else 0.0
+
+
+# -- sessions of an OUT folder against RTTM files -------------------------------------------------
+
+SPEECH_EVALUATION_FILE = "speech_evaluation.csv"
+SPEECH_METRICS = ("vad_f1", "der", "jer", "change_f1")
+
+
+def rttm_files(folder: str | Path) -> dict[str, Path]:
+    """``{name: path}`` of the ``.rttm`` files of ``folder`` (not searched recursively); the name
+    is the file name without ``.rttm`` and without a trailing ``.session``."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise RttmError(f"{folder}: folder not found; give the folder of .rttm files")
+    files = {}
+    for path in sorted(folder.glob("*.rttm")):
+        name = path.name[: -len(".rttm")]
+        files[name.removesuffix(".session")] = path
+    return files
+
+
+def score_speech(
+    reference: pd.DataFrame, hypothesis: pd.DataFrame, *, collar: float = 0.25
+) -> dict[str, float]:
+    """VAD F1 (10 ms), DER and JER (no collar, overlap counted), speaker-change F1 (``collar``).
+
+    The figures of ``vigcv evaluate --rttm`` and ``scripts/bench_audio.py``.
+    """
+    der = diarization_error_rate(reference, hypothesis)
+    return {
+        "vad_f1": vad_f1(reference, hypothesis)["f1"],
+        "der": der["der"],
+        "missed": der["missed"] / der["total"],
+        "false_alarm": der["false_alarm"] / der["total"],
+        "confusion": der["confusion"] / der["total"],
+        "jer": jaccard_error_rate(reference, hypothesis),
+        "change_f1": change_f1(reference, hypothesis, collar=collar)["f1"],
+        "ref_speakers": float(reference["speaker"].nunique()),
+        "hyp_speakers": float(hypothesis["speaker"].nunique()),
+        "ref_speech_s": float(
+            speech_frames(reference, n_frames=_frames(reference)).sum() * FRAME_S
+        ),
+    }
+
+
+def _frames(table: pd.DataFrame) -> int:
+    return round(float(table["end"].max()) / FRAME_S) if len(table) else 0
+
+
+def evaluate_speech(out: str | Path, rttm_dir: str | Path) -> tuple[pd.DataFrame, list[str]]:
+    """Score each session's ``speech.csv`` against ``<session>.rttm`` of ``rttm_dir``.
+
+    Returns
+    -------
+    table : DataFrame
+        One row per session with a reference: ``session`` and the columns of
+        :func:`score_speech`; a last row ``all`` holds the mean over sessions.
+    unmatched : list of str
+        Sessions without an RTTM file.
+    """
+    from vigcv import results
+
+    files = rttm_files(rttm_dir)
+    rows, unmatched = [], []
+    for folder in results.session_dirs(Path(out)):
+        path = files.get(folder.name)
+        if path is None:
+            unmatched.append(folder.name)
+            continue
+        reference = read_rttm(path)
+        if len(reference) == 0:
+            raise RttmError(f"{path}: no SPEAKER lines; a reference needs some speech")
+        try:
+            hypothesis = results.read_speech(folder)
+        except FileNotFoundError:
+            raise RttmError(f"{folder}: no speech.csv; run `vigcv run` on it again") from None
+        rows.append({"session": folder.name, **score_speech(reference, hypothesis)})
+    if not rows:
+        raise RttmError(
+            f"no session of {out} has an RTTM file in {rttm_dir} (<session>.rttm); check the names"
+        )
+    table = pd.DataFrame(rows)
+    mean = {"session": "all", **table.drop(columns="session").mean().to_dict()}
+    return pd.concat([table, pd.DataFrame([mean])], ignore_index=True), unmatched
