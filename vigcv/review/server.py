@@ -203,10 +203,12 @@ class ReviewHandler(BaseHTTPRequestHandler):
                     "this page needs the link with its token that `vigcv review` printed",
                 )
             path = urllib.parse.unquote(parsed.path, errors="strict")
+            # split before unquoting: a family's session name "<family>/<visit>" is one part
+            parts = [urllib.parse.unquote(p, errors="strict") for p in parsed.path.split("/")[1:]]
             if post:
-                self._post(path)
+                self._post(path, parts)
             else:
-                self._get(path, query)
+                self._get(path, parts, query)
         except _Reply as reply:
             self._error(reply.status, reply.message)
         except UnicodeDecodeError:
@@ -214,8 +216,7 @@ class ReviewHandler(BaseHTTPRequestHandler):
         except (BrokenPipeError, ConnectionResetError):
             pass  # the browser went away (e.g. the player seeks)
 
-    def _get(self, path: str, query: dict[str, list[str]]) -> None:
-        parts = path.split("/")[1:]
+    def _get(self, path: str, parts: list[str], query: dict[str, list[str]]) -> None:
         if path == "/":
             if "token" in query:  # first visit: keep the token in a cookie, hide it from the URL
                 name = security.cookie_name(self.app.port)
@@ -253,7 +254,7 @@ class ReviewHandler(BaseHTTPRequestHandler):
         else:
             raise _Reply(HTTPStatus.NOT_FOUND, "no such page")
 
-    def _post(self, path: str) -> None:
+    def _post(self, path: str, parts: list[str]) -> None:
         origin = self.headers.get("Origin")
         if not security.same_origin(origin, port=self.app.port):
             raise _Reply(HTTPStatus.FORBIDDEN, "cross-site request refused")
@@ -277,7 +278,6 @@ class ReviewHandler(BaseHTTPRequestHandler):
             raise _Reply(HTTPStatus.BAD_REQUEST, "the request is not valid JSON") from None
         if not isinstance(body, dict):
             raise _Reply(HTTPStatus.BAD_REQUEST, "the request must be a JSON object")
-        parts = path.split("/")[1:]
         if len(parts) != 4 or parts[:2] != ["api", "sessions"]:
             raise _Reply(HTTPStatus.NOT_FOUND, "no such action")
         name, action = parts[2], parts[3]
