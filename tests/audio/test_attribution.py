@@ -172,3 +172,63 @@ def test_a_narrow_face_decision_yields_to_a_clear_voice_cluster(config):
     got = attribute_speakers(track, frames, config=config).segments
     assert got["speaker"].tolist() == ["parent", "child"] * 4
     assert got["evidence"].iloc[7] == "voice"
+
+
+def _child_pitched_track(spans: list[tuple[float, float]]) -> SpeechTrack:
+    """One voice cluster whose pitch calls it a child (a parent's baby talk sounds like this)."""
+    times = np.arange(0, 10, 0.032) + 0.016
+    vad = np.zeros(times.size)
+    rows = []
+    for start, end in spans:
+        vad[(times >= start) & (times < end)] = 0.95
+        rows.append((start, end, "A", 0.9, "A", 420.0, "child"))
+    columns = ["start", "end", "speaker", "confidence", "cluster", "pitch_hz", "role_guess"]
+    return SpeechTrack(times, vad, pd.DataFrame(rows, columns=columns), SpeechTrack.empty().turns)
+
+
+def _hide(frames, role: str, start: float, end: float):
+    table = frames.table.copy()
+    hidden = (table["role"] == role) & (table["t"] >= start) & (table["t"] < end)
+    table.loc[hidden, "visible"] = 0.0
+    return type(frames)(table, frames.dyad, frames.fps, frames.video_id)
+
+
+def test_high_pitch_is_not_the_child_when_the_child_is_seen_silent(rng, config):
+    """Baby talk behind the parent's hands (peekaboo): a high voice, the parent's mouth hidden,
+    the child's mouth in view and still. Pitch alone says child; the face says not the child:
+    the segment is unknown, not the child's."""
+    t = np.arange(0, 10, 0.1)
+    mouths = {"parent": talking_mouth(t, [], rng), "child": np.full(t.size, 0.04)}  # still
+    frames = _hide(hand_frames(mouths, t), "parent", 0.0, 10.0)
+    got = attribute_speakers(_child_pitched_track([(1, 2), (5, 6)]), frames, config=config)
+    assert got.segments["speaker"].tolist() == ["unknown", "unknown"]
+    assert got.segments["evidence"].eq("none").all()
+
+
+def test_a_cluster_the_parent_was_seen_speaking_in_stays_hers_behind_her_hands(rng, config):
+    """The same high voice cluster was the parent's talking mouth at 5-6 s: at 1-2 s, her face
+    hidden and the child seen silent, the voice is hers (cluster role from the faces)."""
+    t = np.arange(0, 10, 0.1)
+    mouths = {"parent": talking_mouth(t, [(5, 6)], rng), "child": np.full(t.size, 0.04)}
+    frames = _hide(hand_frames(mouths, t), "parent", 0.0, 3.0)
+    got = attribute_speakers(_child_pitched_track([(1, 2), (5, 6)]), frames, config=config)
+    assert got.segments["speaker"].tolist() == ["parent", "parent"]
+    assert got.segments["evidence"].tolist() == ["voice", "face"]
+
+
+def test_faces_lean_overrules_pitch_and_conflicts_with_faces_elsewhere():
+    """A mouth partly active beside a still one leans to that person: enough against pitch,
+    not against a role the faces gave the voice cluster elsewhere (then unknown)."""
+    from vigcv.audio.attribution import _combine
+
+    lean_parent = np.array([0.35, -0.2])  # parent, child scores (z units)
+    assert _combine(lean_parent, "child", "pitch", half=0.25) == ("parent", "face")
+    assert _combine(lean_parent, "unknown", "pitch", half=0.25) == ("parent", "face")
+    assert _combine(lean_parent, "parent", "face", half=0.25) == ("parent", "face")
+    assert _combine(lean_parent, "child", "face", half=0.25) == ("unknown", "none")
+    both_still = np.array([0.1, 0.0])
+    assert _combine(both_still, "child", "face", half=0.25) is None  # the faces named the voice
+    assert _combine(both_still, "child", "pitch", half=0.25) == ("unknown", "none")
+    child_hidden = np.array([0.1, np.nan])
+    assert _combine(child_hidden, "child", "pitch", half=0.25) is None  # the voice stands
+    assert _combine(child_hidden, "parent", "face", half=0.25) == ("unknown", "none")

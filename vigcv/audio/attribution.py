@@ -17,6 +17,20 @@ takes the role that the audio-visual decisions gave most of its time (at least
 ``av_cluster_share`` of at least ``av_cluster_min_s`` seconds), else the role its pitch suggests
 (a child's voice is high); a second adult-sounding cluster is ``other``.
 
+Faces, voice cluster and pitch together, on a segment that no mouth decided (a parent's
+high-pitched baby talk sounds like a child, and a voice cluster can hold both voices): the
+segment's faces still say something when one visible mouth is partly active (score at least
+half of ``av_min_score``) while the other's stays like its silence (score below that): the mouth
+*leans* to one person. A lean agrees with, or overrules, a role the cluster has from pitch
+alone (pitch is the weakest evidence); it conflicts with a role the faces gave the cluster
+elsewhere, and the segment is ``unknown``. Without a lean, the voice's role stands, except that
+the segment is ``unknown`` when the person it names is seen still while the other is not seen
+(the sound may well be the unseen one's), or when both are seen still and the role comes from
+pitch alone. (Both mouths look like silence in many segments somebody visible speaks in: a
+profile or a laugh moves the measured mouth little, so two still mouths do not overrule a voice
+cluster that the faces named elsewhere.) ``unknown`` is said rather than a guess where the
+evidence disagrees.
+
 Overlapping speech (both talking at once) is seen, not heard: the voice track has one speaker at
 a time, but when, inside a segment given to one visible person, the other visible person's
 mouth is active too (per-frame activity, the same z-score as above smoothed over
@@ -252,18 +266,27 @@ def _attribute(
         confidence[k] = float(1.0 / (1.0 + np.exp(-2.0 * margin)))
         evidence[k] = "face"
     cluster_role = _cluster_roles(seg, speaker, evidence, cfg)
+    half = 0.5 * cfg["av_min_score"]
     for k in range(n):
+        if evidence[k] != "face":
+            # the faces, the voice cluster and pitch together (see the module notes)
+            role, conf, source = cluster_role.get(seg["cluster"].iloc[k], ("unknown", 0.0, ""))
+            verdict = _combine(stacked[k], role, source, half=half)
+            if verdict is not None:
+                speaker[k], evidence[k] = verdict
+                confidence[k] = 0.5 if verdict[0] in ROLES else 0.0
+                continue
         if evidence[k] == "face":
             # a narrow face decision on a mouth that barely moves yields to a voice cluster
             # that the faces clearly named elsewhere
-            role, conf = cluster_role.get(seg["cluster"].iloc[k], ("unknown", 0.0))
+            role, conf, _ = cluster_role.get(seg["cluster"].iloc[k], ("unknown", 0.0, ""))
             narrow = confidence[k] < cfg["av_face_sure"] and conf >= cfg["av_face_sure"]
             t, act = activity[str(speaker[k])]
             inside = (t >= seg["start"].iloc[k]) & (t < seg["end"].iloc[k])
             quiet = not inside.any() or float(np.mean(act[inside])) < cfg["av_overlap_score"]
             if not (narrow and quiet and role in ROLES and role != speaker[k]):
                 continue
-        role, conf = cluster_role.get(seg["cluster"].iloc[k], ("unknown", 0.0))
+        role, conf, _ = cluster_role.get(seg["cluster"].iloc[k], ("unknown", 0.0, ""))
         speaker[k], confidence[k] = role, conf * float(seg["confidence"].iloc[k])
         evidence[k] = "voice" if role != "unknown" else "none"
     seg["speaker"] = speaker
@@ -272,13 +295,37 @@ def _attribute(
     return seg
 
 
+def _combine(scores: np.ndarray, role: str, source: str, *, half: float) -> tuple[str, str] | None:
+    """Speaker and evidence of a segment no mouth decided, or None to keep the voice's role.
+
+    ``scores``: the mouths' audio-visual scores (parent, child; NaN = not measured); ``role``
+    and ``source`` (``face`` or ``pitch``): what the segment's voice cluster says and why.
+    """
+    seen = np.isfinite(scores)
+    still = seen & (scores < half)
+    lean = None
+    if seen.all() and still.sum() == 1:
+        lean = ROLES[int(np.flatnonzero(~still)[0])]
+    if lean is not None:
+        if role == lean or role not in ROLES or source == "pitch":
+            return lean, "face"
+        return "unknown", "none"  # the faces here and the faces elsewhere disagree
+    if role in ROLES:
+        named = ROLES.index(role)
+        if still[named] and not seen[1 - named]:
+            return "unknown", "none"  # the voice names someone seen silent; the other is unseen
+        if still.all() and source == "pitch":
+            return "unknown", "none"  # nobody is seen speaking, and pitch alone does not decide
+    return None
+
+
 def _cluster_roles(
     seg: pd.DataFrame, speaker: np.ndarray, evidence: np.ndarray, cfg: dict[str, Any]
-) -> dict[str, tuple[str, float]]:
-    """Role and its confidence for each cluster, from face votes, else pitch."""
+) -> dict[str, tuple[str, float, str]]:
+    """Role, its confidence and its source (``face`` or ``pitch``) for each cluster."""
     duration = (seg["end"] - seg["start"]).to_numpy(float)
     clusters = seg["cluster"].to_numpy()
-    roles: dict[str, tuple[str, float]] = {}
+    roles: dict[str, tuple[str, float, str]] = {}
     for c in pd.unique(clusters):
         mine = (clusters == c) & (evidence == "face")
         total = duration[mine].sum()
@@ -286,8 +333,8 @@ def _cluster_roles(
             shares = {r: duration[mine & (speaker == r)].sum() / total for r in ROLES}
             role = max(shares, key=lambda r: shares[r])
             if shares[role] >= cfg["av_cluster_share"]:
-                roles[str(c)] = (role, float(shares[role]))
-    taken = {r for r, _ in roles.values()}
+                roles[str(c)] = (role, float(shares[role]), "face")
+    taken = {r for r, _, _ in roles.values()}
     by_time = seg.assign(d=duration).groupby("cluster")["d"].sum().sort_values(ascending=False)
     for c in by_time.index:
         if str(c) in roles:
@@ -296,7 +343,7 @@ def _cluster_roles(
         role = {"adult": "parent", "child": "child"}.get(guess, "unknown")
         if role in taken:
             role = "other" if role == "parent" else role
-        roles[str(c)] = (role, 0.6 if role != "unknown" else 0.0)
+        roles[str(c)] = (role, 0.6 if role != "unknown" else 0.0, "pitch")
         if role in ROLES:
             taken.add(role)
     return roles
