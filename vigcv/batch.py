@@ -10,7 +10,7 @@ recordings are scanned at once too (:mod:`vigcv.chunks`), so one long session us
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -20,6 +20,7 @@ import pandas as pd
 from vigcv import executors
 from vigcv.config import Config, section_values
 from vigcv.errors import VigcvError
+from vigcv.family.dates import name_date, record_visits
 from vigcv.hooks import Hook
 from vigcv.io import MEDIA_EXTENSIONS
 from vigcv.pipeline import is_complete
@@ -54,7 +55,13 @@ def _scan(folder: Path, found: list[Path], problems: list[tuple[Path, str]]) -> 
             problems.append((path, f"cannot read ({exc.strerror})"))
 
 
-def discover(inputs: Iterable[str | Path], *, out: Path | None = None) -> list[Job]:
+def discover(
+    inputs: Iterable[str | Path],
+    *,
+    out: Path | None = None,
+    families: bool = False,
+    family_of: Mapping[str, str] | None = None,
+) -> list[Job]:
     """Turn files and folders (searched recursively) into jobs with unique session names.
 
     A session is named after its file without extension; when two inputs share a name, the
@@ -64,15 +71,26 @@ def discover(inputs: Iterable[str | Path], *, out: Path | None = None) -> list[J
     does a film that was moved: a session whose recording is missing is matched by content
     (size, then sha256) and its job carries ``moved_from``. A new file never takes the name of a
     session already in ``out``.
+
+    Families: a recording in a sub-folder of a folder given is a visit of the family named after
+    that sub-folder (session ``<family>/<visit>``, written to ``out/<family>/<visit>/``) when a
+    recording of that sub-folder has a date (YYYY-MM-DD) in its name, or for every sub-folder
+    with ``families``. ``family_of`` (file name, stem or path -> family, from a sessions CSV)
+    files a recording under a family wherever it is. Recordings given directly, or directly in
+    a folder given, keep the flat layout ``out/<session>/``.
     """
     found: list[Path] = []
     problems: list[tuple[Path, str]] = []
+    roots: dict[Path, Path] = {}  # a file found in a folder given -> that folder
     for raw in inputs:
         path = Path(raw)
         if not path.exists():
             problems.append((path, "no such file or folder; check the path"))
         elif path.is_dir():
+            before = len(found)
             _scan(path, found, problems)
+            for file in found[before:]:
+                roots.setdefault(file, path)
         elif path.suffix.lower() not in MEDIA_EXTENSIONS:
             kinds = " ".join(sorted(MEDIA_EXTENSIONS))
             problems.append(
@@ -93,6 +111,7 @@ def discover(inputs: Iterable[str | Path], *, out: Path | None = None) -> list[J
         unique,
         known=known | {path: name for path, (name, _) in moved.items()},
         existing=list_sessions(out) if out is not None else [],
+        families=_families(unique, roots, families=families, family_of=family_of or {}),
     )
     jobs = [
         Job(input=p, session=n, moved_from=moved.get(p.resolve(), ("", ""))[1])
@@ -120,6 +139,34 @@ def _moved(paths: Sequence[Path], out: Path, known: dict[Path, str]) -> dict[Pat
     }
 
 
+def _families(
+    paths: Sequence[Path],
+    roots: Mapping[Path, Path],
+    *,
+    families: bool,
+    family_of: Mapping[str, str],
+) -> list[str | None]:
+    """The family of each recording (None: the flat layout); see :func:`discover`."""
+    dated: set[Path] = set()
+    for path in paths:
+        root = roots.get(path)
+        if root is not None and path.parent != root and name_date(path.stem) is not None:
+            dated.add(path.parent)
+    result: list[str | None] = []
+    for path in paths:
+        given = next(
+            (family_of[k] for k in (str(path), path.name, path.stem) if family_of.get(k)), None
+        )
+        root = roots.get(path)
+        if given:
+            result.append(_safe(given))
+        elif root is not None and path.parent != root and (families or path.parent in dated):
+            result.append(_safe(path.parent.name))
+        else:
+            result.append(None)
+    return result
+
+
 def _safe(name: str) -> str:
     cleaned = "".join(c if c not in '/\\:*?"<>|\0' else "_" for c in name).strip()
     return cleaned or "session"
@@ -130,21 +177,30 @@ def _session_names(
     *,
     known: dict[Path, str] | None = None,
     existing: Iterable[str] = (),
+    families: Sequence[str | None] | None = None,
 ) -> list[str]:
     known = known or {}
+    families = families or [None] * len(paths)
     stems = [_safe(p.stem) for p in paths]
     reused = [known.get(p.resolve()) for p in paths]
-    fresh = [stem for stem, old in zip(stems, reused, strict=True) if not old]
+    fresh = [
+        stem
+        for stem, old, family in zip(stems, reused, families, strict=True)
+        if not old and family is None
+    ]
     counts = pd.Series(fresh).value_counts() if fresh else pd.Series(dtype=int)
     # names in use: this batch's resumed sessions and every session already in OUT, whose
     # results (and the guider's decisions) a new file of the same name must never replace
     taken: dict[str, int] = {name: 1 for name in [*reused, *existing] if name}
     result = []
-    for path, stem, old in zip(paths, stems, reused, strict=True):
+    for path, stem, old, family in zip(paths, stems, reused, families, strict=True):
         if old:
             result.append(old)
             continue
-        name = f"{_safe(path.parent.name)}_{stem}" if counts.get(stem, 0) > 1 else stem
+        if family is not None:
+            name = f"{family}/{stem}"
+        else:
+            name = f"{_safe(path.parent.name)}_{stem}" if counts.get(stem, 0) > 1 else stem
         n = taken.get(name, 0)
         taken[name] = n + 1
         result.append(name if n == 0 else f"{name}_{n + 1}")
@@ -165,6 +221,7 @@ def run_batch(
     debug: bool = False,
     hook: Hook | None = None,
     on_result: Callable[[SessionResult], None] | None = None,
+    visit_dates: Mapping[str, str] | None = None,
 ) -> list[SessionResult]:
     """Run every job and write ``out/summary.csv``; never raises for one session's problem.
 
@@ -186,6 +243,10 @@ def run_batch(
         artifact is the session's name); see :mod:`vigcv.hooks`.
     on_result : callable, optional
         Called with each :class:`SessionResult` as its session finishes (in finishing order).
+    visit_dates : mapping, optional
+        Session name -> ``YYYY-MM-DD`` for visits of a family (``<family>/<visit>``) whose date
+        is given (a sessions CSV); the others are dated from their recording
+        (:mod:`vigcv.family.dates`), once, in the family's ``family.json``.
 
     Returns
     -------
@@ -205,6 +266,11 @@ def run_batch(
         )
     if executor == "dask" and scheduler is None:
         raise VigcvError("--executor dask needs --scheduler tcp://HOST:8786")
+    # a family's folder (and each new visit's date) is recorded before its visits run
+    try:
+        record_visits(out, [(j.session, j.input) for j in jobs if not j.problem], dates=visit_dates)
+    except VigcvError as exc:
+        jobs = [replace(j, problem=j.problem or str(exc)) if "/" in j.session else j for j in jobs]
     # inputs that cannot run, and sessions already done, are settled here at once
     work = []
     for job in jobs:

@@ -51,7 +51,10 @@ def _register_optional() -> None:
     """Verbs whose modules are optional at import time (their dependencies load lazily)."""
     import importlib
 
-    for name in ("synth", "demo", "evaluate", "review", "export", "tune", "relink", "forget"):
+    for name in (
+        "synth", "demo", "evaluate", "review", "export", "tune", "relink", "forget", "report",
+        "family",
+    ):  # fmt: skip
         try:
             module = importlib.import_module(f"vigcv.commands.{name}")
         except ModuleNotFoundError as exc:

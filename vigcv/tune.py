@@ -425,7 +425,7 @@ def gather(
     from vigcv.pipeline import load
 
     out = Path(out)
-    dirs = {d.name: d for d in results.session_dirs(out)}
+    dirs = {results.session_name(d): d for d in results.session_dirs(out)}
     if not dirs:
         raise TuneError(f"{out}: no processed sessions (no */run.json); run `vigcv run` first")
     decisions = read_decisions(out) if use_reviews else {}

@@ -106,7 +106,9 @@ def test_speech_and_turns_are_complete_files(tmp_path):
     speech = SpeechTrack(np.zeros(0), np.zeros(0), segments, empty.turns)
     turns = find_turns(speech, None, config=load_config())
     results.write_speech(tmp_path, SpeechTrack(speech.times, speech.vad, segments, turns))
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["speech.csv", "turns.csv"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["speech.csv", "speech.rttm", "turns.csv"]
+    rttm = (tmp_path / results.SPEECH_RTTM).read_text().splitlines()
+    assert [line.split()[7] for line in rttm] == ["child", "parent"]
     assert results.read_turns(tmp_path)["contingent"].tolist() == ["yes"]
     assert list(results.read_speech(tmp_path).columns[:4]) == [
         "start",

@@ -21,6 +21,7 @@ from vigcv.commands.common import (
     moments_table,
     stage_hook,
 )
+from vigcv.errors import VigcvError
 
 if TYPE_CHECKING:
     from vigcv.batch import Job
@@ -29,6 +30,8 @@ if TYPE_CHECKING:
 HELP = """Find attuned parent-child moments in recordings.
 
 INPUT is one or more video or audio files and/or folders (searched recursively for mp4 mov m4v avi mkv webm 3gp wav flac m4a mp3). Each file becomes a session folder OUT/<name>/ with timeline.csv, features.parquet, speech.csv, turns.csv, moments.json, moments.csv, windows.parquet and run.json; OUT/summary.csv lists every session.
+
+Families: films filed in a folder per family, named by their date (films/<family>/2026-01-10.mp4; or any names with --families) become visits OUT/<family>/<visit>/, dated from the recording's metadata, else the date in the name, else the file's modification time; OUT/<family>/progress.csv and progress.png show each visit's indicators in date order. A --sessions CSV may give family and visit_date columns.
 
 Finished sessions are skipped on a re-run (--force redoes them). A file that cannot be read is reported in one line and the batch carries on. Nothing leaves this machine.
 
@@ -42,6 +45,47 @@ Finished sessions are skipped on a re-run (--force redoes them). A file that can
 
   vigcv run /shared/films --out /shared/vig-results --executor dask --scheduler tcp://head:8786
 """  # noqa: E501
+
+
+def _sessions_rows(path: Path | None) -> list[dict[str, str]]:
+    if path is None:
+        return []
+    try:
+        with path.open(newline="", encoding="utf-8") as fh:
+            return list(csv.DictReader(fh))
+    except OSError as exc:
+        raise fail(f"{path}: cannot read the sessions CSV ({exc.strerror})", code=2) from None
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise fail(
+            f"{path}: not a CSV file ({exc.__class__.__name__}); save it as UTF-8 CSV", code=2
+        ) from None
+
+
+def _families_csv(path: Path | None) -> tuple[dict[str, str], dict[str, str]]:
+    """``({file key: family}, {file key: visit_date})`` from the sessions CSV's ``family`` and
+    ``visit_date`` columns (a key is the ``session``, ``input`` or ``file`` column, its name and
+    its stem)."""
+    from vigcv.family.dates import parse_date
+
+    families: dict[str, str] = {}
+    dates: dict[str, str] = {}
+    for row in _sessions_rows(path):
+        key = (row.get("session") or row.get("input") or row.get("file") or "").strip()
+        family = (row.get("family") or "").strip()
+        date = (row.get("visit_date") or "").strip()
+        if not key or not (family or date):
+            continue
+        if date:
+            try:
+                parse_date(date, what=f"{path}: visit_date of {key}")
+            except VigcvError as exc:
+                raise fail(str(exc), code=2) from None
+        for k in (key, Path(key).name, Path(key).stem):
+            if family:
+                families[k] = family
+            if date:
+                dates[k] = date
+    return families, dates
 
 
 def _sessions_csv(path: Path | None) -> dict[str, str]:
@@ -117,11 +161,20 @@ def run(
         Path | None,
         typer.Option(
             "--sessions",
-            help="CSV with columns session (or input) and parent_side, per-recording overrides.",
+            help="CSV with columns session (or input) and parent_side, family, visit_date "
+            "(YYYY-MM-DD): per-recording overrides.",
         ),
     ] = None,
     overlay: Annotated[
         bool, typer.Option("--overlay", help="Also write overlay.mp4: boxes, gaze rays, smiles.")
+    ] = False,
+    families: Annotated[
+        bool,
+        typer.Option(
+            "--families",
+            help="Every sub-folder of a folder given is a family, its films its visits "
+            "(without it: only sub-folders whose films are named by date, YYYY-MM-DD).",
+        ),
     ] = False,
 ) -> None:
     # Imported here: `vigcv --help` and `vigcv run --help` answer without loading the pipeline.
@@ -138,7 +191,14 @@ def run(
     workers = jobs if jobs is not None else default_jobs()
     cfg = get_config(config)
     sides = _sessions_csv(sessions)
-    found = discover(inputs, out=out)
+    family_of, csv_dates = _families_csv(sessions)
+    found = discover(inputs, out=out, families=families, family_of=family_of)
+    visit_dates = {
+        job.session: date
+        for job in found
+        for k in (str(job.input), job.input.name, job.input.stem)
+        if (date := csv_dates.get(k)) and "/" in job.session
+    }
     if not any(not job.problem for job in found):
         # nothing to run: a usage error, and OUT is not created
         for job in found[:-1]:
@@ -190,7 +250,9 @@ def run(
                 debug=STATE["debug"],
                 hook=hook,
                 on_result=on_result,
+                visit_dates=visit_dates,
             )
+    _write_progress(out, results)
     if len(groups) > 1:
         from vigcv.batch import write_summary
 
@@ -198,6 +260,26 @@ def run(
     _print_summary(results, out)
     if any(r.status == "failed" for r in results):
         raise typer.Exit(1)
+
+
+def _write_progress(out: Path, results: list[SessionResult]) -> None:
+    """Each family's progress.csv and progress.png, for the families of this run."""
+    from vigcv.family.indicators import write_progress
+    from vigcv.family.plot import write_progress_plot
+    from vigcv.results import PROGRESS_FILE, is_family
+
+    families = sorted({r.session.split("/")[0] for r in results if "/" in r.session})
+    for name in families:
+        folder = out / name
+        if not is_family(folder):
+            continue
+        try:
+            table = write_progress(folder)
+            write_progress_plot(folder, table)
+        except VigcvError as exc:
+            err_console.print(f"[red]no progress for {escape(name)}:[/] {escape(str(exc))}")
+            continue
+        console.print(f"{name}: {len(table)} visits in {folder / PROGRESS_FILE}")
 
 
 def _print_summary(results: list[SessionResult], out: Path) -> None:

@@ -498,7 +498,7 @@ def evaluate_out(
     dirs = session_dirs(out)
     if not dirs:
         raise EvaluationError(f"{out}: no processed sessions (no */run.json); run `vigcv run`")
-    by_name = {d.name: d for d in dirs}
+    by_name = {session_folder.session_name(d): d for d in dirs}
     matched, unmatched = sessions_with_coding(by_name, labels_dir)
     if not matched:
         raise EvaluationError(

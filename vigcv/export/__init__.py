@@ -43,7 +43,7 @@ from vigcv.export.report import AUDIENCES, guider_report_html, parent_report_htm
 from vigcv.hooks import Hook, no_hook
 from vigcv.io.frames import thumbnail_jpeg
 from vigcv.io.store import output_error, write_csv, write_text
-from vigcv.results import EXPORTS_FOLDER, SPEECH_FILE, TIMELINE_FILE, list_sessions
+from vigcv.results import EXPORTS_FOLDER, SPEECH_FILE, TIMELINE_FILE, file_stem, list_sessions
 from vigcv.results.decisions import ReviewStore, open_store
 from vigcv.results.relink import relink_hint
 from vigcv.results.sessions import (
@@ -143,14 +143,14 @@ def decisions_rows(session: str, moments: Sequence[dict[str, Any]]) -> list[dict
 def clip_name(session: str, rank: int, start: float) -> str:
     """The guider's name of a clip: the session, the moment's rank and start (``-m03-01m12s``)."""
     m, s = divmod(int(start), 60)
-    return f"{session}-m{rank:02d}-{m:02d}m{s:02d}s.mp4"
+    return f"{file_stem(session)}-m{rank:02d}-{m:02d}m{s:02d}s.mp4"
 
 
 def parent_clip_name(session: str, number: int, start: float) -> str:
     """The parent's name of a clip: numbered 1..n in film order, so no gap in the numbers shows
     that a moment was left out (``-moment2-01m12s``)."""
     m, s = divmod(int(start), 60)
-    return f"{session}-moment{number}-{m:02d}m{s:02d}s.mp4"
+    return f"{file_stem(session)}-moment{number}-{m:02d}m{s:02d}s.mp4"
 
 
 def export_stamp(now: datetime | None = None) -> str:
@@ -328,7 +328,7 @@ def _export_guider(
             speech=_read_csv(session.folder / SPEECH_FILE),
             media=media,
         )
-        write_eaf(eaf, part / f"{name}.eaf")
+        write_eaf(eaf, part / f"{file_stem(name)}.eaf")
         page = guider_report_html(
             session=name,
             duration=session.duration,
@@ -338,7 +338,11 @@ def _export_guider(
             timeline=timeline_data(session),
         )
         write_text(part / "report.html", page)
-        written = [("csv", "decisions.csv"), ("eaf", f"{name}.eaf"), ("report", "report.html")]
+        written = [
+            ("csv", "decisions.csv"),
+            ("eaf", f"{file_stem(name)}.eaf"),
+            ("report", "report.html"),
+        ]
         return _placed(stage, clips, written, result)
 
 

@@ -11,9 +11,16 @@ OUT/
     roles.json             {"swapped": bool}: the guider's parent/child swap        (ROLES_FILE)
     moments.json, moments.csv, windows.parquet   ranked moments and window scores
     timeline.csv, features.parquet               per analysed frame; per person per frame
-    speech.csv, turns.csv                        who speaks when; turns and responses
+    speech.csv, speech.rttm, turns.csv           who speaks when (also as RTTM); turns and responses
     overlay.mp4                                  with --overlay
     cache/<key>/vision, cache/<key>/audio        the extraction cache (vigcv.cache)
+  <family>/                a family's visits, when the films were filed per family
+    family.json            the family's visits and their dates (guider's corrections kept)
+    progress.csv, progress.png   the indicators of each visit, in date order (vigcv.family)
+    referrer_text.md       the guider's own text for the referrer's report (never written here)
+    reports/<date>/        the referrer's report (report.html, report.pdf)
+    journey/<date>/        the parent's journey (journey.html)
+    <visit>/               a session folder as above; its session name is "<family>/<visit>"
 ```
 
 Run, score, review, export, evaluate, tune and the notebooks read and write these files only
@@ -45,11 +52,21 @@ WINDOWS_FILE = "windows.parquet"
 TIMELINE_FILE = "timeline.csv"
 FEATURES_FILE = "features.parquet"
 SPEECH_FILE = "speech.csv"
+SPEECH_RTTM = "speech.rttm"
 TURNS_FILE = "turns.csv"
 OVERLAY_FILE = "overlay.mp4"
 CACHE_FOLDER = "cache"
 SUMMARY_FILE = "summary.csv"
 EXPORTS_FOLDER = "exports"
+FAMILY_FILE = "family.json"
+PROGRESS_FILE = "progress.csv"
+PROGRESS_PLOT = "progress.png"
+REFERRER_TEXT = "referrer_text.md"
+REPORTS_FOLDER = "reports"
+JOURNEY_FOLDER = "journey"
+REFERRER_REPORT = "report.html"
+REFERRER_PDF = "report.pdf"
+JOURNEY_FILE = "journey.html"
 
 SUMMARY_COLUMNS = (
     "session",
@@ -87,20 +104,72 @@ def is_session(folder: Path) -> bool:
     return folder.is_dir() and not folder.is_symlink() and (folder / RUN_FILE).is_file()
 
 
-def list_sessions(out: Path) -> list[str]:
-    """Names of the session folders in ``out``, sorted; ``[out.name]`` when ``out`` is one."""
+def is_family(folder: Path) -> bool:
+    """Whether ``folder`` is a family folder: a real folder with a family.json, not a session."""
+    folder = Path(folder)
+    return (
+        folder.is_dir()
+        and not folder.is_symlink()
+        and (folder / FAMILY_FILE).is_file()
+        and not is_session(folder)
+    )
+
+
+def list_families(out: Path) -> list[str]:
+    """Names of the family folders in ``out``, sorted."""
     out = Path(out)
     if not out.is_dir():
         return []
-    return sorted(p.name for p in out.iterdir() if not p.name.startswith(".") and is_session(p))
+    return sorted(p.name for p in out.iterdir() if not p.name.startswith(".") and is_family(p))
+
+
+def family_sessions(family: Path) -> list[str]:
+    """Names of the visit folders of a family folder (``<visit>``, sorted)."""
+    family = Path(family)
+    if not is_family(family):
+        return []
+    return sorted(p.name for p in family.iterdir() if not p.name.startswith(".") and is_session(p))
+
+
+def list_sessions(out: Path) -> list[str]:
+    """Names of the session folders in ``out``, sorted: ``<session>`` for a session folder of
+    ``out``, ``<family>/<visit>`` for a visit in a family folder (``out / name`` is the folder)."""
+    out = Path(out)
+    if not out.is_dir():
+        return []
+    names = []
+    for p in out.iterdir():
+        if p.name.startswith("."):
+            continue
+        if is_session(p):
+            names.append(p.name)
+        elif is_family(p):
+            names += [f"{p.name}/{visit}" for visit in family_sessions(p)]
+    return sorted(names)
+
+
+def session_name(folder: Path) -> str:
+    """The session name of a session folder: ``<family>/<visit>`` inside a family folder, else
+    the folder's name."""
+    folder = Path(folder)
+    if is_family(folder.parent):
+        return f"{folder.parent.name}/{folder.name}"
+    return folder.name
+
+
+def file_stem(session: str) -> str:
+    """A session name usable in a file name (``family/visit`` -> ``family_visit``)."""
+    return session.replace("/", "_")
 
 
 def session_dirs(path: Path) -> list[Path]:
-    """The session folders a user means by ``path``: itself when it is a session folder, else
-    the session folders inside it (sorted by name)."""
+    """The session folders a user means by ``path``: itself when it is a session folder, the
+    visits of a family folder, else the session folders inside it (sorted by name)."""
     path = Path(path)
     if is_session(path):
         return [path]
+    if is_family(path):
+        return [path / name for name in family_sessions(path)]
     return [path / name for name in list_sessions(path)]
 
 
@@ -110,7 +179,7 @@ def known_inputs(out: Path) -> dict[Path, str]:
     for folder in session_dirs(out) if Path(out).is_dir() else []:
         source = read_run(folder, missing_ok=True).get("input")
         if isinstance(source, str) and source:
-            known.setdefault(Path(source).resolve(), folder.name)
+            known.setdefault(Path(source).resolve(), session_name(folder))
     return known
 
 
@@ -376,10 +445,32 @@ def turns_table(turns: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
+def speech_rttm(speech: SpeechTrack, *, uri: str) -> str:
+    """``speech.rttm``: one RTTM ``SPEAKER`` line per speech segment (pyannote.core writes it).
+
+    The speaker is the segment's role (``parent``, ``child``, ``other``) or, where the role is
+    ``unknown``, its voice cluster (``A``, ``B``, ...); ``uri`` names the recording (white space
+    becomes ``_``, which RTTM cannot hold).
+    """
+    from pyannote.core import Annotation
+    from pyannote.core import Segment as PSegment
+
+    seg = speech.segments
+    annotation = Annotation(uri="_".join(uri.split()) or "recording")
+    clusters = seg["cluster"] if "cluster" in seg.columns else seg["speaker"]
+    rows = zip(seg["start"], seg["end"], seg["speaker"], clusters, strict=True)
+    for k, (start, end, speaker, cluster) in enumerate(rows):
+        name = str(speaker) if str(speaker) != "unknown" else str(cluster)
+        if float(end) > float(start):
+            annotation[PSegment(float(start), float(end)), k] = "_".join(name.split())
+    return annotation.to_rttm()
+
+
 def write_speech(folder: Path, speech: SpeechTrack) -> None:
-    """speech.csv and turns.csv of an attributed SpeechTrack."""
+    """speech.csv, speech.rttm and turns.csv of an attributed SpeechTrack."""
     folder = Path(folder)
     store.write_csv(folder / SPEECH_FILE, speech_table(speech), float_format="%.3f")
+    store.write_text(folder / SPEECH_RTTM, speech_rttm(speech, uri=folder.name))
     store.write_csv(folder / TURNS_FILE, turns_table(speech.turns), float_format="%.3f")
 
 
@@ -401,3 +492,47 @@ def make_session_dir(folder: Path) -> Path:
         raise store.output_error(folder, exc) from None
     store.remove_partials(folder)
     return folder
+
+
+# -- a family's folder ----------------------------------------------------------------------------
+
+
+def read_family(family: Path) -> dict[str, Any]:
+    """A family's ``family.json`` (``{"visits": {visit: {"date", "source"}}}``); ``{"visits":
+    {}}`` when it is missing. Raises :class:`VigcvError` when it is damaged."""
+    path = Path(family) / FAMILY_FILE
+    try:
+        doc = store.read_json(path)
+    except FileNotFoundError:
+        return {"visits": {}}
+    except (OSError, ValueError) as exc:
+        raise VigcvError(
+            f"{path}: cannot be read ({exc.__class__.__name__}); fix or delete it, then run "
+            "`vigcv run` again (the visit dates are found again; corrections must be redone)"
+        ) from None
+    if not isinstance(doc, dict) or not isinstance(doc.get("visits", {}), dict):
+        raise VigcvError(f"{path}: is not a family record; fix or delete it")
+    doc.setdefault("visits", {})
+    return doc
+
+
+def write_family(family: Path, doc: dict[str, Any]) -> None:
+    folder = Path(family)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise store.output_error(folder, exc) from None
+    store.write_json(folder / FAMILY_FILE, doc)
+
+
+def read_referrer_text(family: Path) -> str | None:
+    """The guider's own text for the referrer (``referrer_text.md``), or None when absent."""
+    path = Path(family) / REFERRER_TEXT
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise VigcvError(
+            f"{path}: cannot be read ({exc.__class__.__name__}); save it as UTF-8 text"
+        ) from None

@@ -22,7 +22,7 @@ from typing import Any
 from vigcv.errors import VigcvError
 from vigcv.io.media import MEDIA_EXTENSIONS
 from vigcv.models import sha256_file
-from vigcv.results.folder import read_run, recording, session_dirs, write_run
+from vigcv.results.folder import read_run, recording, session_dirs, session_name, write_run
 
 
 def relink_hint(out: Path | str) -> str:
@@ -59,7 +59,7 @@ def missing_recordings(out: Path) -> dict[str, dict[str, Any]]:
     for folder in session_dirs(out) if Path(out).is_dir() else []:
         run = read_run(folder, missing_ok=True)
         if is_missing(run):
-            missing[folder.name] = run
+            missing[session_name(folder)] = run
     return missing
 
 
