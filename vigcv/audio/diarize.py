@@ -97,7 +97,11 @@ def _viterbi(loglik: np.ndarray, *, penalty: float) -> np.ndarray:
 
 
 def cluster_speakers(
-    frames: AcousticFrames, segments: list[Segment], *, config: dict[str, Any]
+    frames: AcousticFrames,
+    segments: list[Segment],
+    *,
+    config: dict[str, Any],
+    cluster_on: str = "mfcc",
 ) -> pd.DataFrame:
     """Speaker-homogeneous segments with anonymous cluster labels.
 
@@ -111,6 +115,10 @@ def cluster_speakers(
         The ``[audio]`` section: ``window_s``, ``window_hop_s``, ``cluster_threshold``,
         ``max_speakers``, ``min_cluster_s``, ``change_penalty``, ``smooth_s``, ``bic_weight``,
         ``cluster_ceps``, ``model_ceps``, ``resegment_passes``.
+    cluster_on : {"mfcc", "embeddings"}
+        What summarises each clustering window: its MFCC means and standard deviations (the
+        pipeline's), or its voice-encoder d-vector, centred on the recording's mean (measured
+        leave-one-recording-out by ``scripts/bench_speakers.py``, not adopted: see there).
 
     Returns
     -------
@@ -129,7 +137,11 @@ def cluster_speakers(
     win = max(2, round(config["window_s"] / HOP_S))
     hop = max(1, round(config["window_hop_s"] / HOP_S))
     windows = _windows(owner, win=win, hop=hop, min_len=max(5, win // 3))
-    labels = _cluster_windows(xc, windows, config=config)
+    if cluster_on == "embeddings":
+        summary = _window_dvectors(frames, windows, owner)
+    else:
+        summary = _window_mfcc_stats(xc, windows)
+    labels = _cluster_windows(summary, windows, config=config)
     # frame labels for training the speaker models (first window wins)
     frame_label = np.full(n, -1, dtype=int)
     for idx, lab in zip(windows, labels, strict=True):
@@ -280,14 +292,37 @@ def _closest_pair(groups: list[np.ndarray], *, weight: float) -> tuple[int, int]
     return pair
 
 
-def _cluster_windows(
-    x: np.ndarray, windows: list[np.ndarray], *, config: dict[str, Any]
+def _window_mfcc_stats(x: np.ndarray, windows: list[np.ndarray]) -> np.ndarray:
+    """Each window's MFCC mean and standard deviation, standardised over windows, (k, 2d)."""
+    if not windows:
+        return np.zeros((0, 2 * x.shape[1]))
+    emb = np.stack([np.concatenate([x[i].mean(axis=0), x[i].std(axis=0)]) for i in windows])
+    return (emb - emb.mean(axis=0)) / (emb.std(axis=0) + 1e-6)
+
+
+def _window_dvectors(
+    frames: AcousticFrames, windows: list[np.ndarray], owner: np.ndarray
 ) -> np.ndarray:
-    """Cluster index of each window, ``0..k-1``."""
+    """Each window's voice-encoder d-vector, centred on the recording's mean, shape (k, 256)."""
+    if not windows:
+        return np.zeros((0, voice_encoder.HIDDEN))
+    ratio = round(HOP_S / voice_encoder.MEL_HOP_S)
+    n_mel = frames.log_mel.shape[0]
+    spans = np.array(
+        [(min(int(i[0]) * ratio, n_mel - 1), min((int(i[-1]) + 1) * ratio, n_mel)) for i in windows]
+    )
+    speech_power = 10 ** (frames.db[owner >= 0].astype(np.float64) / 10)
+    gain = voice_encoder.loudness_gain(float(speech_power.mean()))
+    vectors = voice_encoder.embed(frames.log_mel, spans, gain=gain).astype(np.float64)
+    return vectors - vectors.mean(axis=0)
+
+
+def _cluster_windows(
+    emb: np.ndarray, windows: list[np.ndarray], *, config: dict[str, Any]
+) -> np.ndarray:
+    """Cluster index of each window (rows of ``emb``), ``0..k-1``."""
     if len(windows) < 2:
         return np.zeros(len(windows), dtype=int)
-    emb = np.stack([np.concatenate([x[i].mean(axis=0), x[i].std(axis=0)]) for i in windows])
-    emb = (emb - emb.mean(axis=0)) / (emb.std(axis=0) + 1e-6)
     tree = linkage(emb, method="average", metric="cosine")
     labels = fcluster(tree, t=config["cluster_threshold"], criterion="distance") - 1
     max_k = int(config["max_speakers"])
