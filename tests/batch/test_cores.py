@@ -68,10 +68,13 @@ def test_a_core_is_free_again_when_its_worker_is_killed(locks: Path) -> None:
     assert core == ALLOWED[0]
     os.kill(first.pid, signal.SIGKILL)  # no clean-up runs: the kernel drops the lock
     first.join(30)
-    second = ctx.Process(target=_claim_and_hold, args=(report, release))
+    # a queue of its own too: the killed process may die between writing its message and
+    # releasing the queue's shared write lock, which would then block every later put
+    report_again = ctx.Queue()
+    second = ctx.Process(target=_claim_and_hold, args=(report_again, release))
     second.start()
     try:
-        _, again, affinity = report.get(timeout=60)
+        _, again, affinity = report_again.get(timeout=60)
     finally:
         release.set()
         second.join(30)

@@ -8,29 +8,12 @@ page. Screenshots go to $VIGCV_SCREENSHOTS when set.
 from __future__ import annotations
 
 import os
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from tests.export.test_export import FOR_PARENT, PRIVATE, _decide_one_of_each
-from tests.review.browser import chromium
+from tests.review.browser import chromium, wait_for
 from vigcv.export import export_out
-
-
-def wait_for(check: Callable[[], Any], *, timeout: float = 20.0, what: str = "") -> Any:
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        try:
-            last = check()
-        except Exception as exc:
-            last = exc
-        else:
-            if last:
-                return last
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}: last {last!r}")
 
 
 def shoot(browser: Any, name: str, width: int = 1400) -> None:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+import time
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -61,3 +62,20 @@ def chromium() -> Iterator[Any]:
     finally:
         browser.quit()
         shutil.rmtree(profile, ignore_errors=True)
+
+
+def wait_for(check: Callable[[], Any], *, timeout: float = 20.0, what: str = "") -> Any:
+    """The first truthy value of ``check()`` (retried every 0.1 s; exceptions count as not yet);
+    an AssertionError naming ``what`` after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        try:
+            last = check()
+        except Exception as exc:
+            last = exc
+        else:
+            if last:
+                return last
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}: last {last!r}")

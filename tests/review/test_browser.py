@@ -14,33 +14,18 @@ import shutil
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import pytest
 
-from tests.review.browser import chromium
+from tests.review.browser import chromium, wait_for
 from tests.review.outdir import write_processed_session
 from vigcv.config import load_config
 from vigcv.export import export_out
 from vigcv.review.server import ReviewServer, make_server
-
-
-def wait_for(check: Callable[[], Any], *, timeout: float = 20.0, what: str = "") -> Any:
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        try:
-            last = check()
-        except Exception as exc:
-            last = exc
-        else:
-            if last:
-                return last
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}: last {last!r}")
 
 
 @pytest.fixture
