@@ -155,12 +155,33 @@ def test_the_review_page_serves_a_familys_session(family_out: Path, tmp_path: Pa
                                       "value": "accepted"})  # fmt: skip
         assert status == 200
         assert client.request("GET", "/media/lee%2Fv1")[0] == 200
+        # the visit's date is shown, and the guider corrects it on the page
+        assert data["visit"] == {
+            "family": "lee",
+            "visit": "v1",
+            "date": "2026-01-10",
+            "source": "file name",
+        }
+        status, answer = client.json("POST", "/api/sessions/lee%2Fv1/visit-date",
+                                     body={"date": "2026-01-12"})  # fmt: skip
+        assert status == 200 and answer["visit"]["date"] == "2026-01-12"
+        assert answer["visit"]["source"] == "guider"
+        status, bad = client.json("POST", "/api/sessions/lee%2Fv1/visit-date",
+                                  body={"date": "12/01/2026"})  # fmt: skip
+        assert status == 400 and "YYYY-MM-DD" in bad["error"]
+        status, _ = client.json("POST", "/api/sessions/flat/visit-date",
+                                body={"date": "2026-01-12"})  # fmt: skip
+        assert status == 400
+        assert client.json("GET", "/api/sessions/flat")[1]["visit"] is None
     finally:
         srv.shutdown()
         srv.server_close()
         thread.join(timeout=5)
     with open_store(out) as store:
         assert [d.status for d in store.decisions("lee/v1")] == ["accepted"]
+    # kept in family.json, never replaced by a re-run's date
+    visits = json.loads((out / "lee" / FAMILY_FILE).read_text())["visits"]
+    assert visits["v1"] == {"date": "2026-01-12", "source": "guider"}
 
 
 def test_a_visit_where_the_child_was_rarely_seen_says_so(family_out: Path, tmp_path: Path) -> None:
@@ -175,3 +196,39 @@ def test_a_visit_where_the_child_was_rarely_seen_says_so(family_out: Path, tmp_p
     assert seen["quality_note"].startswith("the child's face seen in only 2")
     table = write_progress(out / "lee")
     assert list(table["visit"]) == ["v1", "v2"] and list(table["comparable"]) == [True, False]
+
+
+def test_the_guider_corrects_a_visits_date_on_the_page(family_out: Path, tmp_path: Path) -> None:
+    import threading
+
+    from selenium.webdriver.common.by import By
+
+    from tests.review.browser import chromium, wait_for
+    from vigcv.review.server import make_server
+
+    out = tmp_path / "out"
+    shutil.copytree(family_out, out)
+    srv = make_server(out, config=load_config(), exporter=export_out)
+    thread = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        with chromium() as b:
+            b.get(srv.url)
+            base = srv.url.split("?")[0].rstrip("/")
+            b.get(f"{base}/#/s/lee%2Fv2")
+            field = wait_for(lambda: b.find_element(By.ID, "visit-date"), what="the visit date")
+            assert field.get_attribute("value") == "2026-02-07"
+            assert "file name" in b.find_element(By.ID, "visit-date-source").text
+            b.execute_script("arguments[0].value = '2026-02-09'", field)
+            b.find_element(By.ID, "visit-date-save").click()
+            wait_for(lambda: "set by you" in b.find_element(By.ID, "visit-date-source").text,
+                     what="the saved date")  # fmt: skip
+            b.refresh()
+            field = wait_for(lambda: b.find_element(By.ID, "visit-date"), what="after a reload")
+            assert field.get_attribute("value") == "2026-02-09"
+    finally:
+        srv.shutdown()
+        srv.server_close()
+        thread.join(timeout=5)
+    visits = json.loads((out / "lee" / FAMILY_FILE).read_text())["visits"]
+    assert visits["v2"] == {"date": "2026-02-09", "source": "guider"}

@@ -33,6 +33,7 @@ from typing import Any
 
 from vigcv.config import section_values
 from vigcv.errors import VigcvError
+from vigcv.family.dates import correct_date, split_session, visit_dates
 from vigcv.io.frames import thumbnail_jpeg
 from vigcv.results import failed_sessions, is_session, list_sessions
 from vigcv.results.decisions import ReviewStore, StoreError, open_store
@@ -287,6 +288,8 @@ class ReviewHandler(BaseHTTPRequestHandler):
             self._json(self._swap(name))
         elif action == "export":
             self._json(self._export(name, body))
+        elif action == "visit-date":
+            self._json(self._correct_visit_date(name, body))
         else:
             raise _Reply(HTTPStatus.NOT_FOUND, "no such action")
 
@@ -401,12 +404,41 @@ class ReviewHandler(BaseHTTPRequestHandler):
             "has_video": session.has_video,
             "has_media": session.media is not None,
             "recording": recording_state(self.app.out, session.run),
+            "visit": self._visit(name),
             "roles_swapped": session.roles_swapped,
             "warnings": list(session.run.get("warnings", []) or []),
             "problems": session.problems,
             "moments": moments,
             "orphaned": orphans,
         }
+
+    def _visit(self, name: str) -> dict[str, str] | None:
+        """A family visit's date and where it came from (None for a session of no family)."""
+        parts = split_session(name)
+        if parts is None:
+            return None
+        family, visit = parts
+        found = visit_dates(self.app.out / family).get(visit)
+        if found is None:
+            return None
+        date, source = found
+        return {"family": family, "visit": visit, "date": date.isoformat(), "source": source}
+
+    def _correct_visit_date(self, name: str, body: dict[str, Any]) -> dict[str, Any]:
+        """The guider's correction of a family visit's date (kept in the family's family.json;
+        a re-run never replaces it)."""
+        self._load(name)
+        parts = split_session(name)
+        if parts is None:
+            raise _Reply(HTTPStatus.BAD_REQUEST, "this session is not a visit of a family")
+        date = body.get("date")
+        if not isinstance(date, str):
+            raise _Reply(HTTPStatus.BAD_REQUEST, "give the date as YYYY-MM-DD")
+        try:
+            correct_date(self.app.out / parts[0], parts[1], date)
+        except VigcvError as exc:
+            raise _Reply(HTTPStatus.BAD_REQUEST, str(exc)) from None
+        return {"visit": self._visit(name)}
 
     def _thumb(self, name: str, file: str) -> None:
         session = self._load(name)

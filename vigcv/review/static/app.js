@@ -154,6 +154,29 @@
     return true;
   }
 
+  // A family visit's date, as found (recording, name or file time) or as the guider set it.
+  function visitDate(S) {
+    const where = { guider: "set by you", "sessions csv": "from the sessions file",
+      "recording metadata": "from the recording", "file name": "from the file name",
+      "file modified": "from the file's date: check it" };
+    const said = h("span", { id: "visit-date-source", class: "muted",
+      text: where[S.visit.source] || S.visit.source });
+    const input = h("input", { type: "date", id: "visit-date", value: S.visit.date,
+      "aria-label": "Date of this visit" });
+    const save = h("button", { id: "visit-date-save", class: "secondary", onclick: async () => {
+      try {
+        const r = await post(`/api/sessions/${enc(S.name)}/visit-date`, { date: input.value });
+        S.visit = r.visit;
+        input.value = r.visit.date;
+        said.textContent = where[r.visit.source] || r.visit.source;
+        toast(`Visit date saved: ${r.visit.date}`);
+      } catch (e) { toast(e.message, true); }
+    } }, "Save date");
+    return h("p", { class: "visit-date" },
+      h("label", { for: "visit-date", text: `Visit of the ${S.visit.family} family on ` }),
+      input, " ", save, " ", said);
+  }
+
   async function showSession(name, rank, current) {
     if (!(await loadSession(name, current))) return;
     const S = state.session;
@@ -191,6 +214,7 @@
         h("span", { class: "muted roles", id: "roles",
           text: S.roles_swapped ? "Parent and child swapped by you" : "Parent and child as detected" }),
         swapBtn, jump),
+      S.visit ? visitDate(S) : null,
       problems.length ? h("p", { class: "problem", text: problems.join(" · ") }) : null,
       S.orphaned.length ? h("p", { class: "muted", text:
         `${S.orphaned.length} earlier decision(s) no longer match a suggested moment (the moments were re-scored); they are kept in the export CSV.` }) : null,
