@@ -9,7 +9,10 @@ from vigcv.synth import ScriptError, load_script, parse_script, shipped_script
 from vigcv.synth.script import jittered, parse_event
 from vigcv.synth.timeline import gaze_target, label_frames
 
-SHIPPED = ("textbook", "missed", "long_latency", "parallel_play", "mixed")
+SHIPPED = (
+    "textbook", "missed", "long_latency", "parallel_play", "mixed",
+    "profile", "held_toy", "shaky", "leaves",
+)  # fmt: skip
 
 
 def test_sentences() -> None:
@@ -125,3 +128,34 @@ def test_turning_her_back_is_a_look_with_no_face_and_unknown_labels():
     assert frames[3.0]["child_looks_at_parent"] is None and frames[3.0]["child_smile"] is None
     assert frames[3.0]["mutual_gaze"] is None and frames[3.0]["parent_visible"] is True
     assert frames[1.0]["child_looks_at_parent"] == 1 and frames[5.0]["child_smile"] == 1
+
+
+def test_leaving_the_frame_and_a_shaking_camera():
+    ev = parse_event("child leaves 5-9")
+    assert (ev.who, ev.action, ev.target, ev.start, ev.end) == ("child", "look", "out", 5.0, 9.0)
+    with pytest.raises(ScriptError):
+        parse_event("child looks at out 1-2")  # leaving is not a gaze target
+    shake = parse_event("camera shakes 3-4.5")
+    assert (shake.who, shake.action, shake.start, shake.end) == ("camera", "blur", 3.0, 4.5)
+    script = parse_script(
+        {
+            "duration": 6.0,
+            "events": ["child looks at parent 0-6", "child smiles 0-6", "child leaves 2-4",
+                       "camera shakes 4.5-5.5"],
+        }
+    )  # fmt: skip
+    frames = {f["t"]: f for f in label_frames(script, script.events)}
+    assert frames[3.0]["child_visible"] is False and frames[3.0]["child_smile"] is None
+    assert frames[3.0]["mutual_gaze"] is None and frames[3.0]["parent_visible"] is True
+    # A shaking camera changes nothing that is true.
+    assert frames[5.0]["child_looks_at_parent"] == 1 and frames[5.0]["child_smile"] == 1
+
+
+def test_view_toy_and_blur_keys():
+    base = {"duration": 5.0, "events": []}
+    script = parse_script({**base, "view": "side", "toy": "held", "blur_px": 30})
+    assert (script.view, script.toy, script.blur_px) == ("side", "held", 30.0)
+    assert (parse_script(base).view, parse_script(base).toy) == ("front", "table")
+    for bad in ({"view": "top"}, {"toy": "sofa"}, {"blur_px": 0}):
+        with pytest.raises(ScriptError):
+            parse_script({**base, **bad})

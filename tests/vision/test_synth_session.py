@@ -144,3 +144,123 @@ def test_scripted_smiles_are_recovered(textbook, role):
     print(figures)
     assert figures[role] >= AUC_FLOOR
     assert features.provenance["roles"]["method"] == "face_size"
+
+
+def _run(name: str):  # type: ignore[no-untyped-def]
+    from vigcv.synth import cached_session
+
+    session = cached_session(name)
+    features = extract_vision(session.video, config=load_config(), info=probe(session.video))
+    return features, session
+
+
+@pytest.fixture(scope="module")
+def held_toy():
+    return _run("held_toy")
+
+
+@pytest.fixture(scope="module")
+def shaky():
+    return _run("shaky")
+
+
+@pytest.fixture(scope="module")
+def leaves():
+    return _run("leaves")
+
+
+def _child_targets(dyad: pd.DataFrame, events: tuple[Event, ...]) -> np.ndarray:
+    return np.array([gaze_target(events, "child", float(t), idle="toy") for t in dyad["t"]])
+
+
+def test_held_toy_child_looking_at_the_face_is_recovered(held_toy):
+    # configs/synth/held_toy.toml: looking at her mother's face the child is seen as looking at
+    # her (measured on seed 0: every steady frame, median probability 0.76).
+    features, session = held_toy
+    dyad, t = features.dyad, features.dyad["t"].to_numpy(dtype=float)
+    keep = steady(t, session.events, "child", "look")
+    face = keep & (_child_targets(dyad, session.events) == "parent")
+    assert face.sum() >= 30
+    assert np.mean(dyad["child_looks_at_parent"].to_numpy()[face] >= 0.5) >= 0.9
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="the 'towards' looks-at model uses the gaze yaw only; the toy held just below the "
+    "mother's face is 4 deg nearer in yaw: measured on the 54 steady frames where the child "
+    "looks at it, 70 % say 'looks at parent' (median probability 0.61); the measured gaze pitch "
+    "does separate them (median -7.5 deg at the toy, +3.0 at the face) but is not used",
+)
+def test_held_toy_child_looking_at_the_toy_is_not_looking_at_the_parent(held_toy):
+    features, session = held_toy
+    dyad, t = features.dyad, features.dyad["t"].to_numpy(dtype=float)
+    keep = steady(t, session.events, "child", "look")
+    toy = keep & (_child_targets(dyad, session.events) == "toy")
+    assert toy.sum() >= 40
+    for column in ("child_looks_at_parent", "mutual_gaze"):
+        said = np.nan_to_num(dyad[column].to_numpy()[toy], nan=0.0) >= 0.5
+        assert said.mean() <= 0.1, column
+
+
+def _blurred(t: np.ndarray, events: tuple[Event, ...], margin: float) -> np.ndarray:
+    spans = [(ev.start, ev.end) for ev in events if ev.action == "blur"]
+    return np.array([any(a + margin <= x < b - margin for a, b in spans) for x in t])
+
+
+def test_motion_blur_gives_no_false_yes_and_unknown_where_no_face(shaky):
+    # configs/synth/shaky.toml: three stretches of a 25 px horizontal blur. Measured on seed 0:
+    # the child's face is lost on most blurred frames (gaze and smile unknown there); where it
+    # is found, no gaze is claimed that the script does not say. (The smile is left out of that
+    # check: the smile calibration reads the rendered child's resting face as smiling on the
+    # sharp frames too, 0.94-0.99 on seed 0; see test_scripted_smiles_are_recovered.)
+    features, session = shaky
+    dyad = features.dyad
+    t = dyad["t"].to_numpy(dtype=float)
+    blur = _blurred(t, session.events, margin=0.3)
+    assert blur.sum() >= 40
+    looks = _child_targets(dyad, session.events) == "parent"
+    smiles = np.array([smiling(session.events, "child", float(x)) for x in t])
+    keep = blur & steady(t, session.events, "child", "look")
+    truth = {"child_looks_at_parent": looks, "mutual_gaze": looks, "child_smile": smiles}
+    for column, yes in truth.items():
+        said = np.nan_to_num(dyad[column].to_numpy(), nan=0.0) >= 0.5
+        if column != "child_smile":  # no "yes" the script does not say
+            assert not np.any(said[keep] & ~yes[keep]), column
+        unseen = blur & (dyad["child_visible"].to_numpy() <= 0)
+        assert unseen.sum() >= 10
+        assert np.isnan(dyad[column].to_numpy()[unseen]).all(), column  # unknown, not a guess
+    # The blur lowers the child's measured quality (lost face, or a sharpness drop).
+    quality = dyad["child_quality"].to_numpy()
+    assert np.median(quality[blur]) < 0.5 <= np.median(quality[~_blurred(t, session.events, -0.5)])
+
+
+def test_child_leaving_the_frame_is_unknown_and_keeps_her_identity(leaves):
+    # configs/synth/leaves.toml: she slides out of the frame (away from her mother) for 4 s and
+    # comes back to her place, "looking at" her mother and "smiling" by the script all along.
+    features, session = leaves
+    dyad, table = features.dyad, features.table
+    t = dyad["t"].to_numpy(dtype=float)
+    out = [(ev.start, ev.end) for ev in session.events if ev.target == "out"]
+    assert len(out) == 1
+    a, b = out[0]
+    away = (t > a + 0.8) & (t < b - 0.8)  # the head slides over about +-0.6 s
+    assert away.sum() >= 20
+    for column in ("child_looks_at_parent", "child_smile", "mutual_gaze"):
+        assert np.isnan(dyad[column].to_numpy()[away]).all(), column
+    assert (dyad["child_visible"].to_numpy()[away] == 0).all()
+    # The mother stays measured.
+    assert np.isfinite(dyad["parent_looks_at_child"].to_numpy()[away]).all()
+    # Two people over the session, the same person is the child before and after.
+    assert table["person"].nunique() == 2
+    child = table[table["role"] == "child"]
+    seen = child[child["visible"] > 0]
+    before = seen[seen["t"] < a - 0.5]
+    after = seen[(seen["t"] > b + 0.8) & (seen["t"] < b + 4.0)]
+    assert len(before) >= 20 and len(after) >= 20
+    assert before["person"].nunique() == 1 and set(after["person"]) == set(before["person"])
+    cx_before = float(np.median(before["x"] + 0.5 * before["w"]))
+    cx_after = float(np.median(after["x"] + 0.5 * after["w"]))
+    assert abs(cx_after - cx_before) < 0.5 * float(np.median(before["w"]))
+    back = (t > b + 0.8) & (t < b + 4.0)
+    assert np.isfinite(dyad["child_looks_at_parent"].to_numpy()[back]).all()
+    assert (dyad["child_smile"].to_numpy()[back] >= 0.5).all()

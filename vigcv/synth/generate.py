@@ -20,6 +20,7 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
+import cv2
 import numpy as np
 import pandas as pd
 
@@ -215,6 +216,12 @@ def generate_session(
     times = np.arange(n_frames) / fps
     moves = motion(plan, sound.events, layout, times=times, rng=rng)
     mouths = {r: sound.mouth_open(r, times + 0.5 / fps) for r in ("parent", "child")}
+    shaking = np.zeros(n_frames, bool)
+    for ev in plan.events:
+        if ev.action == "blur":
+            shaking |= (times >= ev.start) & (times < ev.end)
+    blur_kernel = np.zeros((1, max(1, round(plan.blur_px))), np.float32)
+    blur_kernel[:] = 1.0 / blur_kernel.size  # a horizontal linear motion blur
     noise = [
         rng.normal(0.0, _SENSOR_NOISE, (height, width, 1)).astype(np.float32)
         for _ in range(_NOISE_FRAMES)
@@ -270,6 +277,8 @@ def generate_session(
                             "target": str(mv.target[i]),
                         }
                     )
+                if shaking[i]:  # the camera shakes: the whole frame is smeared sideways
+                    frame = cv2.filter2D(frame, -1, blur_kernel, borderType=cv2.BORDER_REFLECT)
                 writer.write(frame)
                 if i % 25 == 24 or i == n_frames - 1:
                     hook("synth", None, completed=i + 1, total=n_frames)
@@ -326,6 +335,9 @@ def _script_to_dict(script: Script) -> dict[str, Any]:
         "idle_gaze": script.idle_gaze,
         "jitter_s": script.jitter_s,
         "idle_motion_deg": script.idle_motion_deg,
+        "blur_px": script.blur_px,
+        "view": script.view,
+        "toy": script.toy,
     }
 
 
@@ -359,6 +371,9 @@ def load_result(out_path: Path) -> SynthResult:
         idle_gaze=raw["idle_gaze"],
         jitter_s=raw["jitter_s"],
         idle_motion_deg=raw["idle_motion_deg"],
+        blur_px=raw.get("blur_px", 25.0),
+        view=raw.get("view", "front"),
+        toy=raw.get("toy", "table"),
     )
     speech = {r: [Segment(a, b) for a, b in segs] for r, segs in meta["speech"].items()}
     return SynthResult(

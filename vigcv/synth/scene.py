@@ -35,7 +35,7 @@ class Layout:
     places : dict of str to Place
         ``"parent"`` and ``"child"``.
     toy : tuple of float
-        Image position of the toy, pixels.
+        Image position of the toy, pixels (on the table, or in the parent's hand).
     gain : float
         Overall brightness factor.
     tint : ndarray, shape (3,)
@@ -54,6 +54,7 @@ class Layout:
     tint: np.ndarray
     light: np.ndarray
     shirts: dict[str, tuple[int, int, int]]
+    toy_held: bool = False
 
 
 def make_layout(script: Script, *, size: tuple[int, int], rng: np.random.Generator) -> Layout:
@@ -69,17 +70,24 @@ def make_layout(script: Script, *, size: tuple[int, int], rng: np.random.Generat
         "parent": Place(px, height * rng.uniform(0.31, 0.38), parent_size),
         "child": Place(cx, height * rng.uniform(0.5, 0.56), child_size),
     }
+    toy = (width * 0.5 + rng.uniform(-30, 30), height * rng.uniform(0.83, 0.88))
+    held = script.toy == "held"
+    if held:  # just below the parent's chin, a little towards the child
+        par = places["parent"]
+        toward = 1.0 if cx > px else -1.0
+        toy = (par.cx + toward * 0.45 * parent_size, par.cy + 1.0 * parent_size)
     palette = [(70, 90, 160), (160, 60, 60), (60, 130, 90), (200, 170, 60), (120, 70, 140)]
     picks = rng.choice(len(palette), size=2, replace=False)
     return Layout(
         width=width,
         height=height,
         places=places,
-        toy=(width * 0.5 + rng.uniform(-30, 30), height * rng.uniform(0.83, 0.88)),
+        toy=toy,
         gain=float(rng.uniform(0.85, 1.08)),
         tint=np.array([rng.uniform(0.95, 1.06), 1.0, rng.uniform(0.88, 1.02)], np.float32),
         light=np.array([rng.uniform(-0.6, 0.6), rng.uniform(-0.6, -0.2), -1.0]),
         shirts={"parent": palette[picks[0]], "child": palette[picks[1]]},
+        toy_held=held,
     )
 
 
@@ -217,8 +225,21 @@ def make_background(
         place = layout.places[role]
         _arms(img, place, layout.shirts[role], skins[role], width=width, table_y=ty)
     tx, tyy = (int(v) for v in layout.toy)
-    cv2.circle(img, (tx, tyy - 14), 16, (220, 40, 40), -1, cv2.LINE_AA)
-    cv2.circle(img, (tx - 5, tyy - 19), 5, (250, 140, 140), -1, cv2.LINE_AA)
+    if layout.toy_held:  # the parent's hand under the ball, her forearm reaching up to it
+        par = layout.places["parent"]
+        s = par.size
+        sleeve = tuple(int(c * 0.82) for c in layout.shirts["parent"])
+        elbow = (int(par.cx), int(par.cy + 1.9 * s))
+        cv2.line(img, elbow, (tx, tyy + 10), sleeve, max(2, int(0.3 * s)), cv2.LINE_AA)
+        hand = (tx, tyy + int(0.12 * s))
+        cv2.ellipse(img, hand, (int(0.2 * s), int(0.13 * s)), 0, 0, 360, skins["parent"], -1)
+        radius = int(0.22 * s)
+        cv2.circle(img, (tx, tyy - radius // 3), radius, (220, 40, 40), -1, cv2.LINE_AA)
+        cv2.circle(img, (tx - radius // 3, tyy - radius * 2 // 3), radius // 3, (250, 140, 140),
+                   -1, cv2.LINE_AA)  # fmt: skip
+    else:
+        cv2.circle(img, (tx, tyy - 14), 16, (220, 40, 40), -1, cv2.LINE_AA)
+        cv2.circle(img, (tx - 5, tyy - 19), 5, (250, 140, 140), -1, cv2.LINE_AA)
 
     out = img.astype(np.float32)
     out *= 1.0 + 0.06 * _noise((h, w), rng=rng, sigma=1.2)[..., None]  # texture

@@ -36,13 +36,24 @@ Sentences (``WHO`` is ``parent`` or ``child``; times in seconds, ``A-B`` is an i
 - ``WHO turns her back A-B`` (or ``his``/``their``): the head turns round (yaw 180°, away from
   the other person) so that the camera sees the back of the head and no face; the labels say
   that person is not visible and leave their gaze and smile unknown (``null``) meanwhile;
+- ``WHO leaves A-B``: the head moves out of the frame sideways (away from the other person) and
+  comes back at B; the labels say that person is not visible, gaze and smile ``null``;
 - ``WHO smiles A-B``;
+- ``camera shakes A-B``: every frame in A-B is smeared by a horizontal linear motion blur
+  ``blur_px`` pixels long (the script's truth is unchanged: a blurred face still looks where it
+  looks);
 - ``WHO says "TEXT" at A``: the voice starts at A (espeak-ng decides how long it lasts);
 - ``WHO answers "TEXT" D s later``: starts D seconds after the end of the other person's
   latest utterance listed before it.
 
 Optional top-level keys: ``jitter_s`` (largest random shift of each event, seconds, default
-0.15) and ``idle_motion_deg`` (amplitude of the slow random head motion, degrees, default 4).
+0.15), ``idle_motion_deg`` (amplitude of the slow random head motion, degrees, default 4),
+``blur_px`` (length of the ``camera shakes`` blur, pixels, default 25), ``view`` (``"front"``:
+the camera in front of both, each turns 32 deg to look at the other; ``"side"``: the camera at
+their side, both heads in profile facing each other, 78 deg to look at the other) and ``toy``
+(``"table"``: a ball on the table between them; ``"held"``: the parent holds it just below her
+own face, towards the child, so the child looking at it looks about 15 deg below the parent's
+face and about 4 deg nearer in yaw).
 """
 
 from __future__ import annotations
@@ -58,9 +69,13 @@ import numpy as np
 from vigcv.errors import VigcvError
 
 ROLES = ("parent", "child")
-TARGETS = ("parent", "child", "toy", "camera", "away", "back")
-TURNS = ("away", "back")  # targets set by "turns away" / "turns her back", never by "looks at"
-ACTIONS = ("look", "smile", "say")
+TARGETS = ("parent", "child", "toy", "camera", "away", "back", "out")
+# Targets set by "turns away" / "turns her back" / "leaves", never by "looks at".
+TURNS = ("away", "back", "out")
+UNSEEN = ("back", "out")  # no face on screen: gaze and smile unknown in the labels
+ACTIONS = ("look", "smile", "say", "blur")
+VIEWS = ("front", "side")
+TOYS = ("table", "held")
 
 
 class ScriptError(VigcvError):
@@ -74,9 +89,9 @@ class Event:
     Attributes
     ----------
     who : str
-        ``"parent"`` or ``"child"``.
+        ``"parent"``, ``"child"`` or ``"camera"`` (``blur`` events).
     action : str
-        ``"look"``, ``"smile"`` or ``"say"``.
+        ``"look"``, ``"smile"``, ``"say"`` or ``"blur"``.
     start, end : float
         Seconds. For ``say`` events ``end`` is NaN until the voice has been synthesised, and
         ``start`` is NaN for answers until their referent is resolved.
@@ -161,6 +176,9 @@ class Script:
     idle_gaze: str = "toy"
     jitter_s: float = 0.15
     idle_motion_deg: float = 4.0
+    blur_px: float = 25.0
+    view: str = "front"
+    toy: str = "table"
 
     def person(self, role: str) -> Person:
         return self.parent if role == "parent" else self.child
@@ -174,6 +192,8 @@ _SENTENCES = (
     ("look", re.compile(rf"^{_WHO}\s+looks\s+at\s+(?P<target>\w+)\s+{_SPAN}$")),
     ("away", re.compile(rf"^{_WHO}\s+turns\s+away\s+{_SPAN}$")),
     ("back", re.compile(rf"^{_WHO}\s+turns\s+(?:her|his|their)\s+back\s+{_SPAN}$")),
+    ("out", re.compile(rf"^{_WHO}\s+leaves\s+{_SPAN}$")),
+    ("blur", re.compile(rf"^(?P<who>camera)\s+shakes\s+{_SPAN}$")),
     ("smile", re.compile(rf"^{_WHO}\s+smiles\s+{_SPAN}$")),
     ("say", re.compile(rf"^{_WHO}\s+says\s+{_TEXT}\s+at\s+(?P<a>{_NUM})$")),
     ("answer", re.compile(rf"^{_WHO}\s+answers\s+{_TEXT}\s+(?P<d>{_NUM})\s*s\s+later$")),
@@ -188,12 +208,12 @@ def parse_event(sentence: str) -> Event:
         if m is None:
             continue
         who = m["who"]
-        if kind in ("look", "away", "back", "smile"):
+        if kind in ("look", "away", "back", "out", "smile", "blur"):
             start, end = float(m["a"]), float(m["b"])
             if end <= start:
                 raise ScriptError(f"event {sentence!r}: the interval ends before it starts")
-            if kind == "smile":
-                return Event(who, "smile", start, end, source=text)
+            if kind in ("smile", "blur"):
+                return Event(who, kind, start, end, source=text)
             target = kind if kind in TURNS else m["target"]
             if target not in TARGETS or target == who or (kind == "look" and target in TURNS):
                 valid = ", ".join(t for t in TARGETS if t != who and t not in TURNS)
@@ -205,7 +225,8 @@ def parse_event(sentence: str) -> Event:
     raise ScriptError(
         f"cannot read event {sentence!r}; write e.g. 'child looks at parent 2.0-5.0', "
         "'parent smiles 3-6.5', 'child says \"ba ba\" at 4.0', "
-        "'parent answers \"yes, ball!\" 0.6 s later' or 'parent turns away 8-11'"
+        "'parent answers \"yes, ball!\" 0.6 s later', 'parent turns away 8-11', "
+        "'child leaves 5-8' or 'camera shakes 3-4'"
     )
 
 
@@ -238,6 +259,9 @@ def parse_script(raw: dict[str, Any], *, name: str = "script") -> Script:
         "idle_gaze",
         "jitter_s",
         "idle_motion_deg",
+        "blur_px",
+        "view",
+        "toy",
     }
     unknown = set(raw) - known
     if unknown:
@@ -272,6 +296,14 @@ def parse_script(raw: dict[str, Any], *, name: str = "script") -> Script:
     idle = str(raw.get("idle_gaze", "toy"))
     if idle not in ("toy", "camera"):
         raise ScriptError(f"{name}: idle_gaze = {idle!r}; use toy or camera")
+    view, toy = str(raw.get("view", "front")), str(raw.get("toy", "table"))
+    if view not in VIEWS:
+        raise ScriptError(f"{name}: view = {view!r}; use {' or '.join(VIEWS)}")
+    if toy not in TOYS:
+        raise ScriptError(f"{name}: toy = {toy!r}; use {' or '.join(TOYS)}")
+    blur_px = float(raw.get("blur_px", 25.0))
+    if not 1.0 <= blur_px <= 200.0:
+        raise ScriptError(f"{name}: blur_px = {blur_px}; use 1..200")
     parent = _person(raw.get("parent", {}), "parent", Person("grace_hopper", "adult", "left"))
     child_default = Person("astronaut", "child", "right" if parent.side == "left" else "left")
     child = _person(raw.get("child", {}), "child", child_default)
@@ -287,6 +319,9 @@ def parse_script(raw: dict[str, Any], *, name: str = "script") -> Script:
         idle_gaze=idle,
         jitter_s=float(raw.get("jitter_s", 0.15)),
         idle_motion_deg=float(raw.get("idle_motion_deg", 4.0)),
+        blur_px=blur_px,
+        view=view,
+        toy=toy,
     )
 
 

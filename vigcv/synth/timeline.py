@@ -16,7 +16,7 @@ import numpy as np
 from scipy.ndimage import gaussian_filter1d, uniform_filter1d
 
 from vigcv.synth.scene import Layout
-from vigcv.synth.script import Event, Script
+from vigcv.synth.script import UNSEEN, Event, Script
 
 LABEL_STEP_S = 0.5
 
@@ -28,8 +28,18 @@ TARGET_ANGLES = {
     "camera": (0.0, 0.0),
     "away": (-55.0, 2.0),
     "back": (-180.0, 0.0),  # the back of the head to the camera (turning away from the other)
+    "out": (14.0, -26.0),  # out of the frame (``leaves``): never on screen
 }
+# The camera at their side (``view = "side"``): both heads in profile facing each other; the toy
+# on the table between them is far below their line of sight.
+SIDE_ANGLES = {**TARGET_ANGLES, "other": (78.0, None), "toy": (62.0, -34.0), "away": (20.0, 2.0)}
 _OTHER_PITCH = {"parent": -7.0, "child": 9.0}
+# ``toy = "held"``: the parent holds the toy just below her face towards the child. The child
+# looking at it turns 4 deg less and looks 15 deg lower than at the parent's face; the parent
+# looks down at it in her own hands.
+_HELD_TOY = {"parent": (10.0, -38.0), "child": (-4.0, -15.0)}  # child: relative to "other"
+# ``leaves``: how far the head moves sideways past the frame edge, in face heights.
+_OUT_MARGIN = 1.0
 
 
 @dataclass(frozen=True)
@@ -45,7 +55,8 @@ class Motion:
     dx, dy : ndarray
         Small head translation, in face heights.
     target : ndarray of str
-        Scripted gaze target (``parent``, ``child``, ``toy``, ``camera``, ``away``).
+        Scripted gaze target (``parent``, ``child``, ``toy``, ``camera``, ``away``, ``back``,
+        ``out``).
     """
 
     yaw: np.ndarray
@@ -93,6 +104,7 @@ def motion(
     """Per-frame head motion and smiles of both people at ``times`` (seconds)."""
     fps = 1.0 / float(np.median(np.diff(times))) if len(times) > 1 else 25.0
     out = {}
+    angles = SIDE_ANGLES if script.view == "side" else TARGET_ANGLES
     for role in ("parent", "child"):
         other = "child" if role == "parent" else "parent"
         toward = -1.0 if layout.places[role].cx < layout.places[other].cx else 1.0
@@ -101,10 +113,19 @@ def motion(
         pitch = np.zeros(len(times))
         for name in np.unique(targets):
             key = "other" if name == other else str(name)
-            y, p = TARGET_ANGLES[key]
+            y, p = angles[key]
+            if key == "toy" and script.toy == "held":
+                y, p = _HELD_TOY[role]
+                if role == "child":
+                    y, p = angles["other"][0] + y, _OTHER_PITCH[role] + p
             sel = targets == name
             yaw[sel] = toward * y
             pitch[sel] = _OTHER_PITCH[role] if p is None else p
+        place = layout.places[role]
+        # Leaving: the head slides sideways, away from the other, until it is past the edge.
+        edge = place.cx if toward < 0 else layout.width - place.cx
+        out_shift = (edge / place.size + _OUT_MARGIN) * toward
+        shift = _smooth_step(_smooth_step((targets == "out").astype(float), fps), fps)
         calm = np.where(np.isin(targets, [other, "camera"]), 0.5, 1.0)
         amp = script.idle_motion_deg * _smooth_step(calm, fps)
         n = len(times)
@@ -118,7 +139,7 @@ def motion(
             pitch=pitch,
             roll=roll,
             smile=smile,
-            dx=0.03 * _idle(n, fps, rng),
+            dx=0.03 * _idle(n, fps, rng) + out_shift * shift,
             dy=0.02 * _idle(n, fps, rng),
             target=targets,
         )
@@ -132,9 +153,9 @@ def label_frames(script: Script, events: tuple[Event, ...]) -> list[dict[str, ob
         tp = gaze_target(events, "parent", float(t), idle=script.idle_gaze)
         tc = gaze_target(events, "child", float(t), idle=script.idle_gaze)
         p_at_c, c_at_p = int(tp == "child"), int(tc == "parent")
-        # A back turned to the camera shows no face: a coder cannot tell that person's gaze or
-        # smile (null), nor whether the two look at each other.
-        p_seen, c_seen = tp != "back", tc != "back"
+        # A back turned to the camera (or a person out of the frame) shows no face: a coder
+        # cannot tell that person's gaze or smile (null), nor whether the two look at each other.
+        p_seen, c_seen = tp not in UNSEEN, tc not in UNSEEN
 
         def known(value: int, *seen: bool) -> int | None:
             return value if all(seen) else None
