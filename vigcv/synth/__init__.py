@@ -5,8 +5,10 @@
 >>> result.labels, result.rttm          # ground truth next to the video
 >>> session = cached_session("mixed")   # generated once into a cache folder, then reused
 
-Shipped scripts (``configs/synth/``): ``textbook``, ``missed``, ``long_latency``,
-``parallel_play`` and the two-minute ``mixed`` demo session. The script language is documented in
+Shipped scripts (``configs/synth/``, each described in its ``README.md``): ``textbook``,
+``missed``, ``long_latency``, ``parallel_play`` and the two-minute ``mixed`` demo session; the
+harder scenes ``back_turned``, ``profile``, ``held_toy``, ``shaky`` and ``leaves``; and a family's
+three visits ``family_visit1`` to ``family_visit3``. The script language is documented in
 :mod:`vigcv.synth.script`.
 """
 
@@ -58,8 +60,8 @@ def cached_session(name: str, *, seed: int = 0, cache_dir: Path | None = None) -
     Parameters
     ----------
     name : str
-        A shipped script (``textbook``, ``missed``, ``long_latency``, ``parallel_play``,
-        ``mixed``).
+        A shipped script (a file name of ``configs/synth/`` without ``.toml``, e.g. ``textbook``
+        or ``mixed``).
     seed : int
         Generator seed.
     cache_dir : Path, optional
