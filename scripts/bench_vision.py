@@ -15,11 +15,16 @@ recall on frames both coders marked both faces visible (``recall_vis``). ``--no-
 in-sample table only (fast). ``--ceiling`` adds the other bound: each
 signal's best F1 over every decision threshold (0.02 to 0.98), chosen on the very clips it is
 scored on, per family and overall, so it shows how far a threshold alone could take a signal.
+Smile calibration stands beside the tables: expected calibration error (10 bins) and the share of
+coded frames said "on" against the coders' share, held out and in-sample. ``--sessions`` scores
+the two whole sessions (sessions/*.session.mp4, one per family) instead of the clips. With
+``--set smile_model='"relative"'`` each fold fits the person-relative smile model on the other
+family (:func:`fit_relative_smile`) instead of sweeping the smile thresholds.
 ``--scans DIR`` keeps each clip's scan (the expensive model pass) so that later runs only redo
 the cheap array stage; speed columns are empty for clips loaded from there.
 
 Usage: python scripts/bench_vision.py [--clips SUBSTR ...] [--save DIR] [--scans DIR]
-       [--no-lofo] [--ceiling] [--set key=value ...]
+       [--no-lofo] [--sessions] [--ceiling] [--set key=value ...]
 """
 
 from __future__ import annotations
@@ -42,6 +47,15 @@ from vigcv.evaluation import FRAME_SIGNALS, frame_scores, read_labels, values_at
 from vigcv.io import iter_frames, probe
 from vigcv.vision.extract import features_from_scan
 from vigcv.vision.scan import ScanResult, scan_video
+from vigcv.vision.signals import (
+    expected_calibration_error,
+    fit_logistic,
+    hold,
+    person_neutral,
+    relative_to_neutral,
+    sigmoid,
+    smile_design,
+)
 
 ROOT = Path(__file__).resolve().parents[1].parent / "shared" / "eval" / "parent-child"
 
@@ -223,6 +237,123 @@ def score_table(counts: pd.DataFrame, signals=FRAME_SIGNALS) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+# Person-relative smiles (smile_model = "relative"): how much a person's neutral level leans on
+# the training family's (prior frames: 0 = the person alone, inf = no person baseline), chosen per
+# fold on the training family's log-loss (both roles); the calibration is fitted there too.
+RELATIVE_PRIOR_FRAMES = (0.0, 30.0, 100.0, 300.0, float("inf"))
+
+
+def _role_cues(feats: dict[str, Any], role: str, vc: dict) -> list[tuple[str, pd.DataFrame]]:
+    """Per clip: the role's frames with its two smile cues (NaN where not measured)."""
+    out = []
+    for name, features in feats.items():
+        person = features.person(role)
+        out.append((name, person[["t", "smile_score", "happy_score"]].reset_index(drop=True)))
+    return out
+
+
+def _relative_design(
+    cues: list[tuple[str, pd.DataFrame]],
+    labels: dict[str, pd.DataFrame],
+    role: str,
+    vc: dict,
+    rate: float,
+    priors: tuple[float, float],
+    prior_frames: tuple[float, float],
+) -> tuple[np.ndarray, np.ndarray]:
+    """Design matrix (:func:`smile_design`) and coded answers at the label times."""
+    hold_frames = round(float(vc["smile_hold_s"] * rate))
+    xs, ys = [], []
+    for name, frame in cues:
+        lab = labels[name]
+        truth = lab[f"{role}_smile"].to_numpy(dtype=float)
+        keep = ~np.isnan(truth)
+        times = lab["t"].to_numpy(dtype=float)[keep]
+        rel = []
+        for cue, prior, frames in zip(
+            ("smile_score", "happy_score"), priors, prior_frames, strict=True
+        ):
+            values = frame[cue].to_numpy(dtype=float)
+            level, k = person_neutral(values, quantile=float(vc["smile_neutral_quantile"]))
+            r = relative_to_neutral(values, level, k, prior=prior, prior_frames=frames)
+            held = pd.DataFrame({"t": frame["t"], "v": hold(r, hold_frames)})
+            rel.append(values_at(held, times, "v", tolerance_s=0.25))
+        xs.append(smile_design(rel[0], rel[1]))
+        ys.append(truth[keep])
+    return np.vstack(xs), np.concatenate(ys)
+
+
+def fit_relative_smile(
+    feats: dict[str, Any], labels: dict[str, pd.DataFrame], config: dict
+) -> dict[str, Any]:
+    """The relative smile model's settings fitted on these clips: priors (each role's mean
+    neutral level), prior weights (:data:`RELATIVE_PRIOR_FRAMES`, least log-loss over both roles)
+    and each role's logistic calibration."""
+    vc = config["vision"]
+    rate = float(config["ingest"]["analysis_fps"])
+    best: tuple[float, dict[str, Any]] | None = None
+    per_role = {role: _role_cues(feats, role, vc) for role in ("parent", "child")}
+    priors = {}
+    for role, cues in per_role.items():
+        levels = [
+            [person_neutral(f[c].to_numpy(float), quantile=float(vc["smile_neutral_quantile"]))[0]
+             for _, f in cues]
+            for c in ("smile_score", "happy_score")
+        ]  # fmt: skip
+        priors[role] = tuple(float(np.nanmean(v)) for v in levels)
+    for ms in RELATIVE_PRIOR_FRAMES:
+        for mh in RELATIVE_PRIOR_FRAMES:
+            loss, settings = (
+                0.0,
+                {"smile_neutral_prior_frames": ms, "happy_neutral_prior_frames": mh},
+            )
+            for role, cues in per_role.items():
+                prefix = "child_" if role == "child" else ""
+                x, y = _relative_design(cues, labels, role, vc, rate, priors[role], (ms, mh))
+                coef = fit_logistic(x, y)
+                p = np.clip(sigmoid(np.hstack([x, np.ones((len(x), 1))]) @ coef), 1e-6, 1 - 1e-6)
+                loss += float(-np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)))
+                settings[f"{prefix}smile_calibration"] = [round(float(c), 4) for c in coef]
+                settings[f"{prefix}smile_prior_neutral"] = round(priors[role][0], 4)
+                settings[f"{prefix}happy_prior_neutral"] = round(priors[role][1], 4)
+            if best is None or loss < best[0]:
+                best = (loss, settings)
+    assert best is not None
+    return best[1]
+
+
+def smile_calibration(feats: dict[str, Any], labels: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """Per family and pooled, per smile signal: expected calibration error (10 bins, frames
+    with a probability), the share of coded frames said "on" (>= 0.5; none counts as off)
+    against the coders' share, and the share with a probability."""
+    rows = []
+    for signal in ("parent_smile", "child_smile"):
+        parts: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {}
+        for name, features in feats.items():
+            lab = labels[name]
+            truth = lab[signal].to_numpy(dtype=float)
+            keep = ~np.isnan(truth)
+            v = values_at(
+                features.dyad, lab["t"].to_numpy(dtype=float)[keep], signal, tolerance_s=0.25
+            )
+            for fam in (name.split(".")[0], "ALL"):
+                parts.setdefault(fam, []).append((v, truth[keep]))
+        for fam, pv in sorted(parts.items(), key=lambda kv: kv[0] == "ALL"):
+            v = np.concatenate([a for a, _ in pv])
+            y = np.concatenate([b for _, b in pv])
+            rows.append(
+                {
+                    "family": fam,
+                    "signal": signal,
+                    "ece": expected_calibration_error(v, y),
+                    "said_on": float(np.mean(np.nan_to_num(v, nan=0.0) >= 0.5)),
+                    "coded_on": float(np.mean(y >= 0.5)),
+                    "with_p": float(np.mean(~np.isnan(v))),
+                }
+            )
+    return pd.DataFrame(rows)
+
+
 def _with(config: dict, settings: dict[str, Any]) -> dict:
     out = copy.deepcopy(config)
     out["vision"].update(settings)
@@ -245,17 +376,29 @@ def leave_one_family_out(
     ``quality`` is false) is chosen on the same training family with that fold's gaze and smile
     settings, on the mean F1 of all five signals.
     """
+    relative = config["vision"].get("smile_model", "baseline") == "relative"
     trials = []  # (group, settings, per-family score table)
+    base_feats: dict[str, Any] = {}
+    if relative:
+        _, _, base_feats = evaluate(scans, labels, meta, config)
     for group, options in GRID.items():
+        if relative and group == "smile":
+            continue
         for settings in options:
             _, counts, _ = evaluate(scans, labels, meta, _with(config, settings))
             trials.append((group, settings, score_table(counts, SIGNALS_OF[group])))
     families = sorted({n.split(".")[0] for n in scans})
     rows = []
+    held_feats: dict[str, Any] = {}  # each clip's features as its held-out fold scored it
     for held in families:
         train = [f for f in families if f != held]
         chosen: dict[str, Any] = {}
+        if relative:
+            train_feats = {k: v for k, v in base_feats.items() if k.split(".")[0] in train}
+            chosen.update(fit_relative_smile(train_feats, labels, config))
         for group, signals in SIGNALS_OF.items():
+            if relative and group == "smile":
+                continue
             mine = [t for t in trials if t[0] == group]
             # One setting per group for the gaze model (its three signals share it); smiles are
             # picked per signal (their keys are separate).
@@ -279,11 +422,12 @@ def leave_one_family_out(
         options = QUALITY_GRID if quality else [{}]
         fold_trials = []
         for q in options:
-            _, counts, _ = evaluate(scans, labels, meta, _with(config, {**fold, **q}))
+            _, counts, fold_feats = evaluate(scans, labels, meta, _with(config, {**fold, **q}))
             table = score_table(counts)
             train_f1 = float(table[table["family"].isin(train)]["f1"].mean())
-            fold_trials.append((train_f1, q, table))
-        _, q, table = max(fold_trials, key=lambda t: t[0])
+            fold_trials.append((train_f1, q, table, fold_feats))
+        _, q, table, fold_feats = max(fold_trials, key=lambda t: t[0])
+        held_feats.update({k: v for k, v in fold_feats.items() if k.split(".")[0] == held})
         setting = ", ".join(f"{k}={v}" for k, v in {**fold, **q}.items())
         for signal in FRAME_SIGNALS:
             row = table[(table["family"] == held) & (table["signal"] == signal)].iloc[0].to_dict()
@@ -303,7 +447,9 @@ def leave_one_family_out(
         row["tuned_on"] = "each fold's other family"
         row["setting"] = ""
         pooled.append(row)
-    return pd.concat([out, pd.DataFrame(pooled)], ignore_index=True)
+    table = pd.concat([out, pd.DataFrame(pooled)], ignore_index=True)
+    table.attrs["calibration"] = smile_calibration(held_feats, labels)
+    return table
 
 
 def threshold_ceiling(feats: dict[str, Any], labels: dict[str, pd.DataFrame]) -> pd.DataFrame:
@@ -373,6 +519,11 @@ def main() -> None:
         help="LOFO without choosing the measurement-quality floor (the config's value stays)",
     )
     parser.add_argument(
+        "--sessions",
+        action="store_true",
+        help="score the whole sessions (sessions/*.session.mp4) instead of the clips",
+    )
+    parser.add_argument(
         "--ceiling", action="store_true", help="best F1 over thresholds chosen on the clips"
     )
     parser.add_argument(
@@ -389,6 +540,14 @@ def main() -> None:
         config[section or "vision"][key] = tomllib.loads(f"v = {value}")["v"]
     meta = {row["file"]: row for row in csv.DictReader((ROOT / "clips.csv").open())}
     clips = sorted(ROOT.glob("*.mp4"))
+    label_dir = ROOT / "labels"
+    if args.sessions:  # one session per family: both people sit as in its clips
+        clips = sorted((ROOT / "sessions").glob("*.session.mp4"))
+        label_dir = ROOT / "sessions"
+        for clip in clips:
+            family = clip.name.split(".")[0]
+            sides = {m["parent_side"] for f, m in meta.items() if f.startswith(family + ".")}
+            meta[clip.name] = {"parent_side": sides.pop() if len(sides) == 1 else "left"}
     if args.clips:
         clips = [c for c in clips if any(s in c.name for s in args.clips)]
     scans, labels, timing = {}, {}, []
@@ -396,7 +555,7 @@ def main() -> None:
         info = probe(clip)
         scan, t = scan_clip(clip, config, args.scans)
         scans[clip.stem] = scan
-        labels[clip.stem] = read_labels(ROOT / "labels" / (clip.stem + ".json"))
+        labels[clip.stem] = read_labels(label_dir / (clip.stem + ".json"))
         timing.append({"clip": clip.stem, "duration": info.duration, **t})
         print(
             f"{clip.name[:40]:40s} rtf {t['vision_s'] / info.duration:.3f} "
@@ -451,6 +610,11 @@ def main() -> None:
         table = lofo[show].join(side, on=["family", "signal"])
         print(table.round(3).to_string(index=False))
         print("in_P / in_R / in_F1: in-sample (chosen on the scored clips): the config as it is")
+        print(
+            "\nsmile calibration, held out: ECE (10 bins, frames with a probability), share said"
+            " on (>= 0.5) vs coders' share"
+        )
+        print(lofo.attrs["calibration"].round(3).to_string(index=False))
         print("\nsettings chosen per fold:")
         for family, setting in (
             lofo[lofo["family"] != "ALL"].groupby("family")["setting"].first().items()
@@ -458,6 +622,8 @@ def main() -> None:
             print(f"  scoring {family}: {setting}")
     print(f"\n## In-sample (chosen on the scored clips): the config as it is ({rule})")
     print(insample[show].round(3).to_string(index=False))
+    print("smile calibration, in-sample:")
+    print(smile_calibration(feats, labels).round(3).to_string(index=False))
     if args.ceiling:
         print(
             "\n## Threshold ceiling (each signal's best decision threshold, chosen on the very "

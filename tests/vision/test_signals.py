@@ -10,10 +10,17 @@ from vigcv.checks import NonFiniteError
 from vigcv.vision.detect import detect_faces, detect_in_regions
 from vigcv.vision.landmarks import Landmarker, mesh_geometry
 from vigcv.vision.signals import (
+    calibrated_smile,
     combine_smile,
+    expected_calibration_error,
+    fit_logistic,
     happy_score,
+    hold,
     looks_towards,
     person_baseline,
+    person_neutral,
+    relative_to_neutral,
+    smile_design,
     smile_log_score,
     smile_probability_series,
 )
@@ -314,3 +321,91 @@ def test_face_presence_is_a_checked_probability():
     landmarker._mesh = _FakeMesh(float("nan"))  # would pass `presence < min_presence` as a face
     with pytest.raises(NonFiniteError, match="presence"):
         landmarker.mesh(crop)
+
+
+def _relative_probability(values: np.ndarray, coef: list[float]) -> np.ndarray:
+    """The relative model's probability for one synthetic person with no classifier cue."""
+    score = smile_log_score(values, np.zeros(values.size), smooth_frames=9, yaw_gain=0.0)
+    level, frames = person_neutral(score, quantile=0.5)
+    rel = hold(relative_to_neutral(score, level, frames, prior=-5.0, prior_frames=0.0), 50)
+    return calibrated_smile(
+        rel, np.full(values.size, np.nan), np.ones(values.size, bool), coef=coef
+    )
+
+
+def test_relative_smile_ignores_a_high_resting_smile_and_finds_smiles_above_it():
+    # A mother whose neutral mouth reads 0.6 on mouthSmile (an absolute reading says smiling
+    # throughout): relative to her own median she is not smiling at rest, and her smiles
+    # (0.9, 30% of the session) are found.
+    coef = [2.0, 0.0, 0.0, 0.0, -2.0]  # p = 0.5 at one logit unit above the neutral level
+    values = np.full(1000, np.nan)
+    idx = np.arange(0, 1000, 4)
+    smiling = (idx % 250) < 75
+    values[idx] = np.where(smiling, 0.9, 0.6)
+    p = _relative_probability(values, coef)
+    frame_smiling = (np.arange(1000) % 250) < 75
+    inner = (np.arange(1000) % 250 >= 10) & (np.arange(1000) % 250 < 65)
+    rest = (np.arange(1000) % 250 >= 90) & (np.arange(1000) % 250 < 240)
+    assert np.all(p[inner] > 0.8)
+    assert np.all(p[rest] < 0.2)
+    assert 0.2 < np.mean(p >= 0.5) < 0.4  # about the 30% she smiles, not ~100%
+    assert np.mean(p[frame_smiling] >= 0.5) > 0.8
+    # The same face read absolutely (no person baseline) is "smiling" everywhere.
+    score = smile_log_score(values, np.zeros(1000), smooth_frames=9, yaw_gain=0.0)
+    absolute = hold(relative_to_neutral(score, 0.0, 0, prior=-2.0, prior_frames=np.inf), 50)
+    assert np.mean(absolute > 1.0) > 0.95
+
+
+def test_neutral_prior_weight_moves_between_person_and_prior():
+    score = np.array([1.0, 2.0])
+    own = relative_to_neutral(score, 1.0, 100, prior=-3.0, prior_frames=0.0)
+    assert own == pytest.approx([0.0, 1.0])
+    half = relative_to_neutral(score, 1.0, 100, prior=-3.0, prior_frames=100.0)
+    assert half == pytest.approx([2.0, 3.0])  # level -1: halfway between 1 and -3
+    none = relative_to_neutral(score, 1.0, 100, prior=-3.0, prior_frames=np.inf)
+    assert none == pytest.approx([4.0, 5.0])
+
+
+def test_calibrated_smile_is_a_probability_and_nan_only_where_nothing_was_measured():
+    s = np.array([np.nan, 50.0, -50.0, np.nan, 0.0])
+    h = np.array([np.nan, np.nan, 3.0, 1e6, 0.0])
+    present = np.array([True, True, True, True, False])
+    p = calibrated_smile(s, h, present, coef=[3.0, -1.0, 1.0, 0.5, 0.2])
+    assert np.isnan(p[0]) and np.isnan(p[4])
+    assert np.all((p[1:4] >= 0.0) & (p[1:4] <= 1.0))
+    assert p[1] > 0.99 and p[2] < 0.01 and p[3] > 0.99
+
+
+def test_logistic_calibration_on_a_known_mixture_is_calibrated():
+    # Two kinds of frames: smiles with the cue ~ N(1.5, 1), non-smiles ~ N(-1, 1), 35% smiles.
+    # The true probability is logistic in the cue; the fit recovers it and its ECE is small on
+    # fresh frames from the same mixture, where a fixed uncalibrated mapping is not.
+    rng = np.random.default_rng(3)
+
+    def draw(n):
+        y = (rng.random(n) < 0.35).astype(float)
+        cue = np.where(y == 1, rng.normal(1.5, 1.0, n), rng.normal(-1.0, 1.0, n))
+        return cue, y
+
+    cue, y = draw(4000)
+    x = smile_design(cue, np.full(cue.size, np.nan))
+    coef = fit_logistic(x, y, l2=1e-3)
+    cue2, y2 = draw(20000)
+    x2 = np.hstack([smile_design(cue2, np.full(cue2.size, np.nan)), np.ones((cue2.size, 1))])
+    p = 1.0 / (1.0 + np.exp(-(x2 @ coef)))
+    assert np.all((p >= 0) & (p <= 1))
+    assert expected_calibration_error(p, y2) < 0.02
+    # The true slope is 2.5 (difference of means / variance) and the intercept
+    # log(0.35 / 0.65) - (1.5**2 - 1) / 2.
+    assert coef[0] == pytest.approx(2.5, abs=0.25)
+    assert coef[-1] + coef[3] == pytest.approx(np.log(0.35 / 0.65) - 0.625, abs=0.25)
+    uncalibrated = 1.0 / (1.0 + np.exp(-(4.0 * cue2 + 2.0)))
+    assert expected_calibration_error(uncalibrated, y2) > 0.1
+
+
+def test_expected_calibration_error_known_values():
+    p = np.array([0.05, 0.05, 0.95, 0.95, np.nan])
+    y = np.array([0.0, 0.0, 1.0, 1.0, 1.0])
+    assert expected_calibration_error(p, y) == pytest.approx(0.05)
+    assert expected_calibration_error(np.full(4, 0.5), np.array([1.0, 1, 1, 1])) == 0.5
+    assert np.isnan(expected_calibration_error(np.full(2, np.nan), np.ones(2)))

@@ -25,11 +25,14 @@ from vigcv.vision.quality import combine_quality, quality_components
 from vigcv.vision.roles import RoleAssignment, assign_roles
 from vigcv.vision.scan import MEASURE_FIELDS, POINT_FIELDS, ScanResult, scan_video
 from vigcv.vision.signals import (
+    calibrated_smile,
     combine_smile,
     happy_score,
     hold,
     looks_towards,
     person_baseline,
+    person_neutral,
+    relative_to_neutral,
     running_median,
     sigmoid,
     smile_log_score,
@@ -125,6 +128,47 @@ def _person_arrays(
     for name in ("presence", *POINT_FIELDS, "sharpness"):
         out[name] = col[name]
     return out
+
+
+def _relative_smile(
+    p: dict[str, np.ndarray],
+    score: np.ndarray,
+    happy: np.ndarray,
+    vc: dict[str, Any],
+    prefix: str,
+    hold_frames: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Smile probability as a change from the person's own neutral face in this session
+    (``smile_model = "relative"``), and the blendshape cue's neutral level per frame.
+
+    Each cue (the face mesh's smile score, the classifier's log happy/neutral) is taken
+    relative to the person's neutral level (:func:`person_neutral`, shrunk to a prior with
+    the weight of ``*_neutral_prior_frames`` frames), held over gaps, and the two are
+    combined by a logistic fitted on other families (:func:`calibrated_smile`).
+    """
+    quantile = float(vc["smile_neutral_quantile"])
+    rel = []
+    levels = []
+    for cue, values in (("smile", score), ("happy", happy)):
+        measured = np.where(p["visible"] > 0, values, np.nan)
+        level, frames = person_neutral(measured, quantile=quantile)
+        rel.append(
+            hold(
+                relative_to_neutral(
+                    measured,
+                    level,
+                    frames,
+                    prior=float(vc[f"{prefix}{cue}_prior_neutral"]),
+                    prior_frames=float(vc[f"{cue}_neutral_prior_frames"]),
+                ),
+                hold_frames,
+            )
+        )
+        levels.append(level)
+    smile = calibrated_smile(
+        rel[0], rel[1], p["visible"] > 0, coef=list(vc[f"{prefix}smile_calibration"])
+    )
+    return smile, np.full(score.shape, levels[0])
 
 
 def person_quality(
@@ -403,6 +447,8 @@ def _assemble(
             happy_ratio=vc["happy_ratio"],
             landmark_weight=vc["smile_landmark_weight"],
         )
+        if vc.get("smile_model", "baseline") == "relative":
+            smile, p["smile_baseline"] = _relative_smile(p, score, happy, vc, prefix, hold_frames)
         smile = np.where(unseen, np.nan, smile)
         p["smile"] = require_probability(smile, what="smile probability", allow_nan=True)
         width_m = vc["child_head_width_m"] if is_child else vc["parent_head_width_m"]

@@ -205,3 +205,102 @@ def looks_towards(gaze_yaw: np.ndarray, own_x: np.ndarray, other_x: np.ndarray) 
     """
     side = np.sign(np.asarray(other_x, dtype=float) - np.asarray(own_x, dtype=float))
     return -np.asarray(gaze_yaw, dtype=float) * np.where(side == 0, 1.0, side)
+
+
+def person_neutral(score: np.ndarray, *, quantile: float) -> tuple[float, int]:
+    """A person's neutral level of one smile cue over the session, and how many frames it rests on.
+
+    The ``quantile`` (0..1) of the person's measured values (0.5: the median, as OpenFace takes
+    a person's neutral face to be the typical one). NaN and 0 where nothing was measured.
+    """
+    valid = np.asarray(score, dtype=float)
+    valid = valid[~np.isnan(valid)]
+    if valid.size == 0:
+        return float("nan"), 0
+    return float(np.quantile(valid, quantile)), int(valid.size)
+
+
+def relative_to_neutral(
+    score: np.ndarray, neutral: float, frames: int, *, prior: float, prior_frames: float
+) -> np.ndarray:
+    """``score`` minus the person's own neutral level, that level shrunk to ``prior``.
+
+    The subtracted level is ``prior + w * (neutral - prior)`` with ``w = frames / (frames +
+    prior_frames)``: ``prior_frames`` 0 makes the score fully relative to the person, infinity
+    leaves it absolute (minus the constant prior); between, short sessions lean on the prior.
+    """
+    score = np.asarray(score, dtype=float)
+    if np.isnan(neutral) or frames <= 0:
+        return score - prior
+    w = 0.0 if np.isinf(prior_frames) else frames / (frames + max(0.0, prior_frames))
+    return score - (prior + w * (neutral - prior))
+
+
+def calibrated_smile(
+    smile_rel: np.ndarray,
+    happy_rel: np.ndarray,
+    present: np.ndarray,
+    *,
+    coef: list[float] | tuple[float, ...],
+) -> np.ndarray:
+    """Smile probability from the two person-relative cues through a fitted logistic.
+
+    ``coef = (a_s, d_s, a_h, d_h, c)``: ``z = c + (a_s * smile_rel or d_s where it is not
+    measured) + (a_h * happy_rel or d_h where not measured)``, ``p = sigmoid(z)``; NaN where
+    neither cue is measured or the face is absent. The coefficients come from
+    :func:`fit_logistic` on coded frames of other families (scripts/bench_vision.py).
+    """
+    a_s, d_s, a_h, d_h, c = (float(v) for v in coef)
+    s = np.asarray(smile_rel, dtype=float)
+    h = np.asarray(happy_rel, dtype=float)
+    z = c + np.where(np.isnan(s), d_s, a_s * s) + np.where(np.isnan(h), d_h, a_h * h)
+    z = np.where(np.isnan(s) & np.isnan(h), np.nan, z)
+    return np.where(present, sigmoid(z), np.nan)
+
+
+def smile_design(smile_rel: np.ndarray, happy_rel: np.ndarray) -> np.ndarray:
+    """The columns :func:`calibrated_smile` weighs, in its ``coef`` order (without ``c``):
+    each cue (0 where not measured) and its not-measured indicator."""
+    cols = []
+    for v in (np.asarray(smile_rel, dtype=float), np.asarray(happy_rel, dtype=float)):
+        cols += [np.nan_to_num(v, nan=0.0), np.isnan(v).astype(float)]
+    return np.stack(cols, axis=1)
+
+
+def fit_logistic(x: np.ndarray, y: np.ndarray, *, l2: float = 1.0, iters: int = 50) -> np.ndarray:
+    """Logistic regression by Newton's method with an L2 penalty on the weights (not the
+    intercept). Returns the weights followed by the intercept."""
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y, dtype=float)
+    xa = np.hstack([x, np.ones((x.shape[0], 1))])
+    w = np.zeros(xa.shape[1])
+    pen = np.full(xa.shape[1], l2)
+    pen[-1] = 0.0
+    for _ in range(iters):
+        p = sigmoid(xa @ w)
+        grad = xa.T @ (p - y) + pen * w
+        hess = (xa * (p * (1 - p))[:, None]).T @ xa + np.diag(pen + 1e-9)
+        step = np.linalg.solve(hess, grad)
+        w -= step
+        if np.max(np.abs(step)) < 1e-8:
+            break
+    return w
+
+
+def expected_calibration_error(p: np.ndarray, y: np.ndarray, *, bins: int = 10) -> float:
+    """Expected calibration error over ``bins`` equal-width probability bins: the frame-weighted
+    mean of |mean probability - observed rate| per bin. Frames without a probability are left
+    out; NaN when none is left."""
+    p = np.asarray(p, dtype=float)
+    y = np.asarray(y, dtype=float)
+    keep = ~np.isnan(p) & ~np.isnan(y)
+    p, y = p[keep], y[keep]
+    if p.size == 0:
+        return float("nan")
+    b = np.minimum((p * bins).astype(int), bins - 1)
+    total = 0.0
+    for i in range(bins):
+        m = b == i
+        if m.any():
+            total += m.sum() * abs(float(p[m].mean()) - float(y[m].mean()))
+    return total / p.size
