@@ -257,6 +257,9 @@ def _resolve(name: str, choice: str) -> object:
         return decode_ahead_for(config)
     if name == "vision.looks_at_depth":
         return _dyad(looks_at_model="angle", looks_at_depth=value)
+    if name == "vision.smile_model":
+        dyad = features_from_scan(_scan(), config=config, rate=10.0).dyad
+        return dyad[["parent_smile", "child_smile"]].to_numpy(dtype=float)
     if name in ("vision.looks_at_model", "vision.eye_source"):
         return _dyad(**{key: value})
     raise AssertionError(f"no test resolves {name}: add one here")

@@ -35,6 +35,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "vision.looks_at_model": ("angle", "towards"),
     "vision.looks_at_depth": ("face_size", "shared"),
     "vision.mutual_gaze_combine": ("min", "product"),
+    "vision.smile_model": ("baseline", "relative"),
     "scoring.combine": ("weighted_mean", "geometric", "max"),
     "batch.decode_ahead": ("auto", "on", "off"),
 }
