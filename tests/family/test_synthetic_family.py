@@ -34,12 +34,17 @@ def test_progress_has_the_visits_in_date_order_and_the_scripted_growth(
     assert progress["comparable"].all()  # both faces are in view all along
     gaze = progress["mutual_gaze_min_per_10min"].tolist()
     answered = progress["answered_share"].tolist()
-    # the scripts: mutual gaze about 2 s, then about 9 s, then about 19 s of 30 s; one of three
-    # calls answered within 2 s at visit 1, every one at visit 3
+    # the scripts: mutual gaze about 2 s, then about 9 s, then about 19 s of 30 s; at visit 1 the
+    # mother answers one of the child's three calls late and misses one, at visit 3 she answers
+    # every call within a second. The share also counts the child's looks and smiles as
+    # initiatives (answered when the mother already looks at her), which the scripts do not fix,
+    # so what the scenes guarantee is the rise and the unanswered calls of visit 1.
     assert gaze[0] < gaze[1] < gaze[2], gaze
     assert gaze[2] > 3 * gaze[0]
     assert answered[0] < answered[2], answered
-    assert answered[2] >= 0.8 and answered[0] <= 0.5
+    assert answered[0] < 1.0 and answered[2] >= 0.8, answered
+    counts = progress[["initiatives", "answered_2s"]].to_numpy()
+    assert counts[0][1] <= counts[0][0] - 2  # visit 1: the late call and the missed one
     assert (family_run.family / PROGRESS_PLOT).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
