@@ -8,7 +8,11 @@ import datetime as dt
 import json
 import os
 import shutil
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -131,18 +135,28 @@ def test_every_reader_finds_a_familys_sessions(family_out: Path, tmp_path: Path)
     assert "lee/v1:" in proc.stdout and "lee/v2:" in proc.stdout  # but both are found
 
 
-def test_the_review_page_serves_a_familys_session(family_out: Path, tmp_path: Path) -> None:
-    import threading
-
-    from tests.review.conftest import Client
+@contextmanager
+def _serving(out: Path) -> Iterator[Any]:
+    """The review server over ``out``, serving in a thread until the block ends."""
     from vigcv.review.server import make_server
 
-    out = tmp_path / "out"
-    shutil.copytree(family_out, out)
     srv = make_server(out, config=load_config(), exporter=export_out)
     thread = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     try:
+        yield srv
+    finally:
+        srv.shutdown()
+        srv.server_close()
+        thread.join(timeout=5)
+
+
+def test_the_review_page_serves_a_familys_session(family_out: Path, tmp_path: Path) -> None:
+    from tests.review.conftest import Client
+
+    out = tmp_path / "out"
+    shutil.copytree(family_out, out)
+    with _serving(out) as srv:
         client = Client(srv.app.port, srv.app.token, srv.app.csrf)
         status, listing = client.json("GET", "/api/sessions")
         assert status == 200
@@ -173,10 +187,6 @@ def test_the_review_page_serves_a_familys_session(family_out: Path, tmp_path: Pa
                                 body={"date": "2026-01-12"})  # fmt: skip
         assert status == 400
         assert client.json("GET", "/api/sessions/flat")[1]["visit"] is None
-    finally:
-        srv.shutdown()
-        srv.server_close()
-        thread.join(timeout=5)
     with open_store(out) as store:
         assert [d.status for d in store.decisions("lee/v1")] == ["accepted"]
     # kept in family.json, never replaced by a re-run's date
@@ -199,36 +209,25 @@ def test_a_visit_where_the_child_was_rarely_seen_says_so(family_out: Path, tmp_p
 
 
 def test_the_guider_corrects_a_visits_date_on_the_page(family_out: Path, tmp_path: Path) -> None:
-    import threading
-
     from selenium.webdriver.common.by import By
 
     from tests.review.browser import chromium, wait_for
-    from vigcv.review.server import make_server
 
     out = tmp_path / "out"
     shutil.copytree(family_out, out)
-    srv = make_server(out, config=load_config(), exporter=export_out)
-    thread = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
-        with chromium() as b:
-            b.get(srv.url)
-            base = srv.url.split("?")[0].rstrip("/")
-            b.get(f"{base}/#/s/lee%2Fv2")
-            field = wait_for(lambda: b.find_element(By.ID, "visit-date"), what="the visit date")
-            assert field.get_attribute("value") == "2026-02-07"
-            assert "file name" in b.find_element(By.ID, "visit-date-source").text
-            b.execute_script("arguments[0].value = '2026-02-09'", field)
-            b.find_element(By.ID, "visit-date-save").click()
-            wait_for(lambda: "set by you" in b.find_element(By.ID, "visit-date-source").text,
-                     what="the saved date")  # fmt: skip
-            b.refresh()
-            field = wait_for(lambda: b.find_element(By.ID, "visit-date"), what="after a reload")
-            assert field.get_attribute("value") == "2026-02-09"
-    finally:
-        srv.shutdown()
-        srv.server_close()
-        thread.join(timeout=5)
+    with _serving(out) as srv, chromium() as b:
+        b.get(srv.url)
+        base = srv.url.split("?")[0].rstrip("/")
+        b.get(f"{base}/#/s/lee%2Fv2")
+        field = wait_for(lambda: b.find_element(By.ID, "visit-date"), what="the visit date")
+        assert field.get_attribute("value") == "2026-02-07"
+        assert "file name" in b.find_element(By.ID, "visit-date-source").text
+        b.execute_script("arguments[0].value = '2026-02-09'", field)
+        b.find_element(By.ID, "visit-date-save").click()
+        wait_for(lambda: "set by you" in b.find_element(By.ID, "visit-date-source").text,
+                 what="the saved date")  # fmt: skip
+        b.refresh()
+        field = wait_for(lambda: b.find_element(By.ID, "visit-date"), what="after a reload")
+        assert field.get_attribute("value") == "2026-02-09"
     visits = json.loads((out / "lee" / FAMILY_FILE).read_text())["visits"]
     assert visits["v2"] == {"date": "2026-02-09", "source": "guider"}
