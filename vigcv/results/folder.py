@@ -11,6 +11,10 @@ OUT/
     roles.json             {"swapped": bool}: the guider's parent/child swap        (ROLES_FILE)
     moments.json, moments.csv, windows.parquet   ranked moments and window scores
     timeline.csv, features.parquet               per analysed frame; per person per frame
+    people.csv, people.json, people/person-<id>.jpg   the people found: id, role guess, seconds
+                                                 seen, thumbnail; people.json adds each person's
+                                                 face-identity embedding      (PEOPLE_*)
+    looks.parquet                                who looks at whom: t, person, target, looks_at
     speech.csv, speech.rttm, turns.csv           who speaks when (also as RTTM); turns and responses
     overlay.mp4                                  with --overlay
     cache/<key>/vision, cache/<key>/audio        the extraction cache (vigcv.cache)
@@ -50,6 +54,10 @@ MOMENTS_JSON = "moments.json"
 MOMENTS_CSV = "moments.csv"
 WINDOWS_FILE = "windows.parquet"
 TIMELINE_FILE = "timeline.csv"
+PEOPLE_CSV = "people.csv"
+PEOPLE_JSON = "people.json"
+PEOPLE_FOLDER = "people"
+LOOKS_FILE = "looks.parquet"
 FEATURES_FILE = "features.parquet"
 SPEECH_FILE = "speech.csv"
 SPEECH_RTTM = "speech.rttm"
@@ -427,6 +435,92 @@ def write_features(folder: Path, table: pd.DataFrame) -> None:
 
 def read_features(folder: Path) -> pd.DataFrame:
     return pd.read_parquet(Path(folder) / FEATURES_FILE)
+
+
+# -- the people of a session ---------------------------------------------------------------------
+
+# Columns of people.csv, one row per person found in the session.
+PEOPLE_CSV_COLUMNS = (
+    "person",  # id, stable across the session (int; the `person` of features.parquet)
+    "role_guess",  # "adult" | "child" | "unknown", from face proportions, size and voice
+    "confidence",  # 0.5 (a coin toss) .. 1, of role_guess
+    "seconds_visible",  # seconds in which the face was found
+    "pair_role",  # "parent" | "child" for the pair scored by default (timeline.csv), else ""
+    "thumbnail",  # path of the person's face picture relative to the session folder, or ""
+)
+
+
+def thumbnail_name(person: int) -> str:
+    """The thumbnail's path inside a session folder: ``people/person-<id>.jpg``."""
+    return f"{PEOPLE_FOLDER}/person-{int(person)}.jpg"
+
+
+def write_people(
+    folder: Path,
+    people: pd.DataFrame,
+    *,
+    embeddings: dict[int, Any] | None = None,
+    thumbnails: dict[int, bytes] | None = None,
+) -> None:
+    """people.csv, people.json (the same rows plus each person's ``embedding``, a list of
+    floats or null) and the JPEG thumbnails ``people/person-<id>.jpg``."""
+    folder = Path(folder)
+    table = people.reindex(columns=list(PEOPLE_CSV_COLUMNS)).copy()
+    thumbnails = thumbnails or {}
+    for person, data in thumbnails.items():
+        target = folder / thumbnail_name(person)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        store.write_bytes(target, data)
+    table["thumbnail"] = [
+        thumbnail_name(p) if int(p) in thumbnails else "" for p in table["person"]
+    ]
+    store.write_csv(folder / PEOPLE_CSV, table, float_format="%.3f")
+    embeddings = embeddings or {}
+    rows = []
+    for row in table.to_dict(orient="records"):
+        vector = embeddings.get(int(row["person"]))
+        row["embedding"] = None if vector is None else [round(float(v), 6) for v in vector]
+        rows.append(row)
+    store.write_json(folder / PEOPLE_JSON, {"people": rows})
+
+
+def read_people(folder: Path) -> pd.DataFrame:
+    """people.csv (columns :data:`PEOPLE_CSV_COLUMNS`); empty when the session has none (a run
+    made before people were recorded)."""
+    path = Path(folder) / PEOPLE_CSV
+    if not path.is_file():
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in PEOPLE_CSV_COLUMNS})
+    return pd.read_csv(path, keep_default_na=False, na_values=[""]).fillna({"thumbnail": ""})
+
+
+def read_people_embeddings(folder: Path) -> dict[int, Any]:
+    """``{person: ndarray (d,)}`` from people.json for the people who have an embedding."""
+    import numpy as np
+
+    path = Path(folder) / PEOPLE_JSON
+    if not path.is_file():
+        return {}
+    doc = store.read_json(path)
+    return {
+        int(row["person"]): np.asarray(row["embedding"], dtype=float)
+        for row in doc.get("people", [])
+        if row.get("embedding")
+    }
+
+
+def write_looks(folder: Path, looks: pd.DataFrame) -> None:
+    """looks.parquet: who looks at whom, one row per analysed frame per ordered pair."""
+    store.write_parquet(Path(folder) / LOOKS_FILE, looks)
+
+
+def read_looks(folder: Path) -> pd.DataFrame:
+    """looks.parquet (``t``, ``person``, ``target``, ``looks_at``); empty when missing."""
+    path = Path(folder) / LOOKS_FILE
+    if not path.is_file():
+        return pd.DataFrame(
+            {c: pd.Series(dtype=float) for c in ("t", "person", "target", "looks_at")}
+        )
+    return pd.read_parquet(path)
 
 
 def speech_table(speech: SpeechTrack) -> pd.DataFrame:
