@@ -8,7 +8,8 @@ OUT/
   exports/                 what `vigcv export` wrote                     (EXPORTS_FOLDER)
   <session>/
     run.json               provenance, timings, warnings; its presence makes a session (RUN_FILE)
-    roles.json             {"swapped": bool}: the guider's parent/child swap        (ROLES_FILE)
+    roles.json             {"swapped": bool, "pair": {"parent": id, "child": id}}: the guider's
+                           parent/child swap and chosen pair                        (ROLES_FILE)
     moments.json, moments.csv, windows.parquet   ranked moments and window scores
     timeline.csv, features.parquet               per analysed frame; per person per frame
     people.csv, people.json, people/person-<id>.jpg   the people found: id, role guess, seconds
@@ -284,19 +285,58 @@ def write_run(folder: Path, run: dict[str, Any]) -> None:
     store.write_json(Path(folder) / RUN_FILE, run)
 
 
-def roles_swapped(folder: Path) -> bool:
-    """Whether the guider swapped parent and child for this session (``roles.json``)."""
+def _read_roles(folder: Path) -> dict[str, Any]:
+    """roles.json as a dict; ``{}`` when it is missing or damaged."""
     path = Path(folder) / ROLES_FILE
     if not path.is_file():
-        return False
+        return {}
     try:
-        return bool(store.read_json(path).get("swapped", False))
-    except (ValueError, OSError, AttributeError):
-        return False
+        doc = store.read_json(path)
+    except (ValueError, OSError):
+        return {}
+    return doc if isinstance(doc, dict) else {}
+
+
+def roles_swapped(folder: Path) -> bool:
+    """Whether the guider swapped parent and child for this session (``roles.json``)."""
+    return bool(_read_roles(folder).get("swapped", False))
 
 
 def write_roles(folder: Path, *, swapped: bool) -> None:
-    store.write_json(Path(folder) / ROLES_FILE, {"swapped": swapped})
+    """Set the swap in ``roles.json``, keeping the pair the guider chose (:func:`write_pair`)."""
+    doc = _read_roles(folder)
+    doc["swapped"] = bool(swapped)
+    store.write_json(Path(folder) / ROLES_FILE, doc)
+
+
+def read_pair(folder: Path) -> tuple[int, int] | None:
+    """The pair the guider chose to score by default, ``(parent, child)`` person ids of
+    people.csv, from ``roles.json``; None when the automatic pair (people.csv ``pair_role``)
+    stands. The swap (:func:`roles_swapped`) applies on top of either."""
+    pair = _read_roles(folder).get("pair")
+    if not isinstance(pair, dict):
+        return None
+    try:
+        parent, child = int(pair["parent"]), int(pair["child"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    return (parent, child) if parent != child else None
+
+
+def write_pair(folder: Path, *, parent: int | None, child: int | None) -> None:
+    """Record in ``roles.json`` which two people (person ids) are the session's default pair,
+    as the guider marked them (the parent figure and the index child); both None goes back to
+    the automatic pair. A chosen pair says who is the parent, so it also clears the swap."""
+    doc = _read_roles(folder)
+    if parent is None and child is None:
+        doc.pop("pair", None)
+    elif parent is None or child is None or int(parent) == int(child):
+        raise ValueError("a pair needs two different people (parent and child ids)")
+    else:
+        doc["pair"] = {"parent": int(parent), "child": int(child)}
+        doc["swapped"] = False
+    doc.setdefault("swapped", False)
+    store.write_json(Path(folder) / ROLES_FILE, doc)
 
 
 def recording(run: dict[str, Any]) -> Path | None:
