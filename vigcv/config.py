@@ -101,8 +101,22 @@ POSITIVE: frozenset[str] = frozenset(
         "scoring.switches_ref",
         "scoring.laughter_ref_s",
         "tune.time_blocks",
+        "people.sure_distance",
+        "people.ask_distance",
     }
 )
+
+
+# Pairs of keys ("section.key") whose first value may not exceed the second.
+ORDERED: tuple[tuple[str, str], ...] = (("people.sure_distance", "people.ask_distance"),)
+
+
+def _check_order(config: Mapping[str, Any], source: str) -> None:
+    for low, high in ORDERED:
+        (s1, k1), (s2, k2) = low.split(".", 1), high.split(".", 1)
+        a, b = config.get(s1, {}).get(k1), config.get(s2, {}).get(k2)
+        if isinstance(a, int | float) and isinstance(b, int | float) and a > b:
+            raise ConfigError(f"{source}: '{low}' ({a}) must not be greater than '{high}' ({b})")
 
 
 def default_config_path() -> Path:
@@ -182,6 +196,7 @@ def load_config(
         _merge(config, _read_toml(Path(path)), where="", source=str(path))
     if overrides:
         _merge(config, overrides, where="", source="override")
+    _check_order(config, str(path) if path is not None else "override")
     return config
 
 
@@ -221,6 +236,7 @@ def check_config(config: Mapping[str, Any], *, source: str = "config") -> None:
                 check_value(name, value, source=source)
 
     walk(config, "")
+    _check_order(config, source)
 
 
 _DEFAULT: dict[tuple[str, int], Config] = {}
