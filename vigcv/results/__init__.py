@@ -4,6 +4,8 @@
   sessions, ``run.json``, ``moments.json`` (as :class:`vigcv.types.Moment`), timelines, speech,
   ``summary.csv``.
 - :mod:`vigcv.results.decisions`: the guider's decisions, ``OUT/reviews.sqlite``.
+- :mod:`vigcv.results.people`: the people of a session named by the guider, recognised in the
+  family's other visits, and who may be shown (also in ``OUT/reviews.sqlite``).
 - :mod:`vigcv.results.sessions`: a session read for display (the review page, the exports):
   its moments with their decisions attached, and the curves of its timeline.
 
@@ -56,6 +58,7 @@ from vigcv.results.folder import (
     read_looks,
     read_moments,
     read_moments_document,
+    read_pair,
     read_people,
     read_people_embeddings,
     read_referrer_text,
@@ -73,12 +76,21 @@ from vigcv.results.folder import (
     write_features,
     write_looks,
     write_moments,
+    write_pair,
     write_people,
     write_roles,
     write_run,
     write_speech,
     write_summary,
     write_timeline,
+)
+from vigcv.results.people import (
+    PEOPLE_COLUMNS,
+    apply_pair,
+    decline_name,
+    family_names,
+    name_person,
+    session_people,
 )
 
 __all__ = [
@@ -92,6 +104,7 @@ __all__ = [
     "MOMENTS_CSV",
     "MOMENTS_JSON",
     "OVERLAY_FILE",
+    "PEOPLE_COLUMNS",
     "PEOPLE_CSV",
     "PEOPLE_CSV_COLUMNS",
     "PEOPLE_FOLDER",
@@ -111,7 +124,10 @@ __all__ = [
     "TURNS_FILE",
     "WINDOWS_FILE",
     "SessionResult",
+    "apply_pair",
+    "decline_name",
     "failed_sessions",
+    "family_names",
     "family_sessions",
     "file_stem",
     "is_family",
@@ -120,11 +136,13 @@ __all__ = [
     "list_families",
     "list_sessions",
     "make_session_dir",
+    "name_person",
     "read_family",
     "read_features",
     "read_looks",
     "read_moments",
     "read_moments_document",
+    "read_pair",
     "read_people",
     "read_people_embeddings",
     "read_referrer_text",
@@ -137,11 +155,13 @@ __all__ = [
     "roles_swapped",
     "session_dirs",
     "session_name",
+    "session_people",
     "thumbnail_name",
     "write_family",
     "write_features",
     "write_looks",
     "write_moments",
+    "write_pair",
     "write_people",
     "write_roles",
     "write_run",
