@@ -78,6 +78,8 @@ SHARES: frozenset[str] = frozenset(
         "selection.extend_ratio",
         "selection.min_score",
         "review.match_iou",
+        "export.blur_detect_threshold",
+        "export.blur_match_iou",
     }
 )
 
@@ -101,6 +103,10 @@ POSITIVE: frozenset[str] = frozenset(
         "scoring.switches_ref",
         "scoring.laughter_ref_s",
         "tune.time_blocks",
+        "export.blur_detect_every",
+        "export.blur_detect_width",
+        "export.blur_cells",
+        "export.blur_threads",
         "people.sure_distance",
         "people.ask_distance",
     }
