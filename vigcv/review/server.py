@@ -12,6 +12,11 @@ Routes (every one needs the token; see :mod:`vigcv.review.security`):
 - ``GET /files/<path>`` a file inside OUT (exported clips and reports)
 - ``POST /api/sessions/<s>/decision`` ``{"start", "end", "field", "value", "reviewer"}``
 - ``POST /api/sessions/<s>/swap`` swap parent and child (re-derives outputs from the cache)
+- ``GET /api/sessions/<s>/people`` the session's people: names, roles, who may be shown
+- ``POST /api/sessions/<s>/people`` ``{"person", "name", "parent_figure", "index_child",
+  "may_show", "reviewer", "version"}``: the guider names a person (remembered for the family)
+- ``POST /api/sessions/<s>/people-decline`` ``{"person", "name"}``: "no, this is not <name>"
+- ``POST /api/sessions/<s>/pair``: score the parent figure and index child the names give
 - ``POST /api/sessions/<s>/export`` ``{"audience": "parent"|"guider"}`` (default parent): export
   this session into a new dated folder (the parent's version: kept moments only)
 """
@@ -35,8 +40,18 @@ from vigcv.config import section_values
 from vigcv.errors import VigcvError
 from vigcv.family.dates import correct_date, split_session, visit_dates
 from vigcv.io.frames import thumbnail_jpeg
-from vigcv.results import failed_sessions, is_session, list_sessions
+from vigcv.results import failed_sessions, is_session, list_sessions, thumbnail_name
 from vigcv.results.decisions import ReviewStore, StoreError, open_store
+from vigcv.results.people import (
+    PeopleConflict,
+    apply_pair,
+    current_pair,
+    decline_name,
+    family_names,
+    name_person,
+    named_pair,
+    session_people,
+)
 from vigcv.results.relink import recording_state
 from vigcv.results.sessions import (
     COMPONENT_NAMES,
@@ -239,6 +254,9 @@ class ReviewHandler(BaseHTTPRequestHandler):
         elif len(parts) == 4 and parts[:2] == ["api", "sessions"] and parts[3] == "timeline":
             session = self._load(parts[2])
             self._json(timeline_data(session, max_points=self.app.settings.timeline_points))
+        elif len(parts) == 4 and parts[:2] == ["api", "sessions"] and parts[3] == "people":
+            self._load(parts[2])
+            self._json(self._people(parts[2]))
         elif len(parts) == 5 and parts[:2] == ["api", "sessions"] and parts[3] == "thumb":
             self._thumb(parts[2], parts[4])
         elif len(parts) == 2 and parts[0] == "media":
@@ -290,6 +308,12 @@ class ReviewHandler(BaseHTTPRequestHandler):
             self._json(self._export(name, body))
         elif action == "visit-date":
             self._json(self._correct_visit_date(name, body))
+        elif action == "people":
+            self._json(self._name_person(name, body))
+        elif action == "people-decline":
+            self._json(self._decline_name(name, body))
+        elif action == "pair":
+            self._json(self._use_named_pair(name))
         else:
             raise _Reply(HTTPStatus.NOT_FOUND, "no such action")
 
@@ -440,6 +464,128 @@ class ReviewHandler(BaseHTTPRequestHandler):
             raise _Reply(HTTPStatus.BAD_REQUEST, str(exc)) from None
         return {"visit": self._visit(name)}
 
+    # -- people -----------------------------------------------------------------------------------
+
+    def _people(self, name: str) -> dict[str, Any]:
+        """The session's people for the page (see :func:`vigcv.results.people.session_people`),
+        the named people of its family, and the pair its moments are for and the one the names
+        give."""
+        config = self.app.config
+        table = session_people(self.app.out, name, config=config)
+        known = family_names(self.app.out, name)
+        flags = {n["name"].casefold(): n for n in known}
+        rows = []
+        for row in table.to_dict("records"):
+            thumb = str(row["thumbnail"] or "") or thumbnail_name(int(row["person"]))
+            url = None
+            if thumb and security.resolve_inside(self.app.out, f"{name}/{thumb}") is not None:
+                url = "/files/" + urllib.parse.quote(f"{name}/{thumb}")
+            distance = float(row["match_distance"])
+            suggestion = flags.get(str(row["suggested_name"]).casefold())
+            rows.append(
+                {
+                    "person": int(row["person"]),
+                    "role_guess": str(row["role_guess"] or "unknown"),
+                    "confidence": _number(row["confidence"]),
+                    "seconds_visible": _number(row["seconds_visible"]),
+                    "pair_role": str(row["pair_role"] or ""),
+                    "thumbnail": url,
+                    "name": str(row["name"]),
+                    "parent_figure": bool(row["parent_figure"]),
+                    "index_child": bool(row["index_child"]),
+                    "may_show": bool(row["may_show"]),
+                    "named_by": str(row["named_by"]),
+                    "match_distance": distance if distance == distance else None,
+                    "uncertain": bool(row["uncertain"]),
+                    "suggested_name": str(row["suggested_name"]),
+                    "suggestion": suggestion if row["uncertain"] else None,
+                    "version": str(row["version"]),
+                }
+            )
+        now, named = current_pair(self.app.out, name, table), named_pair(table)
+        family = name.split("/", 1)[0] if "/" in name else None
+        return {
+            "family": family,
+            "people": rows,
+            "known": known,
+            "pair": {
+                "current": list(now) if now else None,
+                "named": list(named) if named else None,
+            },
+        }
+
+    def _rescore_pair(self, name: str) -> dict[str, Any]:
+        """Make the names' parent figure and index child the session's pair and re-score it."""
+        session = self._load(name)
+        lock = self.app.session_lock(name)
+        if not lock.acquire(timeout=120):
+            raise _Reply(HTTPStatus.CONFLICT, "this session is busy; try again in a moment")
+        try:
+            if not apply_pair(self.app.out, name, config=self.app.config):
+                return {"pair_changed": False, "rescored": False, "message": ""}
+            from vigcv.pipeline import rescore
+
+            try:
+                rescore(session.folder, config=self.app.config)
+            except VigcvError as exc:
+                return {"pair_changed": True, "rescored": False, "message": str(exc)}
+        finally:
+            lock.release()
+        return {"pair_changed": True, "rescored": True, "message": ""}
+
+    def _name_person(self, name: str, body: dict[str, Any]) -> dict[str, Any]:
+        self._load(name)
+        person = _person(body)
+        flags = {}
+        for flag in ("parent_figure", "index_child", "may_show"):
+            if not isinstance(body.get(flag), bool):
+                raise _Reply(HTTPStatus.BAD_REQUEST, f"{flag} must be true or false")
+            flags[flag] = body[flag]
+        text = body.get("name", "")
+        version = body.get("version")
+        if not isinstance(text, str) or not (version is None or isinstance(version, str)):
+            raise _Reply(HTTPStatus.BAD_REQUEST, "name and version must be text")
+        try:
+            name_person(
+                self.app.out,
+                name,
+                person,
+                name=text,
+                **flags,
+                reviewer=str(body.get("reviewer") or "")[:100],
+                version=version,
+                config=self.app.config,
+            )
+        except PeopleConflict as exc:
+            raise _Reply(HTTPStatus.CONFLICT, str(exc)) from None
+        except StoreError as exc:
+            raise _Reply(HTTPStatus.BAD_REQUEST, str(exc)) from None
+        pair = self._rescore_pair(name)
+        return {**self._people(name), **pair}
+
+    def _decline_name(self, name: str, body: dict[str, Any]) -> dict[str, Any]:
+        self._load(name)
+        person = _person(body)
+        text = body.get("name")
+        if not isinstance(text, str) or not text.strip():
+            raise _Reply(HTTPStatus.BAD_REQUEST, "name (the name this person is not) is needed")
+        try:
+            decline_name(
+                self.app.out,
+                name,
+                person,
+                name=text,
+                reviewer=str(body.get("reviewer") or "")[:100],
+                config=self.app.config,
+            )
+        except StoreError as exc:
+            raise _Reply(HTTPStatus.BAD_REQUEST, str(exc)) from None
+        return self._people(name)
+
+    def _use_named_pair(self, name: str) -> dict[str, Any]:
+        pair = self._rescore_pair(name)
+        return {**self._people(name), **pair}
+
     def _thumb(self, name: str, file: str) -> None:
         session = self._load(name)
         if not file.endswith(".jpg") or not file[:-4].isdigit():
@@ -540,6 +686,21 @@ class ReviewHandler(BaseHTTPRequestHandler):
             "clips": result.clips,
             "audience": audience,
         }
+
+
+def _person(body: dict[str, Any]) -> int:
+    value = body.get("person")
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise _Reply(HTTPStatus.BAD_REQUEST, "person (a person's number) is needed")
+    return value
+
+
+def _number(value: Any) -> float | None:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if number == number and abs(number) != float("inf") else None
 
 
 def _attr(text: str) -> str:

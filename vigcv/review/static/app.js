@@ -231,6 +231,7 @@
         "One lane per signal; the moments are the bands across them. Click a band to open that moment, anywhere else to watch from there." }),
       h("div", { id: "timeline", class: "timeline" }),
       legend(),
+      h("section", { id: "people", class: "people-section", "aria-labelledby": "people-title" }),
       h("section", { id: "export-section", class: "export-section" }),
       keysHelp(),
     );
@@ -239,6 +240,164 @@
     renderExport();
     drawTimeline();
     cueMoment(false);
+    loadPeople(S.name);
+  }
+
+  // -- the people in the film: named once, recognised in the family's later visits ---------------
+  const GUESS = { adult: "Looks like an adult", child: "Looks like a child", unknown: "Adult or child: not sure yet" };
+
+  async function loadPeople(name) {
+    const box = document.getElementById("people");
+    if (!box) return;
+    try {
+      const P = await api(`/api/sessions/${enc(name)}/people`);
+      if (!state.session || state.session.name !== name) return;
+      renderPeople(P);
+    } catch (e) {
+      fill(box, h("h2", { class: "section", id: "people-title", text: "The people in this film" }),
+        h("p", { class: "problem", text: "The people could not be shown: " + e.message }));
+    }
+  }
+
+  function personLabel(p) { return p.name || `Person ${p.person}`; }
+
+  function pairNames(P, pair) {
+    const who = (id) => { const p = P.people.find((x) => x.person === id); return p ? personLabel(p) : `person ${id}`; };
+    return pair ? `${who(pair[0])} and ${who(pair[1])}` : "";
+  }
+
+  function renderPeople(P) {
+    const box = document.getElementById("people");
+    if (!box) return;
+    state.people = P;
+    const where = P.family ? "every visit of this family" : "this film";
+    const head = [
+      h("h2", { class: "section", id: "people-title", text: "The people in this film" }),
+      h("p", { class: "muted", text: P.family
+        ? "Name each person once: their name is remembered for this family and given to them in every later visit. Only people ticked “may be shown” appear unblurred in clips you share."
+        : "Name each person once: the name is remembered for this film. Only people ticked “may be shown” appear unblurred in clips you share." }),
+    ];
+    if (!P.people.length) {
+      fill(box, head, h("p", { class: "muted", text:
+        "No people were recorded for this film (it was analysed before vigcv kept them). Run “vigcv run --force” on it to see them here." }));
+      return;
+    }
+    const pair = P.pair || {};
+    const differs = pair.named && (!pair.current || pair.named[0] !== pair.current[0] || pair.named[1] !== pair.current[1]);
+    const pairNote = differs ? h("div", { class: "pair-note", id: "pair-note", role: "note" },
+      h("p", {}, "The moments are about ", h("b", { text: pairNames(P, pair.current) || "the people found first" }),
+        ". You marked ", h("b", { text: pairNames(P, pair.named) }), " as the parent figure and the child this work is about."),
+      h("button", { id: "use-pair", class: "secondary", onclick: () => usePair(P) },
+        `Find moments for ${pairNames(P, pair.named)}`)) : null;
+    const list = h("datalist", { id: "known-names" }, (P.known || []).map((n) => h("option", { value: n.name })));
+    fill(box, head, pairNote, list,
+      h("div", { class: "people-grid", role: "list" }, P.people.map((p) => personCard(p, where))));
+  }
+
+  function personCard(p, where) {
+    const id = `person-${p.person}`;
+    const seen = p.seconds_visible === null ? "" : ` · seen for ${clock(p.seconds_visible)}`;
+    const unsure = p.confidence !== null && p.confidence < 0.7 && p.role_guess !== "unknown" ? " (not sure)" : "";
+    const badge = p.named_by === "recognised"
+      ? h("span", { class: "badge recognised", id: `${id}-named-by`, text: "Recognised from an earlier visit" })
+      : p.named_by === "guider" ? h("span", { class: "badge named", id: `${id}-named-by`, text: "Named by you" }) : null;
+    const nameInput = h("input", { type: "text", id: `${id}-name`, value: p.name, list: "known-names",
+      maxlength: 100, autocomplete: "off", placeholder: "e.g. Mum, Dad, Ellie, Sam (brother)" });
+    const box = (key, label, checked) => {
+      const input = h("input", { type: "checkbox", id: `${id}-${key}`, checked: checked || null });
+      return [input, h("label", { class: "check" }, input, " ", label)];
+    };
+    const [parent, parentLabel] = box("parent", "A parent figure (a parent or carer in this family)", p.parent_figure);
+    const [child, childLabel] = box("child", "The child this work is about", p.index_child);
+    const [show, showLabel] = box("show", "May be shown in shared clips", p.may_show);
+    show.setAttribute("aria-describedby", `${id}-show-help`);
+    // until the guider sets it, "may be shown" follows the roles: parent figures and the child
+    const follow = () => { if (!show.dataset.touched) show.checked = parent.checked || child.checked; };
+    parent.addEventListener("change", follow);
+    child.addEventListener("change", follow);
+    show.addEventListener("change", () => { show.dataset.touched = "1"; });
+    const saveState = h("span", { id: `${id}-state`, class: "muted", role: "status" });
+    const save = h("button", { id: `${id}-save`, class: "play", onclick: () => savePerson(p, {
+      name: nameInput.value, parent_figure: parent.checked, index_child: child.checked, may_show: show.checked,
+    }, saveState) }, "Save");
+    nameInput.addEventListener("keydown", (ev) => { if (ev.key === "Enter") { ev.preventDefault(); save.click(); } });
+    const prompt = p.uncertain ? h("div", { class: "prompt", id: `${id}-prompt`, role: "group",
+      "aria-label": `Is this ${p.suggested_name}?` },
+      h("p", {}, h("b", { text: `Is this ${p.suggested_name}?` }), " ",
+        h("span", { class: "muted", text: "The face looks like them, but vigcv is not sure." })),
+      h("button", { id: `${id}-yes`, class: "accept", onclick: () => {
+        const f = p.suggestion || {};
+        savePerson(p, { name: p.suggested_name, parent_figure: !!f.parent_figure, index_child: !!f.index_child,
+          may_show: !!f.may_show }, saveState);
+      } }, `Yes, this is ${p.suggested_name}`), " ",
+      h("button", { id: `${id}-no`, class: "reject", onclick: () => declinePerson(p, p.suggested_name) },
+        "No, someone else")) : null;
+    const notThem = p.named_by === "recognised" ? h("button", { id: `${id}-not`, class: "link",
+      onclick: () => declinePerson(p, p.name) }, `Not ${p.name}?`) : null;
+    return h("article", { class: `person-card${p.may_show ? "" : " hidden-face"}`, role: "listitem",
+      "data-person": p.person, "aria-labelledby": `${id}-title` },
+      p.thumbnail ? h("img", { src: p.thumbnail, alt: `Face of ${personLabel(p)}` }) : h("div", { class: "noimg", "aria-hidden": "true" }),
+      h("div", { class: "person-body" },
+        h("h3", { id: `${id}-title` }, h("span", { id: `${id}-shown-name`, text: personLabel(p) }), " ", badge, notThem),
+        h("p", { class: "muted", text: `${GUESS[p.role_guess] || GUESS.unknown}${unsure}${seen}` }),
+        prompt,
+        h("div", { class: "person-name" }, h("label", { for: `${id}-name`, text: "Name" }), nameInput),
+        h("div", { class: "person-checks" }, parentLabel, childLabel, showLabel),
+        h("p", { class: "muted small", id: `${id}-show-help`, text: p.may_show
+          ? "Shown as filmed in shared clips."
+          : "Their face is blurred in clips you share." }),
+        h("div", { class: "person-save" }, save, " ", saveState),
+        h("p", { class: "muted small", text: p.name || p.uncertain
+          ? `A name and these choices hold in ${where}.` : "" })));
+  }
+
+  async function savePerson(p, values, stateEl) {
+    const name = state.session.name;
+    stateEl.textContent = "Saving…";
+    try {
+      const r = await post(`/api/sessions/${enc(name)}/people`, {
+        person: p.person, ...values, version: p.version, reviewer: reviewerInput.value.trim() });
+      toast(values.name.trim() ? `Saved: ${values.name.trim()}` : "Saved");
+      await afterPeople(name, r);
+    } catch (e) {
+      stateEl.textContent = "";
+      toast((e.status === 409 ? "" : "Not saved: ") + e.message, true);
+      if (e.status === 409) loadPeople(name);
+    }
+  }
+
+  async function declinePerson(p, who) {
+    const name = state.session.name;
+    try {
+      const r = await post(`/api/sessions/${enc(name)}/people-decline`, {
+        person: p.person, name: who, reviewer: reviewerInput.value.trim() });
+      toast(`Noted: not ${who}.`);
+      renderPeople(r);
+    } catch (e) { toast("Not saved: " + e.message, true); }
+  }
+
+  async function usePair(P) {
+    const btn = document.getElementById("use-pair");
+    if (btn) { btn.disabled = true; btn.textContent = "Finding moments…"; }
+    try {
+      const r = await post(`/api/sessions/${enc(state.session.name)}/pair`, {});
+      await afterPeople(state.session.name, r);
+    } catch (e) {
+      toast("Could not change the pair: " + e.message, true);
+      if (btn) { btn.disabled = false; btn.textContent = `Find moments for ${pairNames(P, P.pair.named)}`; }
+    }
+  }
+
+  // After a change of people: the moments were found again for a new pair (reload the session),
+  // or the panel shows what was saved.
+  async function afterPeople(name, r) {
+    if (r.pair_changed && r.rescored) {
+      toast(`Moments found again for ${pairNames(r, r.pair.current)}.`);
+      await showSession(name, null);
+      return;
+    }
+    if (r.pair_changed && r.message) toast("The pair is saved; the moments could not be found again yet: " + r.message, true);
+    renderPeople(r);
   }
 
   // Where the player would be when the recording is not where `vigcv run` read it.
@@ -764,6 +923,7 @@
   document.addEventListener("keydown", (ev) => {
     if (!state.session || ev.ctrlKey || ev.metaKey || ev.altKey) return;
     const tag = (ev.target && ev.target.tagName) || "";
+    if (ev.target && ev.target.closest && ev.target.closest("#people")) return; // its own keys
     if (tag === "TEXTAREA" || tag === "INPUT") {
       if (ev.key === "Escape") ev.target.blur();
       return;
