@@ -286,3 +286,15 @@ def test_the_distances_are_checked() -> None:
     with pytest.raises(ConfigError, match="greater than 0"):
         load_config(overrides={"people": {"ask_distance": 0.0}})
     assert PeopleSettings.from_config(None) == PeopleSettings(0.45, 0.6)
+
+
+def test_forgetting_a_familys_visits_forgets_their_names_and_faces(tmp_path: Path) -> None:
+    from vigcv.results.forget import forget
+
+    lee_family(tmp_path)
+    _name_visit1(tmp_path)
+    name_person(tmp_path, "lee/v2", 6, name="Ellie", parent_figure=False, index_child=True,
+                may_show=True)  # fmt: skip
+    forget(tmp_path, ["lee/v1", "lee/v2"])
+    with open_people(tmp_path) as people:
+        assert people.labels() == [] and people.history() == []
