@@ -23,12 +23,17 @@ from scipy.spatial import Delaunay
 
 from vigcv.errors import VigcvError
 
-PHOTOS = ("astronaut", "grace_hopper")
+PHOTOS = ("astronaut", "grace_hopper", "biden", "obama")
+# Photos that are reference files of models/manifest.toml (fetched by `vigcv models fetch` from
+# the face_recognition 1.3.0 sdist: official US-government portraits, public domain).
+_MANIFEST_PHOTOS = {"biden": "photo_biden", "obama": "photo_obama"}
 # Hair colour (RGB) where the photo does not show it around the face (Grace Hopper wears a cap:
 # her grey hair shows only beside the temples); None = sample above the forehead.
 _HAIR_RGB: dict[str, tuple[float, float, float] | None] = {
     "astronaut": None,
     "grace_hopper": (178.0, 172.0, 165.0),
+    "biden": (208.0, 204.0, 198.0),  # white hair, mostly outside the crop
+    "obama": (62.0, 56.0, 52.0),
 }
 
 # MediaPipe face-mesh landmark indices.
@@ -110,7 +115,9 @@ def load_photo(name: str) -> np.ndarray:
     """RGB uint8 pixels of a public-domain portrait shipped by an installed package.
 
     ``"astronaut"`` is scikit-image's ``data.astronaut()`` (Eileen Collins); ``"grace_hopper"`` is
-    matplotlib's sample ``grace_hopper.jpg``.
+    matplotlib's sample ``grace_hopper.jpg``; ``"biden"`` and ``"obama"`` are the official
+    portraits in the face_recognition 1.3.0 sdist, read through :func:`vigcv.models.model_path`
+    (``photo_biden``, ``photo_obama``: run ``vigcv models fetch`` once).
     """
     if name == "astronaut":
         from skimage import data
@@ -123,10 +130,17 @@ def load_photo(name: str) -> np.ndarray:
         path = matplotlib.cbook.get_sample_data("grace_hopper.jpg", asfileobj=False)
         with Image.open(str(path)) as img:
             return np.asarray(img.convert("RGB")).copy()
+    if name in _MANIFEST_PHOTOS:
+        from PIL import Image
+
+        from vigcv.models import model_path
+
+        with Image.open(str(model_path(_MANIFEST_PHOTOS[name]))) as img:
+            return np.asarray(img.convert("RGB")).copy()
     raise FaceFitError(f"unknown face photo {name!r}; known: {', '.join(PHOTOS)}")
 
 
-def _landmarks(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _landmarks(rgb: np.ndarray, *, name: str = "the photo") -> tuple[np.ndarray, np.ndarray]:
     """(478, 3) landmarks in pixels (z scaled like x) and the 4x4 facial transformation matrix."""
     import mediapipe as mp
     from mediapipe.tasks.python import BaseOptions, vision
@@ -147,7 +161,9 @@ def _landmarks(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         image = mp.Image(image_format=mp.ImageFormat.SRGB, data=np.ascontiguousarray(rgb))
         result = landmarker.detect(image)
     if not result.face_landmarks:
-        raise FaceFitError("the face landmarker found no face in the photo")
+        raise FaceFitError(
+            f"the face landmarker found no face in {name}: it cannot be used as a synthetic face"
+        )
     h, w = rgb.shape[:2]
     pts = np.array([[p.x * w, p.y * h, p.z * w] for p in result.face_landmarks[0]], np.float64)
     return pts, np.asarray(result.facial_transformation_matrixes[0], np.float64)
@@ -274,12 +290,12 @@ def fit_face(name: str, *, child: bool = False) -> FaceModel:
     Parameters
     ----------
     name : str
-        ``"astronaut"`` or ``"grace_hopper"``.
+        One of :data:`PHOTOS`.
     child : bool
         Make the proportions and skin child-like (see :func:`_childlike`).
     """
     photo = load_photo(name)
-    pts, matrix = _landmarks(photo)
+    pts, matrix = _landmarks(photo, name=f"face photo {name!r}")
     n_face = len(pts)
     # Undo the head pose of the photo: MediaPipe's metric space has y up and z towards the camera.
     flip = np.diag([1.0, -1.0, -1.0])
