@@ -4,10 +4,15 @@ Files written for ``OUT.mp4`` (each to a temporary name, renamed into place; the
 
 - ``OUT.mp4``: H.264 video and AAC audio;
 - ``OUT.labels.json``: labels every 0.5 s in the format of the real evaluation data
-  (``frames`` with ``parent_visible`` … ``child_smile``, and ``attuned_moments``);
-- ``OUT.rttm``: who speaks when (speakers ``parent`` and ``child``);
-- ``OUT.truth.csv``: per video frame and person: face box, yaw/pitch/roll, smile, mouth opening,
-  speaking, gaze target (for testing the vision stage against exact values);
+  (``frames`` with ``parent_visible`` … ``child_smile``, and ``attuned_moments``), plus, with a
+  third person, every pair's and each person's keys (:func:`vigcv.synth.timeline.label_frames`);
+- ``OUT.rttm``: who speaks when (speakers ``parent``, ``child`` and the third person's role);
+- ``OUT.truth.csv``: per video frame and person (columns ``t, role, x, y, w, h, yaw, pitch,
+  roll, smile, mouth_open, speaking, target, visible``): the face box (pixels, top-left corner
+  and size of the 478 face-mesh points: forehead to chin, cheek to cheek; not clipped to the
+  frame), head angles, smile, mouth opening, speaking (0/1), gaze target (a role, ``toy``,
+  ``camera``, ``away``, ``back`` or ``out``) and whether the face is on screen (0 while the back
+  is turned or the person has left) -- for testing the vision stage against exact values;
 - ``OUT.synth.json``: the resolved script (events with their jittered, synthesised times), seed
   and layout, from which :func:`load_result` rebuilds the :class:`SynthResult`.
 """
@@ -30,6 +35,7 @@ from vigcv.synth.facemesh import FaceModel, fit_face
 from vigcv.synth.render import HeadPose, composite, render_head, rotation
 from vigcv.synth.scene import lighting, make_background, make_layout
 from vigcv.synth.script import (
+    UNSEEN,
     AttunedMoment,
     Event,
     Person,
@@ -170,7 +176,7 @@ def generate_session(
     fps: float = 25.0,
     hook: Hook = no_hook,
 ) -> SynthResult:
-    """Write a synthetic parent-child session and its ground truth.
+    """Write a synthetic session (parent and child, perhaps a third person) and its ground truth.
 
     Parameters
     ----------
@@ -205,17 +211,15 @@ def generate_session(
     rng = np.random.default_rng(seed)
     plan = jittered(base, rng)
     layout = make_layout(plan, size=(width, height), rng=rng)
-    models = {
-        "parent": fit_face(plan.parent.face, child=False),
-        "child": fit_face(plan.child.face, child=True),
-    }
+    roles = plan.roles
+    models = {r: fit_face(plan.person(r).face, child=plan.childlike(r)) for r in roles}
     background = make_background(layout, rng=rng, skins={r: _skin(m) for r, m in models.items()})
     light = lighting(layout)
     sound = build_soundtrack(plan, rate=AUDIO_RATE, rng=rng)
     n_frames = max(1, round(plan.duration * fps))
     times = np.arange(n_frames) / fps
     moves = motion(plan, sound.events, layout, times=times, rng=rng)
-    mouths = {r: sound.mouth_open(r, times + 0.5 / fps) for r in ("parent", "child")}
+    mouths = {r: sound.mouth_open(r, times + 0.5 / fps) for r in roles}
     shaking = np.zeros(n_frames, bool)
     for ev in plan.events:
         if ev.action == "blur":
@@ -230,7 +234,7 @@ def generate_session(
     lit = background * light
     noisy_backgrounds = [np.clip(lit + n, 0, 255).astype(np.uint8) for n in noise]
     truth_rows: list[dict[str, Any]] = []
-    speaking = {r: np.zeros(n_frames, bool) for r in ("parent", "child")}
+    speaking = {r: np.zeros(n_frames, bool) for r in roles}
     for role, segs in sound.speech.items():
         for seg in segs:
             speaking[role][(times >= seg.start) & (times < seg.end)] = True
@@ -245,7 +249,7 @@ def generate_session(
             for i in range(n_frames):
                 k = i % _NOISE_FRAMES
                 frame = noisy_backgrounds[k].copy()
-                for role in ("parent", "child"):
+                for role in roles:
                     place, mv = layout.places[role], moves[role]
                     pose = HeadPose(
                         cx=place.cx + mv.dx[i] * place.size,
@@ -275,6 +279,7 @@ def generate_session(
                             "mouth_open": round(pose.mouth_open, 3),
                             "speaking": int(speaking[role][i]),
                             "target": str(mv.target[i]),
+                            "visible": int(str(mv.target[i]) not in UNSEEN),
                         }
                     )
                 if shaking[i]:  # the camera shakes: the whole frame is smeared sideways
@@ -338,6 +343,7 @@ def _script_to_dict(script: Script) -> dict[str, Any]:
         "blur_px": script.blur_px,
         "view": script.view,
         "toy": script.toy,
+        "extras": {role: asdict(person) for role, person in script.extras},
     }
 
 
@@ -374,6 +380,7 @@ def load_result(out_path: Path) -> SynthResult:
         blur_px=raw.get("blur_px", 25.0),
         view=raw.get("view", "front"),
         toy=raw.get("toy", "table"),
+        extras=tuple((role, Person(**p)) for role, p in raw.get("extras", {}).items()),
     )
     speech = {r: [Segment(a, b) for a, b in segs] for r, segs in meta["speech"].items()}
     return SynthResult(

@@ -33,7 +33,7 @@ class Layout:
     width, height : int
         Frame size, pixels.
     places : dict of str to Place
-        ``"parent"`` and ``"child"``.
+        ``"parent"``, ``"child"`` and the third person if the script has one.
     toy : tuple of float
         Image position of the toy, pixels (on the table, or in the parent's hand).
     gain : float
@@ -58,7 +58,15 @@ class Layout:
 
 
 def make_layout(script: Script, *, size: tuple[int, int], rng: np.random.Generator) -> Layout:
-    """Seeded placement: parent face about a quarter of the frame high, child's 60-70 % of it."""
+    """Seeded placement: parent face about a quarter of the frame high, child's 60-70 % of it.
+
+    A scene of two draws exactly what it always drew (same seed, same session). A third person
+    (``script.extras``) is drawn after everything else: the three sit at the left (20-23 % of the
+    width), middle (48-52 %) and right (77-80 %); their face heights relative to the parent's are
+    the person's ``size`` or the role's default (sibling 0.72-0.8, second parent 0.95-1.05).
+    A face's height in the frame follows its size, from the parent's (size 1) down to the
+    child's usual place (size 0.65 or less).
+    """
     width, height = size
     parent_size = height * rng.uniform(0.2, 0.24)
     child_size = parent_size * rng.uniform(0.6, 0.7)
@@ -66,27 +74,56 @@ def make_layout(script: Script, *, size: tuple[int, int], rng: np.random.Generat
     cx = width * rng.uniform(0.67, 0.74)
     if script.parent.side == "right":
         px, cx = width - px, width - cx
+    parent_cy, child_cy = height * rng.uniform(0.31, 0.38), height * rng.uniform(0.5, 0.56)
     places = {
-        "parent": Place(px, height * rng.uniform(0.31, 0.38), parent_size),
-        "child": Place(cx, height * rng.uniform(0.5, 0.56), child_size),
+        "parent": Place(px, parent_cy, parent_size),
+        "child": Place(cx, child_cy, child_size),
     }
     toy = (width * 0.5 + rng.uniform(-30, 30), height * rng.uniform(0.83, 0.88))
     held = script.toy == "held"
-    if held:  # just below the parent's chin, a little towards the child
-        par = places["parent"]
-        toward = 1.0 if cx > px else -1.0
-        toy = (par.cx + toward * 0.45 * parent_size, par.cy + 1.0 * parent_size)
     palette = [(70, 90, 160), (160, 60, 60), (60, 130, 90), (200, 170, 60), (120, 70, 140)]
     picks = rng.choice(len(palette), size=2, replace=False)
+    gain = float(rng.uniform(0.85, 1.08))
+    tint = np.array([rng.uniform(0.95, 1.06), 1.0, rng.uniform(0.88, 1.02)], np.float32)
+    light = np.array([rng.uniform(-0.6, 0.6), rng.uniform(-0.6, -0.2), -1.0])
+    shirts = {"parent": palette[picks[0]], "child": palette[picks[1]]}
+
+    def height_at(rel: float) -> float:  # from the parent's face centre down to a child's
+        return parent_cy + (child_cy - parent_cy) * float(np.clip((1.0 - rel) / 0.35, 0.0, 1.0))
+
+    if script.child.size is not None:
+        rel = script.child.size
+        places["child"] = Place(cx, height_at(rel), parent_size * rel)
+    if script.extras:  # three people: drawn after all of the above, so two-person scenes keep
+        slots = {  # their seeded layout
+            "left": width * rng.uniform(0.2, 0.23),
+            "middle": width * rng.uniform(0.48, 0.52),
+            "right": width * rng.uniform(0.77, 0.8),
+        }
+        for role in script.roles:
+            person = script.person(role)
+            default = {"parent": 1.0, "child": child_size / parent_size}.get(role)
+            if default is None:
+                lo, hi = (0.72, 0.8) if role == "sibling" else (0.95, 1.05)
+                default = float(rng.uniform(lo, hi))
+            rel = person.size if person.size is not None else default
+            places[role] = Place(slots[person.side], height_at(rel), parent_size * rel)
+        left = [i for i in range(len(palette)) if i not in picks]
+        for role, _ in script.extras:
+            shirts[role] = palette[left[int(rng.integers(len(left)))]]
+    if held:  # just below the parent's chin, a little towards the child
+        par = places["parent"]
+        toward = 1.0 if places["child"].cx > par.cx else -1.0
+        toy = (par.cx + toward * 0.45 * par.size, par.cy + 1.0 * par.size)
     return Layout(
         width=width,
         height=height,
         places=places,
         toy=toy,
-        gain=float(rng.uniform(0.85, 1.08)),
-        tint=np.array([rng.uniform(0.95, 1.06), 1.0, rng.uniform(0.88, 1.02)], np.float32),
-        light=np.array([rng.uniform(-0.6, 0.6), rng.uniform(-0.6, -0.2), -1.0]),
-        shirts={"parent": palette[picks[0]], "child": palette[picks[1]]},
+        gain=gain,
+        tint=tint,
+        light=light,
+        shirts=shirts,
         toy_held=held,
     )
 
@@ -146,6 +183,15 @@ def _arms(
         cv2.line(img, shoulder, elbow, sleeve, thick, cv2.LINE_AA)
         cv2.line(img, elbow, hand, sleeve, thick, cv2.LINE_AA)
         cv2.ellipse(img, hand, (int(0.17 * s), int(0.12 * s)), 0, 0, 360, skin, -1, cv2.LINE_AA)
+
+
+def _width(layout: Layout, role: str) -> float:
+    """Half the shoulders' width in face heights: 1.1 for a parent, 0.85 for a child; narrower
+    with three people (0.9 and 0.75) so that neighbours' shoulders hardly overlap."""
+    adult = role.startswith("parent")
+    if len(layout.places) > 2:
+        return 0.9 if adult else 0.75
+    return 1.1 if adult else 0.85
 
 
 def make_background(
@@ -213,16 +259,20 @@ def make_background(
             cv2.rectangle(
                 img, (bx, yk - int(rng.uniform(18, 30))), (bx + int(w * 0.02), yk - 2), colour, -1
             )
-    for role in ("parent", "child"):
-        width = 1.1 if role == "parent" else 0.85
-        _body(img, layout.places[role], layout.shirts[role], skins[role], width=width)
+    roles = list(layout.places)
+    if len(roles) > 2:  # the one in the middle last (in front)
+        roles.sort(key=lambda r: -abs(layout.places[r].cx - w / 2))
+    for role in roles:
+        _body(
+            img, layout.places[role], layout.shirts[role], skins[role], width=_width(layout, role)
+        )
     # low table and the toy (a ball)
     ty = int(h * 0.8)
     cv2.rectangle(img, (int(w * 0.25), ty), (int(w * 0.75), h), (150, 110, 70), -1)
     cv2.rectangle(img, (int(w * 0.25), ty), (int(w * 0.75), ty + 6), (175, 135, 90), -1)
-    for role in ("parent", "child"):
-        width = 1.1 if role == "parent" else 0.85
+    for role in roles:
         place = layout.places[role]
+        width = _width(layout, role)
         _arms(img, place, layout.shirts[role], skins[role], width=width, table_y=ty)
     tx, tyy = (int(v) for v in layout.toy)
     if layout.toy_held:  # the parent's hand under the ball, her forearm reaching up to it

@@ -22,17 +22,37 @@ A script says who does what when, in sentences that a researcher can read aloud:
     why = "child initiative, parent answers within 1 s, mutual gaze, shared smile"
 
     [parent]                   # optional; these are the defaults
-    face = "grace_hopper"      # "grace_hopper" or "astronaut"
+    face = "grace_hopper"      # "grace_hopper", "astronaut", "biden" or "obama"
     voice = "adult"            # a key of vigcv.synth.voice.VOICES
-    side = "left"              # where the parent sits: "left" or "right"
+    side = "left"              # where the parent sits: "left" or "right" ("middle" with three)
     [child]
     face = "astronaut"         # made child-like (smaller, rounder) whatever the photo
     voice = "child"
+    # size = 0.95             # optional: face height relative to the parent's (a teenager)
 
-Sentences (``WHO`` is ``parent`` or ``child``; times in seconds, ``A-B`` is an interval):
+A third person comes with a ``[sibling]`` or a ``[parent2]`` table (not both; an empty table
+takes the defaults)::
 
-- ``WHO looks at TARGET A-B`` with TARGET one of ``parent``, ``child``, ``toy``, ``camera``;
-- ``WHO turns away A-B``: the head turns about 55° away from the other person;
+    [sibling]                  # an older sibling: child-like, a little larger than the child
+    face = "obama"             # default obama (sibling), biden (parent2)
+    voice = "child"            # default child (sibling), adult_male (parent2)
+    side = "middle"            # default: the side the parent and child leave free
+    size = 0.8                 # default 0.72-0.8 (sibling), 0.95-1.05 (parent2), seeded
+    childlike = true           # default true (sibling), false (parent2)
+
+With three people the three sit at the left, in the middle and at the right of the frame (each
+on a different ``side``), and every gaze angle comes from where the heads are: a head looking at
+someone turns towards that person's face (about 24 deg towards a neighbour, 42 deg towards the
+far end, see :data:`vigcv.synth.timeline.GAZE_DEPTH`). The person in the middle cannot ``turn
+away`` or ``leave`` (no side to turn to), and ``view = "side"`` takes two people only.
+
+Sentences (``WHO`` is ``parent``, ``child`` or the third person, ``sibling`` or ``parent2``;
+times in seconds, ``A-B`` is an interval):
+
+- ``WHO looks at TARGET A-B`` with TARGET another person (``parent``, ``child``, ``sibling``,
+  ``parent2``), ``toy`` or ``camera``;
+- ``WHO turns away A-B``: the head turns about 55° away from the other person (with three: from
+  the nearest other person);
 - ``WHO turns her back A-B`` (or ``his``/``their``): the head turns round (yaw 180°, away from
   the other person) so that the camera sees the back of the head and no face; the labels say
   that person is not visible and leave their gaze and smile unknown (``null``) meanwhile;
@@ -43,8 +63,8 @@ Sentences (``WHO`` is ``parent`` or ``child``; times in seconds, ``A-B`` is an i
   ``blur_px`` pixels long (the script's truth is unchanged: a blurred face still looks where it
   looks);
 - ``WHO says "TEXT" at A``: the voice starts at A (espeak-ng decides how long it lasts);
-- ``WHO answers "TEXT" D s later``: starts D seconds after the end of the other person's
-  latest utterance listed before it.
+- ``WHO answers "TEXT" D s later``: starts D seconds after the end of the latest utterance
+  listed before it by someone else (with two people: the other person's).
 
 Optional top-level keys: ``jitter_s`` (largest random shift of each event, seconds, default
 0.15), ``idle_motion_deg`` (amplitude of the slow random head motion, degrees, default 4),
@@ -68,8 +88,12 @@ import numpy as np
 
 from vigcv.errors import VigcvError
 
-ROLES = ("parent", "child")
-TARGETS = ("parent", "child", "toy", "camera", "away", "back", "out")
+ROLES = ("parent", "child")  # always present
+# A third person, present when the script has its table (``[sibling]`` or ``[parent2]``).
+EXTRA_ROLES = ("sibling", "parent2")
+PEOPLE = ROLES + EXTRA_ROLES
+SIDES = ("left", "middle", "right")
+TARGETS = (*PEOPLE, "toy", "camera", "away", "back", "out")
 # Targets set by "turns away" / "turns her back" / "leaves", never by "looks at".
 TURNS = ("away", "back", "out")
 UNSEEN = ("back", "out")  # no face on screen: gaze and smile unknown in the labels
@@ -156,11 +180,27 @@ class AttunedMoment:
 
 @dataclass(frozen=True)
 class Person:
-    """How one role looks and sounds."""
+    """How one role looks and sounds.
+
+    Attributes
+    ----------
+    face, voice : str
+        A key of :data:`vigcv.synth.facemesh.PHOTOS` and of :data:`vigcv.synth.voice.VOICES`.
+    side : str
+        ``"left"``, ``"middle"`` (only with three people) or ``"right"``.
+    size : float or None
+        Face height relative to the parent's; None for the role's seeded default (child
+        0.6-0.7, sibling 0.72-0.8, second parent 0.95-1.05).
+    childlike : bool or None
+        Child proportions (:func:`vigcv.synth.facemesh.fit_face`); None for the role's default
+        (the child and a sibling are child-like, the parents are not).
+    """
 
     face: str
     voice: str
     side: str
+    size: float | None = None
+    childlike: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -179,12 +219,31 @@ class Script:
     blur_px: float = 25.0
     view: str = "front"
     toy: str = "table"
+    # The third person, if any: ``(("sibling", Person(...)),)`` or ``(("parent2", ...),)``.
+    extras: tuple[tuple[str, Person], ...] = ()
+
+    @property
+    def roles(self) -> tuple[str, ...]:
+        """Everyone in the scene: ``parent``, ``child``, then the third person if any."""
+        return ROLES + tuple(name for name, _ in self.extras)
 
     def person(self, role: str) -> Person:
-        return self.parent if role == "parent" else self.child
+        if role == "parent":
+            return self.parent
+        if role == "child":
+            return self.child
+        for name, person in self.extras:
+            if name == role:
+                return person
+        raise KeyError(role)
+
+    def childlike(self, role: str) -> bool:
+        """Whether ``role``'s face gets child proportions."""
+        flag = self.person(role).childlike
+        return role in ("child", "sibling") if flag is None else bool(flag)
 
 
-_WHO = r"(?P<who>parent|child)"
+_WHO = r"(?P<who>parent2|parent|child|sibling)"
 _NUM = r"[0-9]+(?:\.[0-9]+)?"
 _SPAN = rf"(?P<a>{_NUM})\s*-\s*(?P<b>{_NUM})"
 _TEXT = r"\"(?P<text>[^\"]+)\""
@@ -216,8 +275,12 @@ def parse_event(sentence: str) -> Event:
                 return Event(who, kind, start, end, source=text)
             target = kind if kind in TURNS else m["target"]
             if target not in TARGETS or target == who or (kind == "look" and target in TURNS):
-                valid = ", ".join(t for t in TARGETS if t != who and t not in TURNS)
-                raise ScriptError(f"event {sentence!r}: {who} can look at {valid}")
+                valid = ", ".join(t for t in (*ROLES, "toy", "camera") if t != who)
+                more = ", ".join(r for r in EXTRA_ROLES if r != who)
+                raise ScriptError(
+                    f"event {sentence!r}: {who} can look at {valid}, or a third person in the "
+                    f"scene ({more})"
+                )
             return Event(who, "look", start, end, target=target, source=text)
         if kind == "say":
             return Event(who, "say", float(m["a"]), text=m["text"], source=text)
@@ -230,21 +293,78 @@ def parse_event(sentence: str) -> Event:
     )
 
 
-def _person(raw: dict[str, Any], role: str, default: Person) -> Person:
+_PERSON_KEYS = {
+    "parent": ("face", "voice", "side"),
+    "child": ("face", "voice", "side", "size"),
+    "sibling": ("face", "voice", "side", "size", "childlike"),
+    "parent2": ("face", "voice", "side", "size", "childlike"),
+}
+
+
+def _person(raw: Any, role: str, default: Person) -> Person:
     from vigcv.synth.facemesh import PHOTOS
     from vigcv.synth.voice import VOICES
 
-    unknown = set(raw) - {"face", "voice", "side"}
+    if not isinstance(raw, dict):
+        raise ScriptError(f'[{role}] must be a table (e.g. face = "obama")')
+    keys = _PERSON_KEYS[role]
+    unknown = set(raw) - set(keys)
     if unknown:
-        raise ScriptError(f"[{role}] has unknown keys {sorted(unknown)}; use face, voice, side")
+        raise ScriptError(f"[{role}] has unknown keys {sorted(unknown)}; use {', '.join(keys)}")
     person = replace(default, **raw)
     if person.face not in PHOTOS:
         raise ScriptError(f"[{role}] face = {person.face!r}; use one of {', '.join(PHOTOS)}")
     if person.voice not in VOICES:
         raise ScriptError(f"[{role}] voice = {person.voice!r}; use one of {', '.join(VOICES)}")
-    if person.side not in ("left", "right"):
-        raise ScriptError(f"[{role}] side = {person.side!r}; use left or right")
+    if person.side not in SIDES:
+        raise ScriptError(f"[{role}] side = {person.side!r}; use left, middle or right")
+    if person.size is not None:
+        try:
+            size = float(person.size)
+        except (TypeError, ValueError):
+            raise ScriptError(f"[{role}] size = {person.size!r}; use a number") from None
+        if not 0.4 <= size <= 1.2:
+            raise ScriptError(f"[{role}] size = {size}: the face height relative to the "
+                              "parent's must be in 0.4..1.2")  # fmt: skip
+        person = replace(person, size=size)
+    if person.childlike is not None and not isinstance(person.childlike, bool):
+        raise ScriptError(f"[{role}] childlike = {person.childlike!r}; use true or false")
     return person
+
+
+def _people(
+    raw: dict[str, Any], name: str
+) -> tuple[Person, Person, tuple[tuple[str, Person], ...]]:
+    """The parent, the child and the third person (if any) with their sides."""
+    extra_names = [r for r in EXTRA_ROLES if r in raw]
+    if len(extra_names) > 1:
+        raise ScriptError(
+            f"{name}: at most three people: [{extra_names[0]}] or [{extra_names[1]}], not both"
+        )
+    sides = {r: raw[r].get("side") for r in (*ROLES, *extra_names) if isinstance(raw.get(r), dict)}
+    parent_side = sides.get("parent") or "left"
+    child_side = sides.get("child") or ("right" if parent_side == "left" else "left")
+    parent = _person(raw.get("parent", {}), "parent", Person("grace_hopper", "adult", parent_side))
+    child = _person(raw.get("child", {}), "child", Person("astronaut", "child", child_side))
+    extras: tuple[tuple[str, Person], ...] = ()
+    if extra_names:
+        role = extra_names[0]
+        free = [s for s in SIDES if s not in (parent.side, child.side)]
+        face = "obama" if role == "sibling" else "biden"
+        voice = "child" if role == "sibling" else "adult_male"
+        extra = _person(raw[role], role, Person(face, voice, free[0] if free else "middle"))
+        extras = ((role, extra),)
+    people = [("parent", parent), ("child", child), *extras]
+    seen: dict[str, str] = {}
+    for role, person in people:
+        if person.side in seen:
+            raise ScriptError(
+                f"{name}: {seen[person.side]} and {role} cannot both sit on the {person.side}"
+            )
+        seen[person.side] = role
+    if not extras and "middle" in seen:
+        raise ScriptError(f'{name}: side = "middle" needs a third person; use left or right')
+    return parent, child, extras
 
 
 def parse_script(raw: dict[str, Any], *, name: str = "script") -> Script:
@@ -256,6 +376,7 @@ def parse_script(raw: dict[str, Any], *, name: str = "script") -> Script:
         "attuned_moments",
         "parent",
         "child",
+        *EXTRA_ROLES,
         "idle_gaze",
         "jitter_s",
         "idle_motion_deg",
@@ -304,11 +425,24 @@ def parse_script(raw: dict[str, Any], *, name: str = "script") -> Script:
     blur_px = float(raw.get("blur_px", 25.0))
     if not 1.0 <= blur_px <= 200.0:
         raise ScriptError(f"{name}: blur_px = {blur_px}; use 1..200")
-    parent = _person(raw.get("parent", {}), "parent", Person("grace_hopper", "adult", "left"))
-    child_default = Person("astronaut", "child", "right" if parent.side == "left" else "left")
-    child = _person(raw.get("child", {}), "child", child_default)
-    if child.side == parent.side:
-        raise ScriptError(f"{name}: parent and child cannot both sit on the {child.side}")
+    parent, child, extras = _people(raw, name)
+    if extras and view != "front":
+        raise ScriptError(f"{name}: view = {view!r} takes two people; three need view = front")
+    present = set(ROLES) | {role for role, _ in extras}
+    middle = next((r for r, p in (("parent", parent), ("child", child), *extras)
+                   if p.side == "middle"), None)  # fmt: skip
+    for ev in events:
+        for role in (ev.who, ev.target):
+            if role in PEOPLE and role not in present:
+                raise ScriptError(
+                    f"{name}: event {ev.source!r} names {role}, who is not in the scene; "
+                    f"add a [{role}] table"
+                )
+        if ev.who == middle and ev.target in ("away", "out"):
+            raise ScriptError(
+                f"{name}: {ev.source!r}: the person in the middle has no side to turn away to "
+                "or leave by; use 'looks at camera', 'looks at toy' or 'turns her back'"
+            )
     return Script(
         title=str(raw.get("title", name)),
         duration=duration,
@@ -322,6 +456,7 @@ def parse_script(raw: dict[str, Any], *, name: str = "script") -> Script:
         blur_px=blur_px,
         view=view,
         toy=toy,
+        extras=extras,
     )
 
 

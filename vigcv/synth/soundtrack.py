@@ -1,10 +1,11 @@
 """The session's audio: scripted phrases placed in time, mixed with low room noise.
 
 Each phrase is synthesised (:mod:`vigcv.synth.voice`), cut to its voiced extent and placed so that
-the voice starts at the event's start; answers start a scripted delay after the end of the other
-person's latest utterance. The result also gives the ground truth of who speaks when (voiced
-stretches, split at pauses of 0.15 s or more) and a per-role loudness envelope that opens the
-speaker's mouth.
+the voice starts at the event's start; answers start a scripted delay after the end of the latest
+utterance listed before them by someone else (with two people: the other person's). Everyone's
+voices are mixed into one track. The result also gives the ground truth of who speaks when
+(voiced stretches per person, split at pauses of 0.15 s or more) and a per-person loudness
+envelope that opens the speaker's mouth.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ _HOP_S = 0.01  # envelope hop, seconds
 _SILENCE_DB = -30.0  # below the phrase's peak envelope = silence
 _MIN_PAUSE_S = 0.15  # pauses at least this long split an utterance in the RTTM
 _NOISE_RMS = 0.0025  # room noise level (about -52 dBFS)
-_GAIN = {"parent": 0.55, "child": 0.5}
+_GAIN = {"parent": 0.55, "child": 0.5, "sibling": 0.5, "parent2": 0.55}
 
 
 @dataclass(frozen=True)
@@ -104,16 +105,18 @@ def build_soundtrack(script: Script, *, rate: int, rng: np.random.Generator) -> 
     hop = round(_HOP_S * rate)
     n_hops = n // hop + 1
     audio = room_noise(n, rng=rng)
-    speech: dict[str, list[Segment]] = {"parent": [], "child": []}
-    envelope = {"parent": np.zeros(n_hops, np.float32), "child": np.zeros(n_hops, np.float32)}
-    last_end: dict[str, float] = {}
+    speech: dict[str, list[Segment]] = {r: [] for r in script.roles}
+    envelope = {r: np.zeros(n_hops, np.float32) for r in script.roles}
+    said: list[tuple[str, float]] = []  # (who, end) of every utterance so far, in listed order
     resolved: list[Event] = []
     for ev in script.events:
         if ev.action != "say":
             resolved.append(ev)
             continue
-        other = "child" if ev.who == "parent" else "parent"
-        start = last_end[other] + ev.after if ev.is_answer else ev.start
+        # An answer follows the latest utterance listed before it by anyone else.
+        start = ev.start
+        if ev.is_answer:
+            start = next((end for who, end in reversed(said) if who != ev.who), 0.0) + ev.after
         wave = np.asarray(synthesize(ev.text, voice=script.person(ev.who).voice, rate=rate))
         db = _frame_db(wave, hop)
         runs = _voiced_runs(db)
@@ -129,7 +132,7 @@ def build_soundtrack(script: Script, *, rate: int, rng: np.random.Generator) -> 
             continue
         audio[i0:i1] += voiced[: i1 - i0]
         end = i1 / rate
-        last_end[ev.who] = end
+        said.append((ev.who, end))
         resolved.append(replace(ev, start=start, end=end))
         for a, b in runs:
             seg = Segment(start + (a - first) * _HOP_S, min(end, start + (b - first) * _HOP_S))

@@ -40,6 +40,12 @@ _OTHER_PITCH = {"parent": -7.0, "child": 9.0}
 _HELD_TOY = {"parent": (10.0, -38.0), "child": (-4.0, -15.0)}  # child: relative to "other"
 # ``leaves``: how far the head moves sideways past the frame edge, in face heights.
 _OUT_MARGIN = 1.0
+# Three people: a head turns to look at what it looks at as if the camera's image plane stood
+# this far (in frame widths) in front of the heads: yaw = atan(dx / depth), pitch = atan(-dy /
+# depth), dx, dy the image offsets from the face centre to the target. 0.64 gives the 32 deg of
+# two people 0.4 widths apart; neighbours about 0.28 widths apart turn about 24 deg, the two at
+# the ends (about 0.57 widths) about 42 deg.
+GAZE_DEPTH = 0.64
 
 
 @dataclass(frozen=True)
@@ -93,6 +99,62 @@ def _idle(n: int, fps: float, rng: np.random.Generator) -> np.ndarray:
     return noise / max(float(noise.std()), 1e-9)
 
 
+def look_angles(layout: Layout, role: str, point: tuple[float, float]) -> tuple[float, float]:
+    """Yaw and pitch (degrees) that turn ``role``'s face towards the image point ``point`` in a
+    scene of three (:data:`GAZE_DEPTH`): ``yaw > 0`` towards image left, ``pitch > 0`` up."""
+    place = layout.places[role]
+    depth = GAZE_DEPTH * layout.width
+    dx, dy = point[0] - place.cx, point[1] - place.cy
+    return -float(np.degrees(np.arctan2(dx, depth))), -float(np.degrees(np.arctan2(dy, depth)))
+
+
+def _aim_two(
+    script: Script, layout: Layout, role: str, targets: np.ndarray, angles: dict
+) -> tuple[np.ndarray, np.ndarray, float]:
+    """Yaw and pitch per frame of the parent or child with two people (fixed angles)."""
+    other = "child" if role == "parent" else "parent"
+    toward = -1.0 if layout.places[role].cx < layout.places[other].cx else 1.0
+    yaw = np.zeros(len(targets))
+    pitch = np.zeros(len(targets))
+    for name in np.unique(targets):
+        key = "other" if name == other else str(name)
+        y, p = angles[key]
+        if key == "toy" and script.toy == "held":
+            y, p = _HELD_TOY[role]
+            if role == "child":
+                y, p = angles["other"][0] + y, _OTHER_PITCH[role] + p
+        sel = targets == name
+        yaw[sel] = toward * y
+        pitch[sel] = _OTHER_PITCH[role] if p is None else p
+    return yaw, pitch, toward
+
+
+def _aim_three(
+    script: Script, layout: Layout, role: str, targets: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, float]:
+    """Yaw and pitch per frame with three people: the head points at the person or toy it
+    looks at (:func:`look_angles`); ``away`` is 55 deg away from the nearest other person."""
+    place = layout.places[role]
+    others = [r for r in script.roles if r != role]
+    nearest = min(others, key=lambda r: abs(layout.places[r].cx - place.cx))
+    toward = -1.0 if place.cx < layout.places[nearest].cx else 1.0
+    yaw = np.zeros(len(targets))
+    pitch = np.zeros(len(targets))
+    for name in np.unique(targets):
+        key = str(name)
+        if key in layout.places:
+            y, p = look_angles(layout, role, (layout.places[key].cx, layout.places[key].cy))
+        elif key in ("toy", "out"):
+            y, p = look_angles(layout, role, layout.toy)
+        elif key == "camera":
+            y, p = 0.0, 0.0
+        else:  # away, back
+            y, p = toward * TARGET_ANGLES[key][0], float(TARGET_ANGLES[key][1] or 0.0)
+        sel = targets == name
+        yaw[sel], pitch[sel] = y, p
+    return yaw, pitch, toward
+
+
 def motion(
     script: Script,
     events: tuple[Event, ...],
@@ -101,32 +163,24 @@ def motion(
     times: np.ndarray,
     rng: np.random.Generator,
 ) -> dict[str, Motion]:
-    """Per-frame head motion and smiles of both people at ``times`` (seconds)."""
+    """Per-frame head motion and smiles of everyone at ``times`` (seconds)."""
     fps = 1.0 / float(np.median(np.diff(times))) if len(times) > 1 else 25.0
     out = {}
     angles = SIDE_ANGLES if script.view == "side" else TARGET_ANGLES
-    for role in ("parent", "child"):
-        other = "child" if role == "parent" else "parent"
-        toward = -1.0 if layout.places[role].cx < layout.places[other].cx else 1.0
+    three = len(script.roles) > 2
+    for role in script.roles:
         targets = np.array([gaze_target(events, role, t, idle=script.idle_gaze) for t in times])
-        yaw = np.zeros(len(times))
-        pitch = np.zeros(len(times))
-        for name in np.unique(targets):
-            key = "other" if name == other else str(name)
-            y, p = angles[key]
-            if key == "toy" and script.toy == "held":
-                y, p = _HELD_TOY[role]
-                if role == "child":
-                    y, p = angles["other"][0] + y, _OTHER_PITCH[role] + p
-            sel = targets == name
-            yaw[sel] = toward * y
-            pitch[sel] = _OTHER_PITCH[role] if p is None else p
+        if three:
+            yaw, pitch, toward = _aim_three(script, layout, role, targets)
+        else:
+            yaw, pitch, toward = _aim_two(script, layout, role, targets, angles)
+        others = [r for r in script.roles if r != role]
         place = layout.places[role]
         # Leaving: the head slides sideways, away from the other, until it is past the edge.
         edge = place.cx if toward < 0 else layout.width - place.cx
         out_shift = (edge / place.size + _OUT_MARGIN) * toward
         shift = _smooth_step(_smooth_step((targets == "out").astype(float), fps), fps)
-        calm = np.where(np.isin(targets, [other, "camera"]), 0.5, 1.0)
+        calm = np.where(np.isin(targets, [*others, "camera"]), 0.5, 1.0)
         amp = script.idle_motion_deg * _smooth_step(calm, fps)
         n = len(times)
         yaw = _smooth_step(yaw, fps) + amp * _idle(n, fps, rng)
@@ -147,29 +201,50 @@ def motion(
 
 
 def label_frames(script: Script, events: tuple[Event, ...]) -> list[dict[str, object]]:
-    """The ``frames`` list of the label format, every :data:`LABEL_STEP_S` seconds."""
+    """The ``frames`` list of the label format, every :data:`LABEL_STEP_S` seconds.
+
+    Each frame has the two-person keys of the evaluation data (``parent_visible`` …
+    ``child_smile``; nothing else with two people). With a third person ``X`` it also has
+    ``X_visible``, ``X_smile``, ``A_looks_at_B`` for every ordered pair that involves ``X``,
+    ``mutual_gaze_A_B`` for the two pairs that involve ``X`` (``A`` before ``B`` in parent,
+    child, X order) and, for everyone, ``<role>_looks_at``: the scripted target's name
+    (``parent``, ``child``, ``sibling``, ``parent2``, ``toy``, ``camera``, ``away``), null when
+    that person shows no face.
+    """
+    roles = script.roles
     frames: list[dict[str, object]] = []
     for t in np.arange(0.0, script.duration - 1e-9, LABEL_STEP_S):
-        tp = gaze_target(events, "parent", float(t), idle=script.idle_gaze)
-        tc = gaze_target(events, "child", float(t), idle=script.idle_gaze)
-        p_at_c, c_at_p = int(tp == "child"), int(tc == "parent")
+        target = {r: gaze_target(events, r, float(t), idle=script.idle_gaze) for r in roles}
         # A back turned to the camera (or a person out of the frame) shows no face: a coder
         # cannot tell that person's gaze or smile (null), nor whether the two look at each other.
-        p_seen, c_seen = tp not in UNSEEN, tc not in UNSEEN
+        seen = {r: target[r] not in UNSEEN for r in roles}
 
-        def known(value: int, *seen: bool) -> int | None:
-            return value if all(seen) else None
+        def known(value: int, *who: str, seen: dict[str, bool] = seen) -> int | None:
+            return value if all(seen[r] for r in who) else None
 
-        frames.append(
-            {
-                "t": round(float(t), 2),
-                "parent_visible": p_seen,
-                "child_visible": c_seen,
-                "parent_looks_at_child": known(p_at_c, p_seen),
-                "child_looks_at_parent": known(c_at_p, c_seen),
-                "mutual_gaze": known(p_at_c * c_at_p, p_seen, c_seen),
-                "parent_smile": known(int(smiling(events, "parent", float(t))), p_seen),
-                "child_smile": known(int(smiling(events, "child", float(t))), c_seen),
-            }
-        )
+        def at(a: str, b: str, target: dict[str, str] = target) -> int:
+            return int(target[a] == b)
+
+        frame: dict[str, object] = {
+            "t": round(float(t), 2),
+            "parent_visible": seen["parent"],
+            "child_visible": seen["child"],
+            "parent_looks_at_child": known(at("parent", "child"), "parent"),
+            "child_looks_at_parent": known(at("child", "parent"), "child"),
+            "mutual_gaze": known(at("parent", "child") * at("child", "parent"), "parent", "child"),
+            "parent_smile": known(int(smiling(events, "parent", float(t))), "parent"),
+            "child_smile": known(int(smiling(events, "child", float(t))), "child"),
+        }
+        for x in roles[2:]:
+            frame[f"{x}_visible"] = seen[x]
+            frame[f"{x}_smile"] = known(int(smiling(events, x, float(t))), x)
+            for a in roles:
+                for b in roles:
+                    if a != b and x in (a, b):
+                        frame[f"{a}_looks_at_{b}"] = known(at(a, b), a)
+            for a in roles[:2]:
+                frame[f"mutual_gaze_{a}_{x}"] = known(at(a, x) * at(x, a), a, x)
+        for r in roles if len(roles) > 2 else ():
+            frame[f"{r}_looks_at"] = target[r] if seen[r] else None
+        frames.append(frame)
     return frames
