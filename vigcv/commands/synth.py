@@ -1,4 +1,4 @@
-"""``vigcv synth``: write a synthetic parent-child session and its ground truth."""
+"""``vigcv synth``: write a synthetic family session and its ground truth."""
 
 from __future__ import annotations
 
@@ -12,15 +12,17 @@ from vigcv.errors import VigcvError
 
 HELP = (
     "Write a synthetic parent-child session (video with voices) and its ground truth.\n\n"
-    "Two people (a parent and a smaller child) sit in a room; their faces are 3D re-renderings "
+    "Two people (a parent and a smaller child), or three (with a sibling or a second parent), "
+    "sit in a room; their faces are 3D re-renderings "
     "of real photos, their voices come from espeak-ng, and a script says who looks at whom, "
     "smiles and says what when. Next to OUT.mp4 it writes OUT.labels.json (labels every 0.5 s "
     "and the attuned moments, in the format of the evaluation data), OUT.rttm (who speaks when), "
-    "OUT.truth.csv (per-frame head pose, smile, mouth opening) and OUT.synth.json (the resolved "
-    "script).\n\n"
+    "OUT.truth.csv (per frame and person: face box, head pose, smile, mouth opening, gaze "
+    "target) and OUT.synth.json (the resolved script).\n\n"
     "--script takes a TOML file or the name of a shipped script: textbook, missed, "
-    "long_latency, parallel_play, mixed (two minutes, the Quick start demo). The language is "
-    "documented in vigcv/synth/script.py.\n\n"
+    "long_latency, parallel_play, mixed (two minutes, the Quick start demo); siblings, "
+    "two_parents, older_child (families of three or a teenager); the others in configs/synth. "
+    "The language is documented in vigcv/synth/script.py.\n\n"
     "Example: vigcv synth demo.mp4 --script mixed --seed 3"
 )
 

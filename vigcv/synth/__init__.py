@@ -1,4 +1,4 @@
-"""Synthetic parent-child sessions with known answers (video, voices and ground truth).
+"""Synthetic family sessions with known answers (video, voices and ground truth).
 
 >>> from vigcv.synth import generate_session, cached_session
 >>> result = generate_session(Path("demo.mp4"), script=Path("configs/synth/textbook.toml"), seed=1)
@@ -7,8 +7,10 @@
 
 Shipped scripts (``configs/synth/``, each described in its ``README.md``): ``textbook``,
 ``missed``, ``long_latency``, ``parallel_play`` and the two-minute ``mixed`` demo session; the
-harder scenes ``back_turned``, ``profile``, ``held_toy``, ``shaky`` and ``leaves``; and a family's
-three visits ``family_visit1`` to ``family_visit3``. The script language is documented in
+harder scenes ``back_turned``, ``profile``, ``held_toy``, ``shaky`` and ``leaves``; a family's
+three visits ``family_visit1`` to ``family_visit3``; and families of three, ``siblings`` (roles
+parent, child, sibling) and ``two_parents`` (parent, child, parent2), and ``older_child`` (a
+teenager nearly the parent's size). The script language is documented in
 :mod:`vigcv.synth.script`.
 """
 
