@@ -53,7 +53,7 @@ def _register_optional() -> None:
 
     for name in (
         "synth", "demo", "evaluate", "review", "export", "tune", "relink", "forget", "report",
-        "family",
+        "family", "blur",
     ):  # fmt: skip
         try:
             module = importlib.import_module(f"vigcv.commands.{name}")

@@ -17,6 +17,8 @@ Each export goes into a new dated folder, OUT/exports/<session>/<date>_<time>-pa
 
 [bold]--for guider[/]: your own record, marked "Guider's version: not for sharing": every suggested moment with its decision, your private notes and notes for the parent, the component bars and the session timeline, the clips of the kept moments, an ELAN .eaf file (tiers: moments with reasons, mutual gaze, smiles, speech of each person) and decisions.csv.
 
+[bold]Faces[/]: clips and stills show only the people who may be shown. By default that is whoever the review page marks "may be shown" (the parent figures and the index child unless you changed it); every other face, a bystander never named included, is blurred. --blur-all-except parent,child (roles, names given on the review page, or person ids) chooses instead. Exported files carry no location or device metadata.
+
 [bold]Examples[/]
 
   vigcv export ~/vig-results                      # the parent's version of every session
@@ -24,6 +26,8 @@ Each export goes into a new dated folder, OUT/exports/<session>/<date>_<time>-pa
   vigcv export ~/vig-results --session visit3 --to ~/for-feedback
 
   vigcv export ~/vig-results --for guider
+
+  vigcv export ~/vig-results --confirmed --blur-all-except parent,child
 """  # noqa: E501
 
 
@@ -50,10 +54,21 @@ def export(
     config: Annotated[
         Path | None, typer.Option("--config", "-c", help="TOML file with \\[export] settings.")
     ] = None,
+    blur_all_except: Annotated[
+        str | None,
+        typer.Option(
+            "--blur-all-except",
+            help="Show only these people, blur every other face: roles (parent, child), names "
+            "given on the review page, or person ids, comma-separated. Default: the people "
+            "marked 'may be shown'.",
+            metavar="WHO,...",
+        ),
+    ] = None,
 ) -> None:
     """Export the parent's or the guider's version of the reviewed sessions of OUT."""
     from vigcv.errors import VigcvError
     from vigcv.export import AUDIENCES, export_out
+    from vigcv.privacy import split_keep
 
     if audience not in AUDIENCES:
         raise fail(f"--for must be parent or guider, got {audience!r}", code=2)
@@ -69,7 +84,13 @@ def export(
 
     try:
         result = export_out(
-            out, audience=audience, to=to, sessions=session or None, config=cfg, hook=hook
+            out,
+            audience=audience,
+            to=to,
+            sessions=session or None,
+            config=cfg,
+            hook=hook,
+            keep=split_keep(blur_all_except),
         )
     except VigcvError as exc:
         raise fail(str(exc)) from None

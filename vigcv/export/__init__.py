@@ -14,7 +14,11 @@
     decisions-<YYYY-MM-DD_HHMMSS>.csv         (guider, all sessions at once) every decision
 
 The parent's version holds no private note, score, decision, set-aside or undecided moment, in
-no file, file name or metadata. Each session's folder is built under a hidden ``.part`` name and
+no file, file name or metadata. In both versions the clips and stills show only the people who
+may be shown (by default those whose ``may_show`` is true: the parent figures and the index
+child; ``keep`` names others by role, name or id): every other face, a bystander never tracked
+included, is blurred (:mod:`vigcv.privacy`), and no clip carries the recording's metadata (GPS
+location, camera, creation time). Each session's folder is built under a hidden ``.part`` name and
 renamed into place, so an interrupted export leaves no half-written folder; a second export in
 the same second gets ``-2``, ``-3``... appended.
 """
@@ -41,8 +45,8 @@ from vigcv.export.clips import ClipResult, clock, write_clip
 from vigcv.export.eaf import build_eaf, write_eaf
 from vigcv.export.report import AUDIENCES, guider_report_html, parent_report_html
 from vigcv.hooks import Hook, no_hook
-from vigcv.io.frames import thumbnail_jpeg
 from vigcv.io.store import output_error, write_csv, write_text
+from vigcv.privacy import BlurPlan, blur_plan, blurred_still
 from vigcv.results import EXPORTS_FOLDER, SPEECH_FILE, TIMELINE_FILE, file_stem, list_sessions
 from vigcv.results.decisions import ReviewStore, open_store
 from vigcv.results.relink import relink_hint
@@ -83,6 +87,15 @@ class ExportSettings:
     max_side: int
     audio_bitrate: int
     thumb_width: int
+    # faces blurred in clips and stills (vigcv.privacy.BlurSettings reads these keys)
+    blur_margin: float
+    blur_hold_s: float
+    blur_detect_every: int
+    blur_detect_width: int
+    blur_detect_threshold: float
+    blur_match_iou: float
+    blur_cells: int
+    blur_threads: int
     match_iou: float
 
     @classmethod
@@ -166,6 +179,7 @@ def export_out(
     sessions: Sequence[str] | None = None,
     config: dict[str, Any] | None = None,
     hook: Hook | None = None,
+    keep: Sequence[str] | None = None,
 ) -> ExportResult:
     """Export the reviewed sessions of ``out`` for the parent or for the guider.
 
@@ -188,12 +202,18 @@ def export_out(
     hook : callable, optional
         ``hook(step, artifact)`` for each file once its session's folder is in place: "clip"
         (a :class:`ClipResult`), "eaf", "report", "csv" (a path).
+    keep : sequence of str, optional
+        Whose faces the clips and stills show (``--blur-all-except``): roles ``parent`` and
+        ``child``, names given on the review page, person ids
+        (:func:`vigcv.privacy.resolve_keep`). Default: everyone whose ``may_show`` is true.
+        Every other face is blurred.
 
     Raises
     ------
     VigcvError
-        A bad ``audience`` or session, an unwritable folder, or (parent) nothing to share: no
-        session has a kept moment with its recording at hand.
+        A bad ``audience`` or session, a name in ``keep`` that is nobody of a session, an
+        unwritable folder, or (parent) nothing to share: no session has a kept moment with its
+        recording at hand.
     """
     if audience not in AUDIENCES:
         raise VigcvError(f"audience must be one of {', '.join(AUDIENCES)}, got {audience!r}")
@@ -213,15 +233,20 @@ def export_out(
     stamp = export_stamp()
     result = ExportResult(folder=folder, audience=audience)
     all_rows: list[dict[str, Any]] = []
+    notes: list[str] = []  # sessions without face tracks, told after the export
+    plans = {name: _blur_plan(out, name, keep, config, notes) for name in names}
     with open_store(out, min_iou=settings.match_iou) as store:
         for name in names:
             session = load_session(out, name)
+            plan = plans[name]
             if audience == "parent":
                 made = _export_parent(out, session, settings=settings, store=store,
-                                      folder=folder, stamp=stamp, result=result)  # fmt: skip
+                                      folder=folder, stamp=stamp, result=result,
+                                      plan=plan)  # fmt: skip
             else:
                 made = _export_guider(session, settings=settings, store=store, folder=folder,
-                                      stamp=stamp, result=result, rows=all_rows)  # fmt: skip
+                                      stamp=stamp, result=result, rows=all_rows,
+                                      plan=plan)  # fmt: skip
             if made is None:
                 continue
             result.folders.append(made[0])
@@ -235,6 +260,7 @@ def export_out(
             + result.warnings[0]
             + (f" (and {more} more session(s) alike)" if more > 0 else "")
         )
+    result.warnings.extend(notes)
     if audience == "guider" and sessions is None:
         csv_path = _place_csv(folder, f"decisions-{stamp}", _table(all_rows))
         result.files.append(csv_path)
@@ -243,6 +269,23 @@ def export_out(
 
 
 Made = tuple[Path, list[tuple[str, Any]]]  # a session's placed folder and its hook calls
+
+
+def _blur_plan(
+    out: Path,
+    name: str,
+    keep: Sequence[str] | None,
+    config: dict[str, Any] | None,
+    notes: list[str],
+) -> BlurPlan:
+    """Whose faces a session's clips and stills show (checked before anything is written)."""
+    plan = blur_plan(out / name, keep, config=config)
+    if plan.tracks is None:
+        notes.append(
+            f"{name}: no face tracks (features.parquet), so every face in its clips is "
+            "blurred; run `vigcv run --force` on its film to show the people who may be shown"
+        )
+    return plan
 
 
 def _kept(moments: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -258,6 +301,7 @@ def _export_parent(
     folder: Path,
     stamp: str,
     result: ExportResult,
+    plan: BlurPlan,
 ) -> Made | None:
     name = session.name
     kept = sorted(_kept(reviewed_moments(session, store)), key=lambda m: float(m["bounds"][0]))
@@ -279,8 +323,10 @@ def _export_parent(
         for k, m in enumerate(kept, start=1)
     }
     with _Staging(folder / name, f"{stamp}-parent") as stage:
-        clips = _cut_clips(session, kept, names, stage.part, settings=settings, result=result)
-        thumbs = _stills(session, kept, settings=settings, result=result)
+        clips = _cut_clips(
+            session, kept, names, stage.part, settings=settings, result=result, plan=plan
+        )
+        thumbs = _stills(session, kept, settings=settings, result=result, plan=plan)
         page = parent_report_html(
             session=name, moments=kept, thumbs=thumbs, clips=_clip_links(clips)
         )
@@ -297,6 +343,7 @@ def _export_guider(
     stamp: str,
     result: ExportResult,
     rows: list[dict[str, Any]],
+    plan: BlurPlan,
 ) -> Made:
     name = session.name
     moments = reviewed_moments(session, store)
@@ -319,8 +366,8 @@ def _export_guider(
     names = {int(m["rank"]): clip_name(name, int(m["rank"]), float(m["bounds"][0])) for m in kept}
     with _Staging(folder / name, f"{stamp}-guider") as stage:
         part = stage.part
-        clips = _cut_clips(session, kept, names, part, settings=settings, result=result)
-        thumbs = _stills(session, moments, settings=settings, result=result)
+        clips = _cut_clips(session, kept, names, part, settings=settings, result=result, plan=plan)
+        thumbs = _stills(session, moments, settings=settings, result=result, plan=plan)
         write_csv(part / "decisions.csv", _table(session_rows), float_format="%.3f")
         eaf = build_eaf(
             moments=moments,
@@ -359,6 +406,7 @@ def _cut_clips(
     *,
     settings: ExportSettings,
     result: ExportResult,
+    plan: BlurPlan,
 ) -> dict[int, ClipResult]:
     """Cut each moment's clip (its trimmed bounds) into ``part/clips``: rank -> what was cut."""
     media = session.media
@@ -378,6 +426,7 @@ def _cut_clips(
                 crf=settings.crf,
                 max_side=settings.max_side,
                 audio_bitrate=settings.audio_bitrate,
+                blur=plan,
             )
         except VigcvError as exc:
             result.warnings.append(f"{session.name}: no clip of moment {rank} ({exc})")
@@ -395,8 +444,10 @@ def _stills(
     *,
     settings: ExportSettings,
     result: ExportResult,
+    plan: BlurPlan,
 ) -> dict[int, bytes]:
-    """rank -> a JPEG of the picture in the middle of the moment (none without the film)."""
+    """rank -> a JPEG of the picture in the middle of the moment (none without the film), with
+    the faces ``plan`` does not keep blurred."""
     media = session.media
     if media is None or not session.has_video:
         return {}
@@ -404,7 +455,7 @@ def _stills(
     for m in moments:
         t = 0.5 * (float(m["start"]) + float(m["end"]))
         try:
-            thumbs[int(m["rank"])] = thumbnail_jpeg(media, t, width=settings.thumb_width)
+            thumbs[int(m["rank"])] = blurred_still(media, t, width=settings.thumb_width, plan=plan)
         except VigcvError as exc:
             result.warnings.append(f"{session.name}: no still at {clock(t)} ({exc})")
     return thumbs

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from vigcv.privacy.blur import BlurPlan, BlurSettings, FaceTracks, blur_boxes
 from vigcv.privacy.consent import blur_plan, resolve_keep, session_people, split_keep
-from vigcv.privacy.film import FilmResult, blur_film, write_film
+from vigcv.privacy.film import FilmResult, blur_film, blurred_still, write_film
 
 __all__ = [
     "BlurPlan",
@@ -22,6 +22,7 @@ __all__ = [
     "blur_boxes",
     "blur_film",
     "blur_plan",
+    "blurred_still",
     "resolve_keep",
     "session_people",
     "split_keep",

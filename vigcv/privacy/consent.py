@@ -26,13 +26,9 @@ import pandas as pd
 
 from vigcv.errors import VigcvError
 from vigcv.privacy.blur import BlurPlan, BlurSettings, FaceTracks
-from vigcv.results import (
-    FEATURES_FILE,
-    is_session,
-    read_features,
-    read_people,
-    session_name,
-)
+from vigcv.results import FEATURES_FILE, is_session, read_features, session_name
+from vigcv.results.people import current_pair
+from vigcv.results.people import session_people as named_people
 
 ROLES = ("parent", "child")
 PEOPLE_COLUMNS = (
@@ -99,26 +95,20 @@ def session_people(folder: Path, *, features: pd.DataFrame | None = None) -> pd.
     moments are for now, after the guider's swap or choice of pair).
 
     From :func:`vigcv.results.people.session_people` (the names and choices the guider made on
-    the review page); for a session without ``people.csv`` (made before people were recorded)
-    from the roles in ``features.parquet``: the pair's parent and child may be shown, nobody
-    else.
+    the review page, and the people recognised from the family's other visits); for a session
+    without ``people.csv`` (made before people were recorded) from the roles in
+    ``features.parquet``: the pair's parent and child may be shown, nobody else.
     """
     folder = Path(folder)
     name = session_name(folder)
     out = folder.parents[name.count("/")]  # folder is out / name
-    try:
-        from vigcv.results.people import current_pair
-        from vigcv.results.people import session_people as named_people
-    except ImportError:  # before the review page could name people
-        table = _defaults(read_people(folder))
-    else:
-        table = named_people(out, name)
-        if len(table):
-            pair = current_pair(out, name, table)
-            table["pair_role"] = [
-                "" if pair is None else {pair[0]: "parent", pair[1]: "child"}.get(int(p), "")
-                for p in table["person"]
-            ]
+    table = named_people(out, name)
+    if len(table):
+        pair = current_pair(out, name, table)
+        table["pair_role"] = [
+            "" if pair is None else {pair[0]: "parent", pair[1]: "child"}.get(int(p), "")
+            for p in table["person"]
+        ]
     if not len(table):
         found = features if features is not None else _features(folder)
         table = _defaults(_from_features(folder, found))

@@ -351,3 +351,15 @@ def blur_film(
         blur=plan,
         hook=hook,
     )
+
+
+def blurred_still(media: str | Path, t: float, *, width: int, plan: BlurPlan | None) -> bytes:
+    """JPEG bytes of the picture at ``t`` seconds, ``width`` pixels wide, with the faces ``plan``
+    does not keep blurred (the tracks at ``t`` and the detector run on the picture itself)."""
+    from vigcv.io.frames import frame_at, jpeg_bytes
+
+    rgb = frame_at(media, t, width=width)
+    if plan is not None:
+        info = probe(media)
+        plan.blur_picture(rgb, t, scale=rgb.shape[1] / max(1, info.width))
+    return jpeg_bytes(rgb)
