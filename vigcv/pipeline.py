@@ -104,10 +104,24 @@ def extract(
 
 
 def apply_roles(
-    frames: FrameFeatures, speech: SpeechTrack, *, swapped: bool, parent_side: str | None
+    frames: FrameFeatures,
+    speech: SpeechTrack,
+    *,
+    swapped: bool,
+    parent_side: str | None,
+    pair: tuple[int, int] | None = None,
+    config: Config | None = None,
 ) -> tuple[FrameFeatures, SpeechTrack]:
-    """Put the parent on ``parent_side`` (if given), then apply a guider's swap."""
-    if parent_side in ("left", "right") and len(frames.table):
+    """Score the guider's chosen ``pair`` (parent, child person ids; ignored when they are not
+    both people of these features), else put the parent on ``parent_side`` (if given); then
+    apply a guider's swap."""
+    ids = set(frames.people["person"].astype(int)) if len(frames.people) else set()
+    if pair is not None and set(pair) <= ids and pair[0] != pair[1]:
+        from vigcv.vision.pairs import pair_features
+
+        config = config if config is not None else load_config()
+        frames = pair_features(frames, parent=pair[0], child=pair[1], config=config)
+    elif parent_side in ("left", "right") and len(frames.table):
         parent = frames.table[frames.table["role"] == "parent"]
         child = frames.table[frames.table["role"] == "child"]
         if len(parent) and len(child):
@@ -174,10 +188,14 @@ def write_outputs(
     frames: FrameFeatures,
     derived: dict[str, Any],
     config: Config,
+    media: Path | None = None,
 ) -> None:
-    """Write the per-session result files (each atomically)."""
+    """Write the per-session result files (each atomically); with ``media``, the people's
+    thumbnails too (a rescore keeps the ones there)."""
     results.write_timeline(session_dir, derived["timeline"])
     results.write_features(session_dir, frames.table)
+    write_people(session_dir, frames, media=media)
+    results.write_looks(session_dir, frames.looks)
     results.write_speech(session_dir, derived["speech"])
     results.write_moments(
         session_dir,
@@ -186,6 +204,64 @@ def write_outputs(
         session=session,
         config_hash=score_hash(config),
     )
+
+
+def write_pairs(
+    session_dir: Path,
+    *,
+    session: str,
+    frames: FrameFeatures,
+    speech: SpeechTrack,
+    config: Config,
+    hook: Hook = no_hook,
+) -> list[str]:
+    """With more than two people, each other parent-child pair's timeline and moments in
+    ``pairs/<parent>-<child>/`` (:func:`vigcv.vision.pairs.parent_child_pairs`); pairs no
+    longer found are removed. Returns the pair folders' names."""
+    from vigcv.vision.pairs import pair_features, parent_child_pairs
+
+    written = []
+    for parent, child in parent_child_pairs(frames)[1:]:
+        pair = pair_features(frames, parent=parent, child=child, config=config)
+        derived = derive(pair, speech, config=config, hook=hook)
+        folder = results.pair_dir(session_dir, parent, child)
+        folder.mkdir(parents=True, exist_ok=True)
+        results.write_timeline(folder, derived["timeline"])
+        results.write_moments(
+            folder,
+            derived["moments"],
+            windows=derived["scores"].table,
+            session=f"{session} ({parent} with {child})",
+            config_hash=score_hash(config),
+        )
+        written.append(folder.name)
+    results.remove_pairs(session_dir, keep=written)
+    return written
+
+
+def write_people(session_dir: Path, frames: FrameFeatures, *, media: Path | None) -> None:
+    """people.csv, people.json and (from ``media``) a thumbnail of each person's best view."""
+    from vigcv.io.frames import face_thumbnail
+
+    people = frames.people
+    thumbnails: dict[int, bytes] = {}
+    if media is not None and len(people) and frames.width:
+        for row in people.itertuples(index=False):
+            box = np.array([row.thumb_x, row.thumb_y, row.thumb_w, row.thumb_h], dtype=float)
+            if not (np.isfinite(row.thumb_t) and np.all(np.isfinite(box))):
+                continue
+            try:
+                thumbnails[int(row.person)] = face_thumbnail(
+                    media, float(row.thumb_t), box, frame_width=frames.width
+                )
+            except MediaError:
+                continue  # no picture: the person is listed without one
+    embeddings = {
+        int(row.person): row.embedding
+        for row in people.itertuples(index=False)
+        if row.embedding is not None and len(row.embedding)
+    }
+    results.write_people(session_dir, people, embeddings=embeddings, thumbnails=thumbnails)
 
 
 def _model_versions() -> dict[str, str]:
@@ -286,13 +362,21 @@ def run_session(
         sha256=sha,
     )
     frames, speech = apply_roles(
-        frames, speech, swapped=results.roles_swapped(session_dir), parent_side=parent_side
+        frames,
+        speech,
+        swapped=results.roles_swapped(session_dir),
+        parent_side=parent_side,
+        pair=results.read_pair(session_dir),
+        config=config,
     )
     t = time.perf_counter()
     derived = derive(frames, speech, config=config, hook=hook)
     timings["score"] = round(time.perf_counter() - t, 3)
     t = time.perf_counter()
-    write_outputs(session_dir, session=name, frames=frames, derived=derived, config=config)
+    write_outputs(
+        session_dir, session=name, frames=frames, derived=derived, config=config, media=media
+    )
+    pairs = write_pairs(session_dir, session=name, frames=frames, speech=speech, config=config)
     if overlay and info.has_video:
         from vigcv.vision import write_overlay
 
@@ -330,6 +414,8 @@ def run_session(
         "warnings": warnings,
         "notes": list(derived["notes"]),
         "moments": len(derived["moments"]),
+        "people": len(frames.people),
+        "pairs": pairs,
         "finished": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     results.write_run(session_dir, run)
@@ -360,6 +446,7 @@ def _load_cached(session_dir: Path) -> tuple[FrameFeatures, SpeechTrack, dict[st
         speech,
         swapped=results.roles_swapped(session_dir),
         parent_side=run.get("parent_side"),
+        pair=results.read_pair(session_dir),
     )
     return frames, speech, run
 
@@ -389,6 +476,9 @@ def rescore(
     derived = derive(frames, speech, config=config, hook=hook or no_hook)
     write_outputs(
         session_dir, session=run["session"], frames=frames, derived=derived, config=config
+    )
+    run["pairs"] = write_pairs(
+        session_dir, session=run["session"], frames=frames, speech=speech, config=config
     )
     run["config_hash"] = score_hash(config)
     run["roles_swapped"] = results.roles_swapped(session_dir)

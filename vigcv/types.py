@@ -117,6 +117,35 @@ DYAD_COLUMNS = (
 )
 
 
+# Columns of FrameFeatures.people (one row per person found in the session).
+PEOPLE_COLUMNS = (
+    "person",  # id, as in the `person` column of FrameFeatures.table
+    "role_guess",  # "adult" | "child" | "unknown" (vigcv.vision.people)
+    "confidence",  # 0.5 .. 1, of role_guess
+    "seconds_visible",  # seconds in which the face was detected
+    "pair_role",  # "parent" | "child" for the pair scored by default, else ""
+    "childness",  # evidence for "child" (logit units; > 0 child)
+    "lower_face",  # median face-proportion ratio (NaN: not measured)
+    "face_measures",  # frames that ratio rests on
+    "size_px",  # median face size, pixels
+    "thumb_t", "thumb_x", "thumb_y", "thumb_w", "thumb_h",  # the face's best view: time, box
+    "embedding",  # mean face-identity descriptor (list of floats) or None
+)  # fmt: skip
+
+# Columns of FrameFeatures.looks (one row per analysed frame per ordered pair of people).
+LOOKS_COLUMNS = ("t", "person", "target", "looks_at")
+
+
+def empty_people() -> pd.DataFrame:
+    """A people table with no row."""
+    return pd.DataFrame({c: pd.Series(dtype=object) for c in PEOPLE_COLUMNS})
+
+
+def empty_looks() -> pd.DataFrame:
+    """A looks table with no row."""
+    return pd.DataFrame({c: pd.Series(dtype=float) for c in LOOKS_COLUMNS})
+
+
 @dataclass(frozen=True)
 class FrameFeatures:
     """What vision extracted from one video.
@@ -136,6 +165,11 @@ class FrameFeatures:
         Frame size in pixels after rotation.
     provenance : dict
         Model names and versions, config hash, role assignment and its confidence, etc.
+    people : DataFrame
+        One row per person, columns :data:`PEOPLE_COLUMNS` (empty for features made before
+        people were recorded).
+    looks : DataFrame
+        Who looks at whom, columns :data:`LOOKS_COLUMNS`: every ordered pair of people.
     """
 
     table: pd.DataFrame
@@ -145,6 +179,8 @@ class FrameFeatures:
     width: int = 0
     height: int = 0
     provenance: dict[str, Any] = field(default_factory=dict)
+    people: pd.DataFrame = field(default_factory=empty_people)
+    looks: pd.DataFrame = field(default_factory=empty_looks)
 
     @property
     def times(self) -> np.ndarray:
@@ -168,7 +204,14 @@ class FrameFeatures:
             if a in dyad and b in dyad:
                 dyad[a], dyad[b] = self.dyad[b].to_numpy(), self.dyad[a].to_numpy()
         prov = dict(self.provenance, roles_swapped=not self.provenance.get("roles_swapped", False))
-        return FrameFeatures(table, dyad, self.fps, self.video_id, self.width, self.height, prov)
+        people = self.people.copy()
+        if "pair_role" in people:
+            people["pair_role"] = (
+                people["pair_role"].map({"parent": "child", "child": "parent"}).fillna("")
+            )
+        return FrameFeatures(
+            table, dyad, self.fps, self.video_id, self.width, self.height, prov, people, self.looks
+        )
 
     @classmethod
     def empty(cls, *, video_id: str = "", fps: float = 0.0) -> FrameFeatures:

@@ -55,7 +55,7 @@ def test_roles_match_the_parent_side_and_stay_stable(real_runs, name):
     expected_left = side == "left"
     # Identity stable: the parent stays on its side of the child in nearly every frame.
     assert np.mean(parent_left == expected_left) >= 0.95
-    assert features.provenance["roles"]["method"] == "face_size"
+    assert features.provenance["roles"]["method"] == "role_guess"
 
 
 def test_gaze_and_smile_beat_saying_yes_everywhere(real_runs):

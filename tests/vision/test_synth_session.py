@@ -143,7 +143,7 @@ def test_scripted_smiles_are_recovered(textbook, role):
     figures = smile_figures(features.table, session.events)
     print(figures)
     assert figures[role] >= AUC_FLOOR
-    assert features.provenance["roles"]["method"] == "face_size"
+    assert features.provenance["roles"]["method"] == "role_guess"
 
 
 def _run(name: str):  # type: ignore[no-untyped-def]

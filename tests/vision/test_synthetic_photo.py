@@ -66,7 +66,7 @@ def test_two_faces_found_and_larger_is_parent(features):
     parent, child = features.person("parent"), features.person("child")
     assert parent["w"].median() > 1.5 * child["w"].median()
     assert (parent["x"] + parent["w"] / 2).median() < 320 < (child["x"] + child["w"] / 2).median()
-    assert features.provenance["roles"]["method"] == "face_size"
+    assert features.provenance["roles"]["method"] == "role_guess"
     assert features.provenance["roles"]["confidence"] > 0.8
 
 

@@ -77,3 +77,20 @@ def jpeg_bytes(rgb: np.ndarray, *, quality: int = 82) -> bytes:
 def thumbnail_jpeg(path: str | Path, t: float, *, width: int) -> bytes:
     """JPEG bytes of the picture at ``t`` seconds, ``width`` pixels wide."""
     return jpeg_bytes(frame_at(path, t, width=width))
+
+
+def face_thumbnail(
+    path: str | Path, t: float, box: np.ndarray, *, frame_width: int, side: int = 128
+) -> bytes:
+    """JPEG bytes of the face in ``box`` (x, y, w, h, pixels of the ``frame_width``-wide upright
+    frame) at ``t`` seconds, with a margin of half the face around it, ``side`` pixels square."""
+    rgb = frame_at(path, t, width=frame_width)
+    x, y, w, h = (float(v) for v in box)
+    half = 0.5 * max(w, h) * 2.0
+    cx, cy = x + 0.5 * w, y + 0.5 * h
+    x0, y0 = max(0, int(cx - half)), max(0, int(cy - half))
+    x1, y1 = min(rgb.shape[1], int(cx + half)), min(rgb.shape[0], int(cy + half))
+    if x1 <= x0 or y1 <= y0:
+        raise MediaError(f"{path}: the face box at {t:.1f} s lies outside the picture")
+    crop = np.ascontiguousarray(rgb[y0:y1, x0:x1])
+    return jpeg_bytes(cv2.resize(crop, (side, side), interpolation=cv2.INTER_AREA))

@@ -143,6 +143,8 @@ def remove_partials(folder: Path) -> None:
 def save_frames(folder: Path, frames: FrameFeatures) -> None:
     frames.table.to_parquet(folder / "frames_table.parquet", index=False)
     frames.dyad.to_parquet(folder / "frames_dyad.parquet", index=False)
+    frames.people.to_parquet(folder / "frames_people.parquet", index=False)
+    frames.looks.to_parquet(folder / "frames_looks.parquet", index=False)
     meta = {
         "fps": frames.fps,
         "video_id": frames.video_id,
@@ -163,6 +165,11 @@ def load_frames(folder: Path) -> FrameFeatures:
         width=int(meta.get("width", 0)),
         height=int(meta.get("height", 0)),
         provenance=dict(meta.get("provenance", {})),
+        **{
+            name: pd.read_parquet(folder / f"frames_{name}.parquet")
+            for name in ("people", "looks")
+            if (folder / f"frames_{name}.parquet").is_file()
+        },
     )
 
 

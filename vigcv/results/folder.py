@@ -16,6 +16,8 @@ OUT/
                                                  seen, thumbnail; people.json adds each person's
                                                  face-identity embedding      (PEOPLE_*)
     looks.parquet                                who looks at whom: t, person, target, looks_at
+    pairs/<parent>-<child>/  with more people, each other parent-child pair: timeline.csv,
+                             moments.json, moments.csv, windows.parquet   (PAIRS_FOLDER)
     speech.csv, speech.rttm, turns.csv           who speaks when (also as RTTM); turns and responses
     overlay.mp4                                  with --overlay
     cache/<key>/vision, cache/<key>/audio        the extraction cache (vigcv.cache)
@@ -59,6 +61,7 @@ PEOPLE_CSV = "people.csv"
 PEOPLE_JSON = "people.json"
 PEOPLE_FOLDER = "people"
 LOOKS_FILE = "looks.parquet"
+PAIRS_FOLDER = "pairs"
 FEATURES_FILE = "features.parquet"
 SPEECH_FILE = "speech.csv"
 SPEECH_RTTM = "speech.rttm"
@@ -511,8 +514,9 @@ def write_people(
         target = folder / thumbnail_name(person)
         target.parent.mkdir(parents=True, exist_ok=True)
         store.write_bytes(target, data)
+    # A rescore passes no thumbnails and keeps the ones already there.
     table["thumbnail"] = [
-        thumbnail_name(p) if int(p) in thumbnails else "" for p in table["person"]
+        thumbnail_name(p) if (folder / thumbnail_name(p)).is_file() else "" for p in table["person"]
     ]
     store.write_csv(folder / PEOPLE_CSV, table, float_format="%.3f")
     embeddings = embeddings or {}
@@ -546,6 +550,38 @@ def read_people_embeddings(folder: Path) -> dict[int, Any]:
         for row in doc.get("people", [])
         if row.get("embedding")
     }
+
+
+def pair_dir(folder: Path, parent: int, child: int) -> Path:
+    """``<session>/pairs/<parent>-<child>/``: the folder of one more parent-child pair."""
+    return Path(folder) / PAIRS_FOLDER / f"{int(parent)}-{int(child)}"
+
+
+def list_pairs(folder: Path) -> list[tuple[int, int]]:
+    """The (parent, child) person ids of the session's extra pairs that have moments."""
+    out = []
+    base = Path(folder) / PAIRS_FOLDER
+    for sub in sorted(base.iterdir()) if base.is_dir() else []:
+        a, _, b = sub.name.partition("-")
+        if a.isdigit() and b.isdigit() and (sub / MOMENTS_JSON).is_file():
+            out.append((int(a), int(b)))
+    return out
+
+
+def remove_pairs(folder: Path, *, keep: Sequence[str]) -> None:
+    """Remove the pair folders not named in ``keep`` (a pair no longer found after a rescore).
+    Only files this module writes are removed; a folder holding anything else is left."""
+    base = Path(folder) / PAIRS_FOLDER
+    if not base.is_dir():
+        return
+    ours = {TIMELINE_FILE, MOMENTS_JSON, MOMENTS_CSV, WINDOWS_FILE}
+    for sub in base.iterdir():
+        if sub.name in keep or not sub.is_dir():
+            continue
+        if {f.name for f in sub.iterdir()} <= ours:
+            for f in sub.iterdir():
+                f.unlink()
+            sub.rmdir()
 
 
 def write_looks(folder: Path, looks: pd.DataFrame) -> None:

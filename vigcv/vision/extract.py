@@ -8,6 +8,7 @@ filled, and per-person and per-dyad signals computed.
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,10 +20,17 @@ from vigcv.config import extract_hash
 from vigcv.hooks import Hook, no_hook
 from vigcv.intervals import true_runs
 from vigcv.io import MediaInfo
-from vigcv.types import DYAD_COLUMNS, PERSON_COLUMNS, FrameFeatures
+from vigcv.types import DYAD_COLUMNS, LOOKS_COLUMNS, PERSON_COLUMNS, FrameFeatures, empty_looks
+from vigcv.vision.people import (
+    choose_pair,
+    guess_roles,
+    pair_assignment,
+    people_table,
+    target_weights,
+)
 from vigcv.vision.pose import combine_gaze, gaze_vector
 from vigcv.vision.quality import combine_quality, quality_components
-from vigcv.vision.roles import RoleAssignment, assign_roles
+from vigcv.vision.roles import RoleAssignment
 from vigcv.vision.scan import MEASURE_FIELDS, POINT_FIELDS, ScanResult, scan_video
 from vigcv.vision.signals import (
     calibrated_smile,
@@ -46,7 +54,13 @@ from vigcv.vision.social import (
     mutual_gaze_probability,
     shared_depth,
 )
-from vigcv.vision.track import containment, link_identities, match_cost, summarise_tracks
+from vigcv.vision.track import (
+    containment,
+    link_identities,
+    match_cost,
+    split_by_identity,
+    summarise_tracks,
+)
 
 EXTRA_PERSON_COLUMNS = (
     "det_score",  # detector confidence 0..1 (NaN when interpolated or absent)
@@ -124,6 +138,7 @@ def _person_arrays(
         out[f"{name}_raw"] = np.where(present, hold(col[name], held), np.nan)
     out["det_score"] = col["score"]
     out["landmarks_ok"] = col["lm_ok"]
+    out["lower_face"] = col["lower_face"]
     out["detected"] = detected.astype(float)
     for name in ("presence", *POINT_FIELDS, "sharpness"):
         out[name] = col[name]
@@ -328,16 +343,25 @@ def _identities(scan: ScanResult, vc: dict[str, Any], fps: float) -> np.ndarray:
         return ident
     frames = f["frame"].astype(int)
     boxes = np.stack([f["x0"], f["y0"], f["x1"], f["y1"]], axis=1)
-    summaries = summarise_tracks(frames, f["track"].astype(int), boxes)
+    embeddings = f.get("embedding")
+    tracks = f["track"].astype(int)
+    if embeddings is not None and np.ndim(embeddings) == 2:
+        tracks = split_by_identity(
+            frames, tracks, embeddings, max_distance=vc["identity_max_distance"]
+        )
+    else:
+        embeddings = None
+    summaries = summarise_tracks(frames, tracks, boxes, embeddings)
     link = link_identities(
         summaries,
-        max_people=2,
+        max_people=int(vc["max_people"]),
         min_frames=int(vc["min_track_frames"]),
         max_overlap=vc["link_max_overlap"],
         max_size_ratio=vc["stray_max_size_ratio"],
+        max_distance=vc["identity_max_distance"],
     )
     for track, k in link.items():
-        ident[f["track"] == track] = k
+        ident[tracks == track] = k
     size = np.sqrt(
         np.maximum(boxes[:, 2] - boxes[:, 0], 1.0) * np.maximum(boxes[:, 3] - boxes[:, 1], 1.0)
     )
@@ -349,6 +373,10 @@ def _identities(scan: ScanResult, vc: dict[str, Any], fps: float) -> np.ndarray:
         min_score=vc["person_min_score"],
         max_size_ratio=vc["person_min_size_ratio"],
     )
+    # A person seen for less than person_min_s is a stray (a picture, a passer-by's glance).
+    for k in np.unique(ident[ident >= 0]):
+        if np.unique(frames[ident == k]).size < vc["person_min_s"] * fps:
+            ident[ident == k] = -1
     link = {t: k for t, k in link.items() if np.any(ident == k)}
     max_gap = vc["track_max_lost_s"] * fps
     max_log_ratio = np.log(vc["stray_max_size_ratio"])
@@ -381,7 +409,7 @@ def _identities(scan: ScanResult, vc: dict[str, Any], fps: float) -> np.ndarray:
 
 def _assemble(
     scan: ScanResult, vc: dict[str, Any], fps: float, parent_side: str | None
-) -> tuple[pd.DataFrame, pd.DataFrame, RoleAssignment, int]:
+) -> Assembled:
     n = scan.times.size
     ident = _identities(scan, vc, fps)
     people = {
@@ -389,7 +417,18 @@ def _assemble(
     }
     size = {k: np.sqrt(np.abs(p["w"] * p["h"])) for k, p in people.items()}
     cx = {k: p["x"] + 0.5 * p["w"] for k, p in people.items()}
-    roles = assign_roles(size=size, cx=cx, parent_side=parent_side)
+    guesses = guess_roles(
+        lower_face={k: p["lower_face"] for k, p in people.items()},
+        size={k: np.where(p["detected"] >= 1.0, size[k], np.nan) for k, p in people.items()},
+        detected={k: p["detected"] for k, p in people.items()},
+        fps=fps,
+        face_split=vc["role_face_split"],
+        face_scale=vc["role_face_scale"],
+        face_prior_frames=vc["role_face_prior_frames"],
+        size_scale=vc["role_size_scale"],
+    )
+    pair = choose_pair(guesses, cx=cx, parent_side=parent_side)
+    roles = pair_assignment(pair, size=size, cx=cx)
     role_of = {roles.parent: "parent", roles.child: "child"}
     if roles.child >= 0 and vc["unswap_min_s"] > 0:
         unswap_identities(
@@ -409,9 +448,15 @@ def _assemble(
             p, vc, fps, (scan.width, scan.height), "presence" in scan.faces
         )
     quality_min = float(vc["quality_min"])
+
+    def is_child(k: int) -> bool:
+        """The pair's child, or, outside the pair, a person guessed to be a child."""
+        if k in role_of:
+            return role_of[k] == "child"
+        return guesses[k].role == "child"
+
     for k, p in people.items():
-        is_child = role_of.get(k) == "child"
-        prefix = "child_" if is_child else ""
+        prefix = "child_" if is_child(k) else ""
         # Below the floor this face cannot be measured: its looks-at and smile are unknown.
         unseen = p["quality"] < quality_min  # NaN (a scan without the parts) never gates
         score = smile_log_score(
@@ -451,7 +496,7 @@ def _assemble(
             smile, p["smile_baseline"] = _relative_smile(p, score, happy, vc, prefix, hold_frames)
         smile = np.where(unseen, np.nan, smile)
         p["smile"] = require_probability(smile, what="smile probability", allow_nan=True)
-        width_m = vc["child_head_width_m"] if is_child else vc["parent_head_width_m"]
+        width_m = vc["child_head_width_m"] if is_child(k) else vc["parent_head_width_m"]
         box = np.stack([p["x"], p["y"], p["w"], p["h"]], axis=1)
         p["head"] = head_positions(box, head_width_m=width_m, focal_px=focal, centre=centre)
         gy, gp = combine_gaze(
@@ -467,42 +512,69 @@ def _assemble(
         p["gaze"] = gaze_vector(gy, gp)
         p["head_dir"] = gaze_vector(p["yaw"], p["pitch"])
     facing = [nan, nan]
+    looks_rows = []
+    softness = float(vc["looks_target_softness_deg"])
     for k, p in people.items():
         others = [o for o in people if o != k]
         if not others:
             p["looks_at_other"] = nan
             continue
-        other = people[others[0]]
-        prefix = "child_" if role_of.get(k) == "child" else ""
+        prefix = "child_" if is_child(k) else ""
         # Where the other's face is not found (turned away, in a hug), they are still about
         # where they were last seen.
         target_hold = round(float(vc[f"{prefix}gaze_target_hold_s"] * fps))
-        target = np.stack([hold(other["head"][:, j], target_hold) for j in range(3)], axis=1)
-        if vc["looks_at_model"] == "towards":
-            towards = looks_towards(p["gaze_yaw"], p["head"][:, 0], target[:, 0])
-            looks = sigmoid(
-                (towards - vc[f"{prefix}looks_towards_deg"]) / vc["looks_towards_scale_deg"]
+        looks_at: dict[int, np.ndarray] = {}
+        angles: dict[int, np.ndarray] = {}
+        for o in others:
+            target = np.stack(
+                [hold(people[o]["head"][:, j], target_hold) for j in range(3)], axis=1
             )
-        else:
-            mine, theirs = p["head"], target
-            if vc["looks_at_depth"] == "shared":
-                mine, theirs = shared_depth(mine, theirs)
-            angle = angle_to_target(p["gaze"], mine, theirs)
-            looks = looks_at_probability(
-                angle,
-                threshold_deg=vc["looks_at_threshold_deg"],
+            angles[o] = angle_to_target(p["gaze"], p["head"], target)
+            if vc["looks_at_model"] == "towards":
+                towards = looks_towards(p["gaze_yaw"], p["head"][:, 0], target[:, 0])
+                looks = sigmoid(
+                    (towards - vc[f"{prefix}looks_towards_deg"]) / vc["looks_towards_scale_deg"]
+                )
+            else:
+                mine, theirs = p["head"], target
+                if vc["looks_at_depth"] == "shared":
+                    mine, theirs = shared_depth(mine, theirs)
+                looks = looks_at_probability(
+                    angle_to_target(p["gaze"], mine, theirs),
+                    threshold_deg=vc["looks_at_threshold_deg"],
+                    scale_deg=vc["looks_at_scale_deg"],
+                )
+            looks_at[o] = looks
+        if len(others) > 1:  # several people to look at: the one nearest the gaze claims it
+            weights = target_weights(angles, softness_deg=softness)
+            looks_at = {o: v * np.nan_to_num(weights[o], nan=1.0) for o, v in looks_at.items()}
+        for o, looks in looks_at.items():
+            # Unknown before the median, so no value leaks into frames that cannot be measured.
+            looks = np.where(p["quality"] < quality_min, np.nan, looks)
+            looks = running_median(looks, round(float(vc["gaze_smooth_s"] * fps)))
+            looks_at[o] = require_probability(looks, what="looks-at probability", allow_nan=True)
+            looks_rows.append(
+                pd.DataFrame({"t": scan.times, "person": k, "target": o, "looks_at": looks_at[o]})
+            )
+        partner = roles.child if k == roles.parent else roles.parent if k == roles.child else -1
+        if partner in looks_at:
+            p["looks_at_other"] = looks_at[partner]
+        else:  # outside the pair: looks at anyone
+            with np.errstate(all="ignore"):
+                stacked = np.stack(list(looks_at.values()), axis=1)
+                anyone = np.where(
+                    np.isnan(stacked).all(axis=1),
+                    np.nan,
+                    np.nanmax(np.where(np.isnan(stacked), -1.0, stacked), axis=1),
+                )
+            p["looks_at_other"] = anyone
+        if k in role_of and partner in people:
+            head_angle = angle_to_target(p["head_dir"], p["head"], people[partner]["head"])
+            facing[0 if role_of[k] == "parent" else 1] = looks_at_probability(
+                head_angle,
+                threshold_deg=vc["facing_threshold_deg"],
                 scale_deg=vc["looks_at_scale_deg"],
             )
-        # Unknown before the median, so no value leaks into frames that cannot be measured.
-        looks = np.where(p["quality"] < quality_min, np.nan, looks)
-        looks = running_median(looks, round(float(vc["gaze_smooth_s"] * fps)))
-        p["looks_at_other"] = require_probability(
-            looks, what="looks-at probability", allow_nan=True
-        )
-        head_angle = angle_to_target(p["head_dir"], p["head"], other["head"])
-        facing[0 if role_of.get(k) == "parent" else 1] = looks_at_probability(
-            head_angle, threshold_deg=vc["facing_threshold_deg"], scale_deg=vc["looks_at_scale_deg"]
-        )
     rows = []
     for k, p in people.items():
         g = p["gaze"]
@@ -568,7 +640,53 @@ def _assemble(
         allow_nan=True,
     )
     dyad = dyad[list(DYAD_COLUMNS) + list(EXTRA_DYAD_COLUMNS)]
-    return long, dyad, roles, len(people)
+    best = {k: _best_view(p, scan.times) for k, p in people.items()}
+    embeddings = _person_embeddings(scan, ident)
+    people_rows = people_table(guesses, roles, best_frame=best, embeddings=embeddings)
+    looks_table = (
+        pd.concat(looks_rows, ignore_index=True)[list(LOOKS_COLUMNS)]
+        if looks_rows
+        else empty_looks()
+    )
+    return Assembled(long, dyad, roles, people_rows, looks_table)
+
+
+@dataclass(frozen=True)
+class Assembled:
+    """What :func:`_assemble` makes of a scan."""
+
+    table: pd.DataFrame
+    dyad: pd.DataFrame
+    roles: RoleAssignment
+    people: pd.DataFrame
+    looks: pd.DataFrame
+
+
+def _best_view(p: dict[str, np.ndarray], times: np.ndarray) -> tuple[float, np.ndarray]:
+    """Time and box (x, y, w, h) of the person's best detected view: the face mesh measured it,
+    the detector was sure, the face large."""
+    detected = p["detected"] >= 1.0
+    if not detected.any():
+        return float("nan"), np.full(4, np.nan)
+    size = np.sqrt(np.abs(p["w"] * p["h"]))
+    mesh = np.where(p["landmarks_ok"] == 1, 1.0, 0.5)
+    score = np.where(detected, np.nan_to_num(p["det_score"], nan=0.5) * size * mesh, -np.inf)
+    j = int(np.argmax(score))
+    return float(times[j]), np.array([p["x"][j], p["y"][j], p["w"][j], p["h"][j]])
+
+
+def _person_embeddings(scan: ScanResult, ident: np.ndarray) -> dict[int, np.ndarray | None]:
+    """Each person's mean face-identity descriptor (``None`` where none was measured)."""
+    emb = scan.faces.get("embedding")
+    out: dict[int, np.ndarray | None] = {}
+    for k in np.unique(ident[ident >= 0]):
+        rows = None
+        if emb is not None and np.ndim(emb) == 2 and emb.shape[0] == ident.size:
+            mine = emb[ident == k]
+            mine = mine[~np.isnan(mine).any(axis=1)]
+            rows = mine.mean(axis=0) if len(mine) else None
+        out[int(k)] = rows
+    return out
 
 
 def _file_id(path: Path) -> str:
@@ -668,7 +786,9 @@ def features_from_scan(
         Width and height when the scan saw no frame.
     """
     vc = config["vision"]
-    table, dyad, roles, n_people = _assemble(scan, vc, rate, parent_side)
+    made = _assemble(scan, vc, rate, parent_side)
+    table, dyad, roles = made.table, made.dyad, made.roles
+    n_people = len(made.people)
     if warnings is not None and n_people < 2:
         warnings.append(f"{name}: found {n_people} of 2 people's faces; gaze signals are empty")
     provenance = {
@@ -683,6 +803,7 @@ def features_from_scan(
             "parent_side": parent_side,
         },
         "tracks": int(np.unique(scan.faces["track"]).size) if scan.faces["track"].size else 0,
+        "people": n_people,
     }
     return FrameFeatures(
         table=table,
@@ -692,4 +813,6 @@ def features_from_scan(
         width=scan.width or fallback_size[0],
         height=scan.height or fallback_size[1],
         provenance=provenance,
+        people=made.people,
+        looks=made.looks,
     )

@@ -63,6 +63,11 @@ class FaceMeasures:
     iris_x, iris_y : float
         Iris centre inside the eye opening, -1..1: ``iris_x > 0`` towards image right (along the
         eye corners' axis), ``iris_y > 0`` up (between the lids), mean of both eyes.
+    lower_face : float
+        Distance from the midpoint of the two eyes to the upper lip (point 13) over the distance
+        between the eye centres, in the mesh's 3-D coordinates (little changed by head turns or
+        an open mouth). Lower in young children: their eyes are large and set wide, their lower
+        face short (about 0.9-1.0 in toddlers against 1.1-1.3 in adults).
     """
 
     yaw: float
@@ -78,6 +83,18 @@ class FaceMeasures:
     corner_lift: float = math.nan
     iris_x: float = math.nan
     iris_y: float = math.nan
+    lower_face: float = math.nan
+
+
+def lower_face_ratio(points: np.ndarray) -> float:
+    """:attr:`FaceMeasures.lower_face` from the face mesh's points, shape (n >= 468, 3)."""
+    p = np.asarray(points, dtype=float)[:, :3]
+    right = 0.5 * (p[33] + p[133])
+    left = 0.5 * (p[362] + p[263])
+    across = float(np.linalg.norm(left - right))
+    if across < 1e-9:
+        return math.nan
+    return float(np.linalg.norm(p[13] - 0.5 * (left + right))) / across
 
 
 MESH_SIDE = 256  # the mesh model's input, pixels
@@ -443,6 +460,7 @@ class Landmarker:
             cheek=0.5 * (bs["cheekSquintLeft"] + bs["cheekSquintRight"]),
             jaw_open=bs["jawOpen"],
             smile_lo=min(bs["mouthSmileLeft"], bs["mouthSmileRight"]),
+            lower_face=lower_face_ratio(points),
             **geometry,
         )
         return measures, presence

@@ -2,8 +2,10 @@
 
 :class:`FaceTracker` gives each detection a track id frame by frame; a track survives misses for
 ``max_lost_s`` seconds, with a matching gate that widens with the time since it was last seen, so a
-face that is covered or leaves briefly comes back with its id. :func:`link_identities` then chains
-tracks that never co-occur into the two main people of the session.
+face that is covered or leaves briefly comes back with its id. :func:`split_by_identity` cuts a
+track where its face-identity descriptors jump (the track moved onto another face, as in a hug),
+and :func:`link_identities` then chains tracks that never co-occur into the session's people,
+never joining two tracks whose descriptors say they are different people.
 """
 
 from __future__ import annotations
@@ -169,7 +171,8 @@ class FaceTracker:
 
 @dataclass(frozen=True)
 class TrackSummary:
-    """One track over the session: its analysed-frame indices and median centre/size."""
+    """One track over the session: its analysed-frame indices and median centre/size, and the
+    mean of its face-identity descriptors (``None`` when none was measured)."""
 
     id: int
     frames: frozenset[int]
@@ -178,12 +181,28 @@ class TrackSummary:
     cx: float
     cy: float
     size: float
+    embedding: np.ndarray | None = None
+
+
+def _mean_rows(rows: np.ndarray) -> np.ndarray | None:
+    """Mean of the rows without NaN, ``None`` when there is none."""
+    if rows.ndim != 2 or rows.shape[0] == 0:
+        return None
+    good = ~np.isnan(rows).any(axis=1)
+    return rows[good].mean(axis=0) if good.any() else None
 
 
 def summarise_tracks(
-    frame_index: np.ndarray, track_id: np.ndarray, boxes: np.ndarray
+    frame_index: np.ndarray,
+    track_id: np.ndarray,
+    boxes: np.ndarray,
+    embeddings: np.ndarray | None = None,
 ) -> list[TrackSummary]:
-    """Per-track summaries from parallel per-detection arrays, most frames first."""
+    """Per-track summaries from parallel per-detection arrays, most frames first.
+
+    ``embeddings`` (n_detections, d) are face-identity descriptors, NaN rows where none was
+    measured.
+    """
     centre, size = _centre_size(boxes)
     out = []
     for tid in np.unique(track_id):
@@ -198,9 +217,64 @@ def summarise_tracks(
                 cx=float(np.median(centre[sel, 0])),
                 cy=float(np.median(centre[sel, 1])),
                 size=float(np.median(size[sel])),
+                embedding=None if embeddings is None else _mean_rows(embeddings[sel]),
             )
         )
     return sorted(out, key=lambda s: (-len(s.frames), s.id))
+
+
+def split_by_identity(
+    frame_index: np.ndarray,
+    track_id: np.ndarray,
+    embeddings: np.ndarray,
+    *,
+    max_distance: float,
+    confirm: int = 2,
+) -> np.ndarray:
+    """New track ids, a track cut wherever its face-identity descriptors jump.
+
+    Walking a track's measured descriptors in time, a cut is made before the first of
+    ``confirm`` consecutive descriptors that all lie further than ``max_distance`` from the mean
+    of the piece so far (one odd descriptor, a blurred or turned face, cuts nothing). The cut
+    falls half-way between the last descriptor of the old piece and the first of the new one.
+
+    Returns
+    -------
+    ndarray of int, shape (n_detections,)
+        Track ids; pieces after a cut get ids above the largest input id.
+    """
+    out = np.array(track_id, dtype=int, copy=True)
+    if embeddings.ndim != 2 or out.size == 0:
+        return out
+    next_id = int(out.max()) + 1
+    measured = ~np.isnan(embeddings).any(axis=1)
+    for tid in np.unique(track_id):
+        rows = np.nonzero((track_id == tid) & measured)[0]
+        if rows.size <= confirm:
+            continue
+        rows = rows[np.argsort(frame_index[rows], kind="stable")]
+        cuts: list[int] = []  # frame index at which a new piece starts
+        piece = [rows[0]]
+        j = 1
+        while j < rows.size:
+            mean = embeddings[piece].mean(axis=0)
+            ahead = rows[j : j + confirm]
+            far = np.linalg.norm(embeddings[ahead] - mean, axis=1) > max_distance
+            if ahead.size == confirm and far.all():
+                last, first = int(frame_index[piece[-1]]), int(frame_index[rows[j]])
+                cuts.append((last + first + 1) // 2)
+                piece = [rows[j]]
+            else:
+                piece.append(rows[j])
+            j += 1
+        if not cuts:
+            continue
+        mine = np.nonzero(track_id == tid)[0]
+        for cut in cuts:
+            later = mine[frame_index[mine] >= cut]
+            out[later] = next_id
+            next_id += 1
+    return out
 
 
 def _clash(s: TrackSummary, group: list[TrackSummary], max_overlap: float) -> bool:
@@ -215,6 +289,7 @@ def link_identities(
     min_frames: int | None = None,
     max_overlap: float | None = None,
     max_size_ratio: float | None = None,
+    max_distance: float | None = None,
 ) -> dict[int, int]:
     """Chain tracks into at most ``max_people`` identities.
 
@@ -223,9 +298,12 @@ def link_identities(
     position/size it is closest to; a track that co-occurs with every identity (a third face, a
     picture, a false detection) is dropped. Where tracks of one identity share a frame, the
     caller keeps the better detection. A track whose median face size differs from an
-    identity's by more than ``max_size_ratio`` never joins it. Left out (``None``),
-    ``min_frames``, ``max_overlap`` and ``max_size_ratio`` take ``[vision] min_track_frames``,
-    ``link_max_overlap`` and ``stray_max_size_ratio`` of ``configs/default.toml``.
+    identity's by more than ``max_size_ratio`` never joins it; nor does a track whose mean
+    face-identity descriptor lies further than ``max_distance`` from the identity's (both
+    measured): it seeds an identity of its own while there is room. Left out (``None``),
+    ``min_frames``, ``max_overlap``, ``max_size_ratio`` and ``max_distance`` take ``[vision]
+    min_track_frames``, ``link_max_overlap``, ``stray_max_size_ratio`` and
+    ``identity_max_distance`` of ``configs/default.toml``.
 
     Returns
     -------
@@ -235,18 +313,30 @@ def link_identities(
     min_frames = int(_setting(min_frames, "min_track_frames"))
     max_overlap = float(_setting(max_overlap, "link_max_overlap"))
     max_size_ratio = float(_setting(max_size_ratio, "stray_max_size_ratio"))
+    max_distance = float(_setting(max_distance, "identity_max_distance"))
     members: list[list[TrackSummary]] = []
     out: dict[int, int] = {}
+
+    def distance(s: TrackSummary, group: list[TrackSummary]) -> float:
+        """Descriptor distance of ``s`` to the group's frame-weighted mean, NaN if unmeasured."""
+        known = [(m.embedding, len(m.frames)) for m in group if m.embedding is not None]
+        if s.embedding is None or not known:
+            return float("nan")
+        weights = np.array([n for _, n in known], dtype=float)
+        mean = np.average(np.stack([e for e, _ in known]), axis=0, weights=weights)
+        return float(np.linalg.norm(s.embedding - mean))
+
     for s in summaries:
         if len(s.frames) < min_frames:
             continue
-        if len(members) < max_people and all(_clash(s, g, max_overlap) for g in members):
+        stranger = all(_clash(s, g, max_overlap) or distance(s, g) > max_distance for g in members)
+        if len(members) < max_people and stranger:
             members.append([s])
             out[s.id] = len(members) - 1
             continue
         best, best_cost = -1, np.inf
         for k, group in enumerate(members):
-            if _clash(s, group, max_overlap):
+            if _clash(s, group, max_overlap) or distance(s, group) > max_distance:
                 continue
             frames = sum(len(m.frames) for m in group)
             cx = sum(m.cx * len(m.frames) for m in group) / frames
