@@ -243,13 +243,22 @@ def test_marking_a_different_index_child_changes_the_sessions_pair(tmp_path: Pat
     assert [rows[p]["index_child"] for p in (0, 1, 2)] == [False, False, True]
     assert [rows[p]["may_show"] for p in (0, 1, 2)] == [True, False, True]
     assert apply_pair(tmp_path, "lee/v1") is True
-    assert read_pair(v1) == (0, 2)
+    assert read_pair(v1) == (0, 2)  # roles.json: the re-scoring scores this pair
+    assert apply_pair(tmp_path, "lee/v1") is True  # not re-scored yet: people.csv says 0 -> 1
+    rescored = [(0, "adult", "parent", 20.0, MUM), (1, "child", "", 18.0, ELLIE),
+                (2, "child", "child", 6.0, SAM)]  # fmt: skip
+    make_session(v1, rescored)  # as the re-scoring writes people.csv for the chosen pair
     assert apply_pair(tmp_path, "lee/v1") is False  # already so
-    # the swap button keeps the pair, and a chosen pair clears the swap
+    # the swap button keeps the pair; a swapped session re-scored, the names ask for 0 -> 2 again
+    name_person(tmp_path, "lee/v1", 0, name="Mum", parent_figure=True, index_child=False,
+                may_show=True)  # fmt: skip
     write_roles(v1, swapped=True)
     assert read_pair(v1) == (0, 2) and roles_swapped(v1)
-    assert apply_pair(tmp_path, "lee/v1") is True  # swapped, the names ask for 0 -> 2 again
-    assert read_pair(v1) == (0, 2) and not roles_swapped(v1)
+    swapped = [(0, "adult", "child", 20.0, MUM), (1, "child", "", 18.0, ELLIE),
+               (2, "child", "parent", 6.0, SAM)]  # fmt: skip
+    make_session(v1, swapped)
+    assert apply_pair(tmp_path, "lee/v1") is True
+    assert read_pair(v1) == (0, 2) and not roles_swapped(v1)  # a chosen pair clears the swap
     write_pair(v1, parent=None, child=None)
     assert json.loads((v1 / ROLES_FILE).read_text()) == {"swapped": False}
     with pytest.raises(ValueError):

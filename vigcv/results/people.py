@@ -553,7 +553,7 @@ def session_people(
         stays ``""`` and the suggestion is in ``suggested_name``).
 
         Defaults of someone neither named by the guider nor recognised: ``parent_figure`` for
-        the automatic pair's parent (people.csv ``pair_role``) and ``index_child`` for its
+        the scored pair's parent (people.csv ``pair_role``) and ``index_child`` for its
         child, unless a named person of the session already is one; ``may_show`` True for a
         parent figure and the index child, False for everyone else.
     """
@@ -632,7 +632,7 @@ def session_people(
         for flag in _FLAGS:
             row[flag] = getattr(who, flag)
 
-    # defaults: the automatic pair, unless a named person of the session takes its place
+    # defaults: the scored pair, unless a named person of the session takes its place
     pairs = dict(zip(ids, people["pair_role"], strict=True))
     for flag, role in (("parent_figure", "parent"), ("index_child", "child")):
         someone = any(r[flag] for r in rows.values() if r[flag] is not None)
@@ -758,8 +758,9 @@ def family_names(out: Path, session: str) -> list[dict[str, Any]]:
 # -- the pair to score ----------------------------------------------------------------------------
 
 
-def automatic_pair(people: pd.DataFrame) -> tuple[int, int] | None:
-    """The pair people.csv scores by default (``pair_role`` parent and child)."""
+def scored_pair(people: pd.DataFrame) -> tuple[int, int] | None:
+    """The pair people.csv says the session's moments are for (``pair_role`` parent and child,
+    as the last scoring wrote them: after the guider's chosen pair and swap)."""
     if people.empty:
         return None
     roles = dict(zip(people["pair_role"].astype(str), people["person"].astype(int), strict=False))
@@ -770,7 +771,7 @@ def automatic_pair(people: pd.DataFrame) -> tuple[int, int] | None:
 
 def named_pair(table: pd.DataFrame) -> tuple[int, int] | None:
     """The pair the names make: a parent figure and the index child of :func:`session_people`
-    (of several, the automatic pair's own where it is one, else the one seen longest)."""
+    (of several, the scored pair's own where it is one, else the one seen longest)."""
     if table.empty:
         return None
 
@@ -793,14 +794,17 @@ def named_pair(table: pd.DataFrame) -> tuple[int, int] | None:
 def current_pair(
     out: Path, session: str, people: pd.DataFrame | None = None
 ) -> tuple[int, int] | None:
-    """The pair the session's moments are for now: the guider's chosen pair (roles.json) or the
-    automatic one, the other way round when the guider swapped them."""
+    """The pair the session's moments are for now: people.csv's ``pair_role`` (the last
+    scoring's, which follows the guider's chosen pair and swap in roles.json); without pair
+    roles there, the pair chosen in roles.json (the other way round when swapped), else None."""
     folder = Path(out) / session
     if people is None:
         people = read_people(folder)
-    pair = read_pair(folder) or automatic_pair(people)
-    if pair is not None and roles_swapped(folder):
-        pair = (pair[1], pair[0])
+    pair = scored_pair(people)
+    if pair is None:
+        pair = read_pair(folder)
+        if pair is not None and roles_swapped(folder):
+            pair = (pair[1], pair[0])
     return pair
 
 
