@@ -92,7 +92,16 @@ def blur(
                 if counts.get("total") is not None:
                     progress.update(task, completed=counts["completed"], total=counts["total"])
 
-            made = blur_film(film, out_film, plan=plan, start=start, end=end, hook=hook)
+            made = blur_film(
+                film,
+                out_film,
+                plan=plan,
+                start=start,
+                end=end,
+                crf=cfg["export"]["crf"],
+                audio_bitrate=cfg["export"]["audio_bitrate"],
+                hook=hook,
+            )
     except VigcvError as exc:
         raise fail(str(exc)) from None
     shown = ", ".join(str(p) for p in sorted(plan.keep)) or "nobody"

@@ -90,6 +90,7 @@ class ExportSettings:
     # faces blurred in clips and stills (vigcv.privacy.BlurSettings reads these keys)
     blur_margin: float
     blur_hold_s: float
+    blur_bridge_s: float
     blur_detect_every: int
     blur_detect_width: int
     blur_detect_threshold: float

@@ -1,7 +1,8 @@
 """A family's visits read for display: their dates and the moments the guider kept.
 
 Only kept moments (status ``accepted`` in ``OUT/reviews.sqlite``) are read, with the guider's
-note for the parent; a set-aside or undecided moment and a private note never leave here.
+note for the parent; a set-aside or undecided moment and a private note never leave here. The
+stills show only the people who may be shown: every other face is blurred (:mod:`vigcv.privacy`).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 
 from vigcv.errors import VigcvError
 from vigcv.family.dates import visit_dates
-from vigcv.io.frames import thumbnail_jpeg
+from vigcv.privacy import BlurPlan, blur_plan, blurred_still
 from vigcv.results.decisions import DB_NAME, open_store
 from vigcv.results.folder import is_family
 from vigcv.results.sessions import Session, load_session, reviewed_moments
@@ -60,12 +61,18 @@ def family_folder(path: Path) -> Path:
     return path
 
 
-def _still(session: Session, t: float, problems: list[str]) -> bytes | None:
+def _still(
+    session: Session, t: float, problems: list[str], plans: dict[str, BlurPlan]
+) -> bytes | None:
+    """The picture at ``t`` with every face blurred but those of the people who may be shown
+    (the parent figures and the index child unless the guider chose otherwise)."""
     media = session.media
     if media is None or not session.has_video:
         return None
     try:
-        return thumbnail_jpeg(media, t, width=STILL_WIDTH)
+        if session.name not in plans:
+            plans[session.name] = blur_plan(session.folder)
+        return blurred_still(media, t, width=STILL_WIDTH, plan=plans[session.name])
     except VigcvError as exc:
         problems.append(f"{session.name}: no still at {t:.1f} s ({exc})")
         return None
@@ -80,6 +87,7 @@ def read_visits(family: Path, *, stills: bool = True) -> list[Visit]:
     has_reviews = (out / DB_NAME).is_file()
     visits = []
     store = open_store(out) if has_reviews else None
+    plans: dict[str, BlurPlan] = {}
     try:
         for name in order:
             session_name = f"{family.name}/{name}"
@@ -99,7 +107,7 @@ def read_visits(family: Path, *, stills: bool = True) -> list[Visit]:
                             end=end,
                             reasons=reasons,
                             parent_note=str(decision.get("parent_note") or "").strip(),
-                            still=_still(session, 0.5 * (start + end), problems)
+                            still=_still(session, 0.5 * (start + end), problems, plans)
                             if stills
                             else None,
                         )

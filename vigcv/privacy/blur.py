@@ -4,9 +4,10 @@ the detector finds that is not a kept person's.
 Two sources of faces, so that neither alone decides who is seen:
 
 - **tracks**: each person's face box from ``features.parquet`` (10 analysed frames a second),
-  interpolated linearly to each video frame between two sightings at most ``2 * hold_s`` apart,
-  and held for ``hold_s`` before the first and after the last sighting of a stretch (a missed
-  detection, a face turning away). Every box of a person not kept is blurred.
+  interpolated linearly to each video frame between two sightings at most ``bridge_s`` apart
+  (a face turned away for a moment, lost by the tracker and found again), and held for
+  ``hold_s`` before the first and after the last sighting of a stretch. Every box of a person
+  not kept is blurred; a kept person's box lets the detector's face there be shown.
 - **the detector**: CenterFace (:mod:`vigcv.vision.detect`) runs on every ``detect_every``-th
   video frame, at ``detect_width`` pixels wide, with a threshold lower than the analysis's. A
   face it finds is blurred unless it overlaps a kept person's tracked box at that time (IoU at
@@ -49,6 +50,7 @@ class BlurSettings:
 
     margin: float = 0.3
     hold_s: float = 0.5
+    bridge_s: float = 2.0
     detect_every: int = 3
     detect_width: int = 640
     detect_threshold: float = 0.2
@@ -62,11 +64,11 @@ class BlurSettings:
         names = [f"blur_{name}" for name in cls.__dataclass_fields__]
         values = section_values(config, "export", names)
         settings = cls(**{k.removeprefix("blur_"): v for k, v in values.items()})
-        if settings.margin < 0 or settings.hold_s < 0:
-            raise ConfigError(
-                "config: '[export] blur_margin' and 'blur_hold_s' must be 0 or more, got "
-                f"{settings.margin!r} and {settings.hold_s!r}"
-            )
+        for key in ("margin", "hold_s", "bridge_s"):
+            if getattr(settings, key) < 0:
+                raise ConfigError(
+                    f"config: 'export.blur_{key}' must be 0 or more, got {getattr(settings, key)!r}"
+                )
         return settings
 
 
@@ -80,11 +82,12 @@ class FaceTracks:
 
     A row whose box is missing (NaN, or no width) is not a sighting. ``at(t)`` gives the box of
     every person whose face is near ``t``: interpolated between two sightings at most
-    ``2 * hold_s`` apart, else the nearest sighting within ``hold_s``.
+    ``bridge_s`` apart (at least ``2 * hold_s``), else the nearest sighting within ``hold_s``.
     """
 
-    def __init__(self, table: pd.DataFrame | None, *, hold_s: float) -> None:
+    def __init__(self, table: pd.DataFrame | None, *, hold_s: float, bridge_s: float = 0.0) -> None:
         self.hold_s = float(hold_s)
+        self.bridge_s = max(float(bridge_s), 2 * self.hold_s)
         self._times: dict[int, np.ndarray] = {}
         self._boxes: dict[int, np.ndarray] = {}
         if table is None or not len(table):
@@ -122,7 +125,7 @@ class FaceTracks:
             return boxes[after]
         if before is not None and after is not None:
             gap = times[after] - times[before]
-            if gap <= 2 * self.hold_s + 1e-9:
+            if gap <= self.bridge_s + 1e-9:
                 a = (t - times[before]) / gap
                 return (1 - a) * boxes[before] + a * boxes[after]
         near = [

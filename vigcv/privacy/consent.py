@@ -6,8 +6,9 @@ index child unless the guider decided otherwise on the review page; everyone els
 bystander included, is blurred. ``--keep`` / ``--blur-all-except`` replaces that choice with
 roles, names or ids:
 
-- ``parent``: the parent of the scored pair (``pair_role`` in ``people.csv``) and every person
-  the guider marked as a parent figure; ``child``: the child of the pair and the index child;
+- ``parent``: every parent figure, ``child``: the index child, as the review page marks them;
+  until the guider has named anyone, the parent and the child of the pair the session's moments
+  are for (after a swap or a chosen pair);
 - a name the guider gave on the review page ("Mum", "Sam"), in any case;
 - a person's id (``3`` or ``person-3``; the ``person`` of ``people.csv`` and ``features.parquet``).
 
@@ -109,6 +110,18 @@ def session_people(folder: Path, *, features: pd.DataFrame | None = None) -> pd.
             "" if pair is None else {pair[0]: "parent", pair[1]: "child"}.get(int(p), "")
             for p in table["person"]
         ]
+        if not table["named_by"].astype(str).str.len().any():  # nobody named: the pair decides
+            shown = table["may_show"].astype(bool) == (
+                table["parent_figure"].astype(bool) | table["index_child"].astype(bool)
+            )
+            table["parent_figure"] = table["pair_role"] == "parent"
+            table["index_child"] = table["pair_role"] == "child"
+            # defaults follow the pair (a swap keeps both shown); a choice made stays
+            table["may_show"] = (
+                table["may_show"]
+                .astype(bool)
+                .where(~shown, table["parent_figure"] | table["index_child"])
+            )
     if not len(table):
         found = features if features is not None else _features(folder)
         table = _defaults(_from_features(folder, found))
@@ -147,9 +160,9 @@ def resolve_keep(people: pd.DataFrame, keep: Iterable[str], *, where: str = "") 
             continue
         low = token.casefold()
         if low == "parent":
-            hit = (people["pair_role"] == "parent") | people["parent_figure"]
+            hit = people["parent_figure"]
         elif low == "child":
-            hit = (people["pair_role"] == "child") | people["index_child"]
+            hit = people["index_child"]
         elif (match := _ID.match(token)) is not None and int(match.group(1)) in known:
             ids.add(int(match.group(1)))
             continue
@@ -191,5 +204,9 @@ def blur_plan(
         kept = frozenset(int(p) for p in people.loc[people["may_show"], "person"])
     else:
         kept = resolve_keep(people, keep, where=str(folder))
-    tracks = FaceTracks(features, hold_s=settings.hold_s) if features is not None else None
+    tracks = (
+        FaceTracks(features, hold_s=settings.hold_s, bridge_s=settings.bridge_s)
+        if features is not None
+        else None
+    )
     return BlurPlan(tracks=tracks, keep=kept, settings=settings)
