@@ -27,14 +27,17 @@ from vigcv.hooks import Hook, no_hook
 from vigcv.io import VideoFrame, iter_frames
 from vigcv.vision.detect import Detections, detect_faces, detect_in_regions
 from vigcv.vision.expression import HAPPY, NEUTRAL, expression_probabilities, face_input
+from vigcv.vision.identity import DIM as EMBEDDING_DIM
+from vigcv.vision.identity import FaceIdentity
 from vigcv.vision.landmarks import FaceMeasures, Landmarker
 from vigcv.vision.pose import yaw_from_five_points
 from vigcv.vision.track import FaceTracker, containment, match_cost
 
 MEASURE_FIELDS = (
     "yaw", "pitch", "roll", "eye_x", "eye_y", "smile", "cheek", "jaw_open",
-    "smile_lo", "mouth_width", "corner_lift", "iris_x", "iris_y",
+    "smile_lo", "mouth_width", "corner_lift", "iris_x", "iris_y", "lower_face",
 )  # fmt: skip
+EMBEDDING = "embedding"  # the one two-dimensional field of ScanResult.faces (n_faces, 128)
 
 
 @dataclass(frozen=True)
@@ -57,6 +60,10 @@ class ScanResult:
         (original pixels; it places them on anything it calls a face, the back of a head too);
         ``sharpness``: variance of the Laplacian of the face box, grey, resized to
         :data:`SHARP_SIDE` pixels (low on a blurred face; compare within a person only).
+        One field is two-dimensional: ``embedding``, shape (n_faces, 128) float32, each face's
+        identity descriptor (:mod:`vigcv.vision.identity`) on the frames where it was computed
+        (every ``[vision] identity_every_s`` seconds), NaN rows elsewhere and for faces narrower
+        than ``identity_min_face_px``.
     width, height : int
         Original frame size in pixels.
     """
@@ -69,7 +76,9 @@ class ScanResult:
     @classmethod
     def empty(cls) -> ScanResult:
         """A scan that saw no frame."""
-        return cls(np.zeros(0), {k: np.zeros(0) for k in _FIELDS}, 0, 0)
+        faces = {k: np.zeros(0) for k in _FIELDS}
+        faces[EMBEDDING] = np.zeros((0, EMBEDDING_DIM), np.float32)
+        return cls(np.zeros(0), faces, 0, 0)
 
 
 DECODE_AHEAD_ENV = "VIGCV_DECODE_AHEAD"  # "0": decode in the scanning thread, else ahead in one
@@ -233,6 +242,11 @@ def scan_video(
     lm_every = max(1, int(vc["landmark_every"]))
     lm_every_failed = max(1, int(vc["landmark_every_failed"]))
     happy_every = int(vc["expression_every"])
+    id_every = float(vc["identity_every_s"])
+    identity = FaceIdentity(min_face_px=vc["identity_min_face_px"]) if id_every > 0 else None
+    id_slack = 0.5 / fps if fps > 0 else 0.0  # frame times jitter: due within half a frame
+    last_id = -math.inf
+    embeddings: list[np.ndarray] = []
     frames = iter_frames(path, fps=fps, max_side=max_side, start=start, end=end, warnings=warnings)
     source = _prefetch(frames) if decode_ahead() else frames
     try:
@@ -286,12 +300,20 @@ def scan_video(
             happy, neutral = _expression(rgb, dets.boxes, i, every=happy_every, vc=vc)
             rows["happy"].extend(happy)
             rows["neutral"].extend(neutral)
+            emb = np.full((len(dets), EMBEDDING_DIM), np.nan, np.float32)
+            if identity is not None and len(dets) and frame.t - last_id >= id_every - id_slack:
+                emb = identity.embed(rgb, dets.boxes)
+                last_id = frame.t
+            embeddings.append(emb)
     finally:
         _close(source)  # an early exit stops the decoding thread and closes the file at once
         _close(frames)
         landmarker.close()
     hook("vision", None, completed=len(times), total=len(times))
     faces = {k: np.asarray(v, dtype=float) for k, v in rows.items()}
+    faces[EMBEDDING] = (
+        np.concatenate(embeddings) if embeddings else np.zeros((0, EMBEDDING_DIM), np.float32)
+    )
     return ScanResult(np.asarray(times, dtype=float), faces, width, height)
 
 
