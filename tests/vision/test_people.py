@@ -129,7 +129,7 @@ def _three_people_scan(n: int = 100) -> ScanResult:
             "x0": cx - size / 2, "y0": 240 - size / 2, "x1": cx + size / 2, "y1": 240 + size / 2,
             "score": 0.9, "fp_yaw": yaw, "lm_tried": 1.0, "lm_ok": 1.0,
             **{name: 0.0 for name in MEASURE_FIELDS},
-            "yaw": yaw, "smile": 0.01, "lower_face": lower,
+            "yaw": yaw, "smile": 0.01, "lower_face": lower, "presence": 0.99,
         }  # fmt: skip
         for key, value in values.items():
             rows.setdefault(key, []).append(float(value))
@@ -138,7 +138,23 @@ def _three_people_scan(n: int = 100) -> ScanResult:
         add(i, 0, 120.0, 90.0, -60.0, 1.12)
         add(i, 1, 330.0, 60.0, 60.0 if i < 50 else -60.0, 0.88)
         add(i, 2, 540.0, 80.0, 60.0, 0.93)
-    return ScanResult(np.arange(n) / FPS, {k: np.asarray(v) for k, v in rows.items()}, 640, 480)
+    faces = {k: np.asarray(v) for k, v in rows.items()}
+    # Face-identity descriptors once a second: without them a third face is not a new person.
+    faces["embedding"] = np.full((faces["frame"].size, 128), np.nan)
+    for track in range(3):
+        rows_of = np.flatnonzero((faces["track"] == track) & (faces["frame"] % 10 == 0))
+        faces["embedding"][rows_of] = _embedding(track + 1, rows_of.size)
+    return ScanResult(np.arange(n) / FPS, faces, 640, 480)
+
+
+def test_a_third_face_must_be_clearly_a_face():
+    # Without descriptors a third face elsewhere in the frame is still a person...
+    scan = _three_people_scan()
+    del scan.faces["embedding"]
+    assert len(features_from_scan(scan, config=load_config(), rate=FPS).people) == 3
+    # ... but not when the face mesh does not recognise it (a toy, a hand, a shadow).
+    scan.faces["presence"] = np.where(scan.faces["track"] == 2, 0.1, 0.99)
+    assert len(features_from_scan(scan, config=load_config(), rate=FPS).people) == 2
 
 
 @pytest.fixture(scope="module")

@@ -27,6 +27,7 @@ from vigcv.vision.people import (
     pair_assignment,
     people_table,
     target_weights,
+    turn_errors,
 )
 from vigcv.vision.pose import combine_gaze, gaze_vector
 from vigcv.vision.quality import combine_quality, quality_components
@@ -55,6 +56,7 @@ from vigcv.vision.social import (
     shared_depth,
 )
 from vigcv.vision.track import (
+    TrackSummary,
     containment,
     link_identities,
     match_cost,
@@ -329,6 +331,23 @@ def drop_faint_identities(
     return out
 
 
+def clear_face(
+    scores: np.ndarray, presence: np.ndarray, *, min_score: float, min_presence: float
+) -> bool:
+    """Whether a track's detections are clearly a face, as a third or fourth person must be.
+
+    The detector is sure of it (the 90th percentile of its scores reaches ``min_score``) and
+    the face mesh recognises it (mean face-presence probability at least ``min_presence``
+    where it ran). On the two-person development clips, the tracks that would otherwise make
+    a third "person" (toys, hands, shadows) score 0.41-0.66 with presence 0-0.33; the rendered
+    faces of the synthetic families score 0.69-0.80 with presence 0.95-1.
+    """
+    seen = presence[~np.isnan(presence)]
+    if scores.size == 0 or seen.size == 0:
+        return False
+    return float(np.quantile(scores, 0.9)) >= min_score and float(seen.mean()) >= min_presence
+
+
 def _identities(scan: ScanResult, vc: dict[str, Any], fps: float) -> np.ndarray:
     """Identity 0/1 of each detection (-1 for none): linked tracks, then stray detections.
 
@@ -352,6 +371,22 @@ def _identities(scan: ScanResult, vc: dict[str, Any], fps: float) -> np.ndarray:
     else:
         embeddings = None
     summaries = summarise_tracks(frames, tracks, boxes, embeddings)
+    by_track = {int(t): np.flatnonzero(tracks == t) for t in np.unique(tracks)}
+    presence = f.get("presence", np.full(frames.size, np.nan))
+
+    def apart(s: TrackSummary, group: list[TrackSummary]) -> bool:
+        """In nearly every frame ``s`` shares with the group, its box and theirs do not
+        overlap: two faces at once, not one face boxed twice."""
+        overlaps = []
+        for m in group:
+            mine, theirs = by_track[s.id], by_track[m.id]
+            where = {int(frames[j]): j for j in theirs}
+            for j in mine:
+                k = where.get(int(frames[j]))
+                if k is not None:
+                    overlaps.append(float(containment(boxes[j], boxes[k][None])[0]))
+        return bool(overlaps) and float(np.mean(np.asarray(overlaps) < 0.2)) >= 0.9
+
     link = link_identities(
         summaries,
         max_people=int(vc["max_people"]),
@@ -359,6 +394,13 @@ def _identities(scan: ScanResult, vc: dict[str, Any], fps: float) -> np.ndarray:
         max_overlap=vc["link_max_overlap"],
         max_size_ratio=vc["stray_max_size_ratio"],
         max_distance=vc["identity_max_distance"],
+        apart=apart,
+        may_add=lambda s: clear_face(
+            f["score"][by_track[s.id]],
+            presence[by_track[s.id]],
+            min_score=vc["person_min_score"],
+            min_presence=vc["extra_person_min_presence"],
+        ),
     )
     for track, k in link.items():
         ident[tracks == track] = k
@@ -377,6 +419,7 @@ def _identities(scan: ScanResult, vc: dict[str, Any], fps: float) -> np.ndarray:
     for k in np.unique(ident[ident >= 0]):
         if np.unique(frames[ident == k]).size < vc["person_min_s"] * fps:
             ident[ident == k] = -1
+
     link = {t: k for t, k in link.items() if np.any(ident == k)}
     max_gap = vc["track_max_lost_s"] * fps
     max_log_ratio = np.log(vc["stray_max_size_ratio"])
@@ -524,12 +567,18 @@ def _assemble(
         # where they were last seen.
         target_hold = round(float(vc[f"{prefix}gaze_target_hold_s"] * fps))
         looks_at: dict[int, np.ndarray] = {}
-        angles: dict[int, np.ndarray] = {}
+        offsets: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         for o in others:
             target = np.stack(
                 [hold(people[o]["head"][:, j], target_hold) for j in range(3)], axis=1
             )
-            angles[o] = angle_to_target(p["gaze"], p["head"], target)
+            width = float(scan.width or 1)
+            centre_x = hold(people[o]["x"] + 0.5 * people[o]["w"], target_hold)
+            centre_y = hold(people[o]["y"] + 0.5 * people[o]["h"], target_hold)
+            offsets[o] = (
+                (centre_x - (p["x"] + 0.5 * p["w"])) / width,
+                (centre_y - (p["y"] + 0.5 * p["h"])) / width,
+            )
             if vc["looks_at_model"] == "towards":
                 towards = looks_towards(p["gaze_yaw"], p["head"][:, 0], target[:, 0])
                 looks = sigmoid(
@@ -546,7 +595,14 @@ def _assemble(
                 )
             looks_at[o] = looks
         if len(others) > 1:  # several people to look at: the one nearest the gaze claims it
-            weights = target_weights(angles, softness_deg=softness)
+            errors = turn_errors(
+                p["gaze_yaw"],
+                p["gaze_pitch"],
+                offsets,
+                depth=vc["looks_turn_depth"],
+                pitch_weight=vc["looks_turn_pitch_weight"],
+            )
+            weights = target_weights(errors, softness_deg=softness)
             looks_at = {o: v * np.nan_to_num(weights[o], nan=1.0) for o, v in looks_at.items()}
         for o, looks in looks_at.items():
             # Unknown before the median, so no value leaks into frames that cannot be measured.

@@ -11,14 +11,16 @@ absolute face size:
   read 0.84-0.95 and their mothers 1.03-1.18 wherever the face mesh measured both a few times.
   A teenager's face can be as large as the parent's; its proportions still differ less, so the
   cue fades with age: a 15-year-old may be guessed "adult", and the guider says otherwise.
-- **face size** relative to the median of the session's people (a child's head is smaller,
-  but distance to the camera confounds it, so it counts one unit per ``exp(role_size_scale)``).
+- **face size** relative to the session's people (the geometric mean of their faces, each
+  weighed by the time it was seen; a child's head is smaller, but distance to the camera
+  confounds it, so it counts one unit per ``exp(role_size_scale)``).
 
 The voice is not used here: speech is matched to faces after this step, from the pair that this
 step chooses (:mod:`vigcv.audio.attribution`).
 
-The default pair is the most visible adult and the most visible child among the others (a
-picture on the wall or a passer-by, seen briefly, never becomes "the child" for being small).
+The default pair is the most visible adult and the youngest-looking child among the children seen
+at least half as long as the child seen most (a picture on the wall or a passer-by, seen
+briefly, never becomes "the child" for being small).
 """
 
 from __future__ import annotations
@@ -97,8 +99,15 @@ def guess_roles(
     sizes = {
         k: float(np.nanmedian(v)) if np.any(~np.isnan(v)) else math.nan for k, v in size.items()
     }
-    known = [s for s in sizes.values() if math.isfinite(s) and s > 0]
-    reference = float(np.median(known)) if len(known) >= 2 else math.nan
+    seen = {k: float(np.sum(np.asarray(detected[k], dtype=float) >= 1.0)) for k in size}
+    # The reference size: the geometric mean of the people's faces, each weighed by the time it
+    # was seen (a face glimpsed briefly, a picture or a false detection, barely moves it).
+    known = [k for k in size if math.isfinite(sizes[k]) and sizes[k] > 0 and seen[k] > 0]
+    reference = (
+        math.exp(sum(seen[k] * math.log(sizes[k]) for k in known) / sum(seen[k] for k in known))
+        if len(known) >= 2
+        else math.nan
+    )
     out = {}
     for k in sorted(size):
         ratios = np.asarray(lower_face.get(k, np.zeros(0)), dtype=float)
@@ -120,8 +129,8 @@ def guess_roles(
         else:
             role = "child" if p_child > 0.5 else "adult"
             confidence = max(p_child, 1.0 - p_child)
-        seen = float(np.sum(np.asarray(detected[k], dtype=float) >= 1.0)) / fps if fps > 0 else 0.0
-        out[k] = RoleGuess(k, role, confidence, evidence, ratio, n, sizes[k], seen)
+        seconds = seen[k] / fps if fps > 0 else 0.0
+        out[k] = RoleGuess(k, role, confidence, evidence, ratio, n, sizes[k], seconds)
     return out
 
 
@@ -186,7 +195,14 @@ def choose_pair(
         parent, method = min(ids, key=lambda k: guesses[k].childness), "role_guess"
     rest = [k for k in ids if k != parent]
     children = [k for k in rest if guesses[k].role == "child"]
-    child = most_visible(children) if children else max(rest, key=lambda k: guesses[k].childness)
+    if children:
+        # The index child: the youngest-looking of the children seen for at least half as long
+        # as the child seen most (a picture or a passer-by, seen briefly, never qualifies).
+        longest = max(guesses[k].seconds_visible for k in children)
+        seen = [k for k in children if guesses[k].seconds_visible >= 0.5 * longest]
+        child = max(seen, key=lambda k: (guesses[k].childness, -k))
+    else:
+        child = max(rest, key=lambda k: guesses[k].childness)
     if method == "parent_side":
         confidence = 1.0
     else:
@@ -194,6 +210,41 @@ def choose_pair(
         if guesses[parent].role != "adult" or guesses[child].role != "child":
             confidence = 0.5
     return Pair(parent, child, method, confidence)
+
+
+def expected_turn(dx: np.ndarray, dy: np.ndarray, *, depth: float) -> tuple[np.ndarray, np.ndarray]:
+    """The head yaw and pitch (degrees; yaw > 0 towards image left, pitch > 0 up) that turn a
+    face towards a point ``dx, dy`` away in the image (in frame widths, y down), as if the image
+    stood ``depth`` frame widths in front of the head.
+
+    People turn their heads only part of the way to what they look at (the eyes do the rest):
+    on the development clips the head turns about 30-45 deg to look at the other person
+    whether they sit 0.1 or 0.7 frame widths apart (``depth`` about 0.65-0.75). The model is
+    only used to tell which of several people a turned head points at: a nearer person needs
+    a smaller turn than one further along the same side.
+    """
+    yaw = -np.degrees(np.arctan2(np.asarray(dx, dtype=float), depth))
+    pitch = -np.degrees(np.arctan2(np.asarray(dy, dtype=float), depth))
+    return yaw, pitch
+
+
+def turn_errors(
+    gaze_yaw: np.ndarray,
+    gaze_pitch: np.ndarray,
+    offsets: dict[int, tuple[np.ndarray, np.ndarray]],
+    *,
+    depth: float,
+    pitch_weight: float,
+) -> dict[int, np.ndarray]:
+    """Per target, degrees between the measured gaze and the turn :func:`expected_turn` gives
+    for it (the pitch difference weighed by ``pitch_weight``: the measured pitch is the less
+    reliable of the two); NaN where either is unknown."""
+    out = {}
+    for k, (dx, dy) in offsets.items():
+        yaw, pitch = expected_turn(dx, dy, depth=depth)
+        dp = np.nan_to_num(np.asarray(gaze_pitch, dtype=float) - pitch, nan=0.0)
+        out[k] = np.hypot(np.asarray(gaze_yaw, dtype=float) - yaw, pitch_weight * dp)
+    return out
 
 
 def target_weights(angles: dict[int, np.ndarray], *, softness_deg: float) -> dict[int, np.ndarray]:

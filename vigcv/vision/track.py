@@ -10,6 +10,7 @@ never joining two tracks whose descriptors say they are different people.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -290,6 +291,8 @@ def link_identities(
     max_overlap: float | None = None,
     max_size_ratio: float | None = None,
     max_distance: float | None = None,
+    apart: Callable[[TrackSummary, list[TrackSummary]], bool] | None = None,
+    may_add: Callable[[TrackSummary], bool] | None = None,
 ) -> dict[int, int]:
     """Chain tracks into at most ``max_people`` identities.
 
@@ -303,7 +306,11 @@ def link_identities(
     measured): it seeds an identity of its own while there is room. Left out (``None``),
     ``min_frames``, ``max_overlap``, ``max_size_ratio`` and ``max_distance`` take ``[vision]
     min_track_frames``, ``link_max_overlap``, ``stray_max_size_ratio`` and
-    ``identity_max_distance`` of ``configs/default.toml``.
+    ``identity_max_distance`` of ``configs/default.toml``. Beyond two identities, a track
+    that shares frames with every identity seeds a new one only when its face descriptor
+    differs from each identity's or ``apart(track, identity)`` says its boxes lie elsewhere in
+    the frames they share (a duplicate box on a face already followed overlaps it), and
+    ``may_add(track)`` allows it (e.g. it is clearly a face).
 
     Returns
     -------
@@ -329,7 +336,20 @@ def link_identities(
     for s in summaries:
         if len(s.frames) < min_frames:
             continue
-        stranger = all(_clash(s, g, max_overlap) or distance(s, g) > max_distance for g in members)
+        # A track that shares frames with every person so far, or whose face differs from
+        # theirs, is someone new. Beyond two people it must also be shown to be someone else
+        # (its face descriptor differs, or its boxes lie elsewhere in the frames it shares): a
+        # duplicate box on a face already followed shares its frames too.
+        differs = [distance(s, g) > max_distance for g in members]
+        stranger = all(
+            _clash(s, g, max_overlap) or d for g, d in zip(members, differs, strict=True)
+        )
+        if len(members) >= 2:
+            stranger = stranger and (may_add is None or may_add(s))
+            stranger = stranger and all(
+                d or (apart is not None and apart(s, g))
+                for g, d in zip(members, differs, strict=True)
+            )
         if len(members) < max_people and stranger:
             members.append([s])
             out[s.id] = len(members) - 1
