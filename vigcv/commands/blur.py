@@ -13,7 +13,7 @@ HELP = """Write a copy of a film with the face of everyone not kept blurred, the
 
 The faces come from the film's analysis (--results, the session folder `vigcv run` made for it): each person's face is followed through the film, with a margin and over a missed detection, and blurred unless that person is kept. The face detector also looks at the film itself, so a face the analysis never followed (a visitor passing by, someone in a photo on the wall) is blurred too. The copy has the film's size, its sound, and no location, camera or date metadata.
 
-[bold]--keep[/] (comma-separated): roles [bold]parent[/] and [bold]child[/] (the pair the session's moments are for, and anyone marked parent figure or index child on the review page), names given on the review page ("Mum", "Sam"), or person ids (people.csv: 0, 1, 2...). Adult and child guesses are not accepted: "adult" would show an adult bystander too. Leave --keep out to keep the people marked "may be shown" (by default the parent figures and the index child).
+[bold]--keep[/] (comma-separated): roles [bold]parent[/] and [bold]child[/] (the parent figures and the index child marked on the review page; until you name anyone there, the pair the session's moments are for), names given on the review page ("Mum", "Sam"), or person ids (people.csv: 0, 1, 2...). Adult and child guesses are not accepted: "adult" would show an adult bystander too. Leave --keep out to keep the people marked "may be shown" (by default the parent figures and the index child).
 
 [bold]Examples[/]
 
