@@ -12,7 +12,8 @@ frame, and reports:
 - ``looks``: per ordered pair of scripted roles, precision / recall / F1 of "A looks at B"
   (probability >= 0.5) against the script, on the analysed frames where A's face is on screen;
   ``steady`` counts only frames at least ``steady_s`` away from a change of A's target (a head
-  still turning is neither), ``all`` every such frame.
+  still turning is neither), ``all`` every such frame; ``*_auc`` is the threshold-free ranking
+  (area under the ROC curve of the probability).
 """
 
 from __future__ import annotations
@@ -86,6 +87,16 @@ def _f1(pred: np.ndarray, true: np.ndarray) -> dict[str, float]:
     return {"precision": p, "recall": r, "f1": f, "positives": tp + fn, "frames": float(true.size)}
 
 
+def _auc(score: np.ndarray, true: np.ndarray) -> float:
+    """Area under the ROC curve (ties count half; Mann-Whitney U), NaN with one class."""
+    pos, neg = score[true], score[~true]
+    if pos.size == 0 or neg.size == 0:
+        return float("nan")
+    from scipy.stats import mannwhitneyu
+
+    return float(mannwhitneyu(pos, neg).statistic) / (pos.size * neg.size)
+
+
 def score_people(
     features: FrameFeatures, truth: pd.DataFrame, *, steady_s: float = 0.4
 ) -> dict[str, pd.DataFrame]:
@@ -105,7 +116,7 @@ def score_people(
             {
                 "person": int(person),
                 "role": role,
-                "frames": int(len(named)),
+                "frames": len(named),
                 "swapped_share": float(np.mean(named != role)) if len(named) else float("nan"),
                 "role_guess": guess,
                 "guess_right": bool(guess == expected) if expected else False,
@@ -136,5 +147,6 @@ def score_people(
         for name, sel in (("all", on), ("steady", on & far)):
             for key, value in _f1(pred[sel], true[sel]).items():
                 row[f"{name}_{key}"] = value
+            row[f"{name}_auc"] = _auc(np.nan_to_num(prob[sel], nan=0.0), true[sel])
         look_rows.append(row)
     return {"people": pd.DataFrame(person_rows), "looks": pd.DataFrame(look_rows)}

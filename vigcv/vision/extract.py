@@ -603,7 +603,12 @@ def _assemble(
                 pitch_weight=vc["looks_turn_pitch_weight"],
             )
             weights = target_weights(errors, softness_deg=softness)
-            looks_at = {o: v * np.nan_to_num(weights[o], nan=1.0) for o, v in looks_at.items()}
+            # The nearest keeps its probability; the others lose in proportion.
+            with np.errstate(all="ignore"):
+                top = np.nanmax(np.stack(list(weights.values()), axis=1), axis=1)
+            looks_at = {
+                o: v * np.nan_to_num(weights[o] / top, nan=1.0) for o, v in looks_at.items()
+            }
         for o, looks in looks_at.items():
             # Unknown before the median, so no value leaks into frames that cannot be measured.
             looks = np.where(p["quality"] < quality_min, np.nan, looks)
