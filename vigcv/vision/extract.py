@@ -604,8 +604,9 @@ def _assemble(
             )
             weights = target_weights(errors, softness_deg=softness)
             # The nearest keeps its probability; the others lose in proportion.
-            with np.errstate(all="ignore"):
-                top = np.nanmax(np.stack(list(weights.values()), axis=1), axis=1)
+            stacked = np.stack(list(weights.values()), axis=1)
+            top = np.max(np.where(np.isnan(stacked), -np.inf, stacked), axis=1)
+            top = np.where(np.isfinite(top) & (top > 0), top, np.nan)
             looks_at = {
                 o: v * np.nan_to_num(weights[o] / top, nan=1.0) for o, v in looks_at.items()
             }
