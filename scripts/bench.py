@@ -19,6 +19,7 @@ compare with decode-only. Peak RSS is the largest resident set of one worker pro
     python scripts/bench.py --dask           # also: 1 vs 2 Dask workers on the real clips
     python scripts/bench.py --only dask      # only that (tail, other load, side-by-side ceiling)
     python scripts/bench.py --only long      # one long session at a time: --jobs 1 vs 2
+    python scripts/bench.py --only family    # a 640x480 session with three people (siblings)
 """
 
 from __future__ import annotations
@@ -122,6 +123,26 @@ def synth_session(*, seconds: float = 600.0, base_s: float = 24.0) -> Path:
     concat_copies(base, path, copies=round(seconds / base_s), period=base_s)
     (folder / "COMPLETE").write_text("ok\n")
     print(f"  generated {path} in {time.perf_counter() - started:.0f} s", file=sys.stderr)
+    return path
+
+
+def family_session(*, seconds: float = 180.0, base_s: float = 36.0) -> Path:
+    """A 640x480/25 fps session with three people (the ``siblings`` script repeated), made
+    once and reused from ``CACHE``, copied back to back like :func:`synth_session`."""
+    from vigcv.synth import generate_session
+
+    folder = CACHE / f"family-{int(seconds)}s-640x480"
+    path = folder / "session.mp4"
+    if path.is_file() and (folder / "COMPLETE").is_file():
+        return path
+    folder.mkdir(parents=True, exist_ok=True)
+    base = folder / "base.mp4"
+    if not (folder / "BASE_COMPLETE").is_file():
+        script = long_script(name="siblings", seconds=base_s)
+        generate_session(base, script=script, seed=0, size=(640, 480), fps=25.0)
+        (folder / "BASE_COMPLETE").write_text("ok\n")
+    concat_copies(base, path, copies=round(seconds / base_s), period=base_s)
+    (folder / "COMPLETE").write_text("ok\n")
     return path
 
 
@@ -401,19 +422,24 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument(
-        "--only", choices=("real", "synth", "dask", "long"), default=None, help="one part only"
+        "--only",
+        choices=("real", "synth", "family", "dask", "long"),
+        default=None,
+        help="one part only (family: a 3-minute 640x480 session with three people)",
     )
     parser.add_argument("--jobs", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--dask", action="store_true", help="also time 1 vs 2 Dask workers")
     parser.add_argument("--out", type=Path, default=CACHE / "runs")
     args = parser.parse_args()
     sets: list[tuple[str, list[Path]]] = []
-    if args.only not in ("synth", "dask", "long") and EVAL.is_dir():
+    if args.only not in ("synth", "family", "dask", "long") and EVAL.is_dir():
         sets.append(
             (f"parent-child ({len(list(EVAL.glob('*.mp4')))} clips)", sorted(EVAL.glob("*.mp4")))
         )
-    if args.only not in ("real", "dask", "long"):
+    if args.only not in ("real", "family", "dask", "long"):
         sets.append(("synthetic 10 min 1080p30", [synth_session()]))
+    if args.only in (None, "family"):
+        sets.append(("synthetic 3 min 640x480, three people", [family_session()]))
     lines = [
         "| data | jobs | media s | decode as read RTF (CPU) | decode all RGB RTF (CPU) "
         "| decode + face detection RTF (CPU) | decode + face detection / decode as read, wall "
