@@ -204,12 +204,6 @@ def test_siblings_once_the_guider_marks_the_index_child(siblings: Analysed, tmp_
     _blur_siblings(copy, tmp_path)
 
 
-@pytest.mark.xfail(
-    reason="needs the vision stage to pair the parent with the little one, not the larger "
-    "sibling in the middle: an earlier run paired the sibling, so --keep child kept it (its "
-    "box 0.77 of the original's sharpness); the people work in progress pairs them right",
-    strict=False,
-)
 def test_siblings_keep_parent_and_child_blurs_the_sibling(
     siblings: Analysed, tmp_path: Path
 ) -> None:
