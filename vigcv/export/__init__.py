@@ -13,6 +13,13 @@
         decisions.csv                         that session's decisions (private notes too)
     decisions-<YYYY-MM-DD_HHMMSS>.csv         (guider, all sessions at once) every decision
 
+A session of more than two people also holds the moments of its other parent-child pairs
+(``OUT/<session>/pairs/<parent>-<child>/``, reviewed on the review page like the session's own):
+they go into the same folder and report, each moment captioned with whose it is ("Mum and Sam"),
+and once an export holds another pair's moments every clip's name ends with its pair
+(``<session>-moment2-00m09s-mum-and-sam.mp4``). The ELAN file and the report's timeline hold the
+session's own pair's moments only.
+
 The parent's version holds no private note, score, decision, set-aside or undecided moment, in
 no file, file name or metadata. In both versions the clips and stills show only the people who
 may be shown (by default those whose ``may_show`` is true: the parent figures and the index
@@ -43,12 +50,13 @@ from vigcv.config import section_values
 from vigcv.errors import VigcvError
 from vigcv.export.clips import ClipResult, clock, write_clip
 from vigcv.export.eaf import build_eaf, write_eaf
-from vigcv.export.report import AUDIENCES, guider_report_html, parent_report_html
+from vigcv.export.report import AUDIENCES, guider_report_html, moment_key, parent_report_html
 from vigcv.hooks import Hook, no_hook
 from vigcv.io.store import output_error, write_csv, write_text
 from vigcv.privacy import BlurPlan, blur_plan, blurred_still
 from vigcv.results import EXPORTS_FOLDER, SPEECH_FILE, TIMELINE_FILE, file_stem, list_sessions
 from vigcv.results.decisions import ReviewStore, open_store
+from vigcv.results.people import Pair, session_pairs
 from vigcv.results.relink import relink_hint
 from vigcv.results.sessions import (
     Session,
@@ -60,6 +68,8 @@ from vigcv.results.sessions import (
 
 DECISION_COLUMNS = (
     "session",
+    "pair",  # "" the session's own moments, "<parent>-<child>" (person ids) another pair's
+    "pair_names",  # whose moment: "Mum and Sam"
     "rank",
     "moment_start",
     "moment_end",
@@ -135,6 +145,8 @@ def decisions_rows(session: str, moments: Sequence[dict[str, Any]]) -> list[dict
         rows.append(
             {
                 "session": session,
+                "pair": str(m.get("pair") or ""),
+                "pair_names": str(m.get("pair_label") or ""),
                 "rank": m.get("rank"),
                 "moment_start": float(m["start"]),
                 "moment_end": float(m["end"]),
@@ -154,17 +166,31 @@ def decisions_rows(session: str, moments: Sequence[dict[str, Any]]) -> list[dict
     return rows
 
 
-def clip_name(session: str, rank: int, start: float) -> str:
-    """The guider's name of a clip: the session, the moment's rank and start (``-m03-01m12s``)."""
+def pair_slug(label: str) -> str:
+    """Whose moment in a file name: ``"Mum and Sam"`` -> ``"mum-and-sam"`` (letters and digits
+    kept, any other run of characters one dash)."""
+    words = "".join(c if c.isalnum() else " " for c in label.casefold()).split()
+    return "-".join(words)[:60].strip("-")
+
+
+def _suffix(pair: str) -> str:
+    slug = pair_slug(pair) if pair else ""
+    return f"-{slug}" if slug else ""
+
+
+def clip_name(session: str, rank: int, start: float, *, pair: str = "") -> str:
+    """The guider's name of a clip: the session, the moment's rank and start (``-m03-01m12s``),
+    then whose moment when ``pair`` names it (``-m03-01m12s-mum-and-sam``)."""
     m, s = divmod(int(start), 60)
-    return f"{file_stem(session)}-m{rank:02d}-{m:02d}m{s:02d}s.mp4"
+    return f"{file_stem(session)}-m{rank:02d}-{m:02d}m{s:02d}s{_suffix(pair)}.mp4"
 
 
-def parent_clip_name(session: str, number: int, start: float) -> str:
+def parent_clip_name(session: str, number: int, start: float, *, pair: str = "") -> str:
     """The parent's name of a clip: numbered 1..n in film order, so no gap in the numbers shows
-    that a moment was left out (``-moment2-01m12s``)."""
+    that a moment was left out (``-moment2-01m12s``), then whose moment when ``pair`` names it
+    (``-moment2-01m12s-mum-and-sam``)."""
     m, s = divmod(int(start), 60)
-    return f"{file_stem(session)}-moment{number}-{m:02d}m{s:02d}s.mp4"
+    return f"{file_stem(session)}-moment{number}-{m:02d}m{s:02d}s{_suffix(pair)}.mp4"
 
 
 def export_stamp(now: datetime | None = None) -> str:
@@ -240,14 +266,15 @@ def export_out(
         for name in names:
             session = load_session(out, name)
             plan = plans[name]
+            pairs = _pairs(out, session, config)
             if audience == "parent":
                 made = _export_parent(out, session, settings=settings, store=store,
                                       folder=folder, stamp=stamp, result=result,
-                                      plan=plan)  # fmt: skip
+                                      plan=plan, pairs=pairs)  # fmt: skip
             else:
                 made = _export_guider(session, settings=settings, store=store, folder=folder,
                                       stamp=stamp, result=result, rows=all_rows,
-                                      plan=plan)  # fmt: skip
+                                      plan=plan, pairs=pairs)  # fmt: skip
             if made is None:
                 continue
             result.folders.append(made[0])
@@ -293,6 +320,44 @@ def _kept(moments: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     return [m for m in moments if (m.get("decision") or {}).get("status") == "accepted"]
 
 
+# The session's own moments and those of each more pair: (that pair's session, its names).
+Units = list[tuple[Session, Pair]]
+
+
+def _pairs(out: Path, session: Session, config: dict[str, Any] | None) -> Units:
+    """The session with its own pair's names, then each more pair of the session."""
+    units: Units = []
+    for pair in session_pairs(out, session.name, config=config):
+        if not pair.key:
+            units.append((session, pair))
+            continue
+        try:
+            units.append((load_session(out, session.name, pair=pair.key), pair))
+        except KeyError:
+            continue  # gone since listed
+    if not units or units[0][1].key:  # a session without people: its own pair, unnamed
+        units.insert(0, (session, Pair("", None, None, "the parent and the child", True)))
+    return units
+
+
+def _reviewed(units: Units, store: ReviewStore, *, named: bool | None) -> list[dict[str, Any]]:
+    """Every unit's moments with decisions, each marked with its ``pair`` and, when the pairs
+    are ``named`` (None: whenever there is more than one unit), ``pair_label`` and a ``key``
+    unique in the session (ranks repeat across pairs)."""
+    moments: list[dict[str, Any]] = []
+    for session, pair in units:
+        for m in reviewed_moments(session, store):
+            moments.append({**m, "pair": pair.key, "_label": pair.label})
+    if named is None:
+        named = len(units) > 1
+    for key, m in enumerate(moments, start=1):
+        label = m.pop("_label")
+        if named:
+            m["pair_label"] = label
+            m["key"] = key
+    return moments
+
+
 def _export_parent(
     out: Path,
     session: Session,
@@ -303,9 +368,14 @@ def _export_parent(
     stamp: str,
     result: ExportResult,
     plan: BlurPlan,
+    pairs: Units,
 ) -> Made | None:
     name = session.name
-    kept = sorted(_kept(reviewed_moments(session, store)), key=lambda m: float(m["bounds"][0]))
+    everything = _reviewed(pairs, store, named=False)
+    # the pairs are named once another pair's moment is kept
+    named = any(m["pair"] for m in _kept(everything))
+    kept = _kept(_reviewed(pairs, store, named=True) if named else everything)
+    kept.sort(key=lambda m: float(m["bounds"][0]))
     if not kept:
         result.warnings.append(
             f"{name}: no moment is kept for the parent yet; keep moments on the review page "
@@ -320,7 +390,9 @@ def _export_parent(
         result.warnings.append(f"{name}: the recording has no video, so no clips to share")
         return None
     names = {
-        int(m["rank"]): parent_clip_name(name, k, float(m["bounds"][0]))
+        moment_key(m): parent_clip_name(
+            name, k, float(m["bounds"][0]), pair=str(m.get("pair_label") or "")
+        )
         for k, m in enumerate(kept, start=1)
     }
     with _Staging(folder / name, f"{stamp}-parent") as stage:
@@ -345,16 +417,23 @@ def _export_guider(
     result: ExportResult,
     rows: list[dict[str, Any]],
     plan: BlurPlan,
+    pairs: Units,
 ) -> Made:
     name = session.name
-    moments = reviewed_moments(session, store)
+    moments = _reviewed(pairs, store, named=None)
     kept = _kept(moments)
     session_rows = decisions_rows(name, moments)
-    for d in orphaned_decisions(session, store):
+    # decisions no current moment matches (after a re-score), also of a pair no longer found
+    here = {pair.key for _, pair in pairs}
+    gone = [d for d in store.decisions(name, pair=None) if d.pair not in here]
+    orphans = [(d, pair) for unit, pair in pairs for d in orphaned_decisions(unit, store)]
+    for d, pair in [*orphans, *((d, None) for d in gone)]:
         start, end = d.bounds()
+        label = pair.label if pair is not None and len(pairs) > 1 else ""
         orphan: dict[str, Any] = {
             "rank": None, "start": d.start, "end": d.end, "score": math.nan,
             "decision": d.to_dict(), "bounds": [start, end], "reasons": [],
+            "pair": d.pair, "pair_label": label,
         }  # fmt: skip
         session_rows.extend(decisions_rows(name, [orphan]))
     rows.extend(session_rows)
@@ -364,14 +443,19 @@ def _export_guider(
         result.missing_clips += len(kept) if session.has_video else 0
     elif kept and not session.has_video:
         result.warnings.append(f"{name}: audio only, so no video clips")
-    names = {int(m["rank"]): clip_name(name, int(m["rank"]), float(m["bounds"][0])) for m in kept}
+    names = {
+        moment_key(m): clip_name(
+            name, int(m["rank"]), float(m["bounds"][0]), pair=str(m.get("pair_label") or "")
+        )
+        for m in kept
+    }
     with _Staging(folder / name, f"{stamp}-guider") as stage:
         part = stage.part
         clips = _cut_clips(session, kept, names, part, settings=settings, result=result, plan=plan)
         thumbs = _stills(session, moments, settings=settings, result=result, plan=plan)
         write_csv(part / "decisions.csv", _table(session_rows), float_format="%.3f")
         eaf = build_eaf(
-            moments=moments,
+            moments=[m for m in moments if not m["pair"]],  # the session's own pair's
             timeline=_read_csv(session.folder / TIMELINE_FILE),
             speech=_read_csv(session.folder / SPEECH_FILE),
             media=media,
@@ -409,18 +493,19 @@ def _cut_clips(
     result: ExportResult,
     plan: BlurPlan,
 ) -> dict[int, ClipResult]:
-    """Cut each moment's clip (its trimmed bounds) into ``part/clips``: rank -> what was cut."""
+    """Cut each moment's clip (its trimmed bounds) into ``part/clips``: its rank (its
+    :func:`~vigcv.export.report.moment_key`) -> what was cut."""
     media = session.media
     if media is None or not session.has_video:
         return {}
     clips: dict[int, ClipResult] = {}
     for m in moments:
-        rank = int(m["rank"])
+        rank, key = int(m["rank"]), moment_key(m)
         start, end = m["bounds"]
         try:
-            clips[rank] = write_clip(
+            clips[key] = write_clip(
                 media,
-                part / "clips" / names[rank],
+                part / "clips" / names[key],
                 start=float(start),
                 end=float(end),
                 caption=settings.caption,
@@ -447,8 +532,8 @@ def _stills(
     result: ExportResult,
     plan: BlurPlan,
 ) -> dict[int, bytes]:
-    """rank -> a JPEG of the picture in the middle of the moment (none without the film), with
-    the faces ``plan`` does not keep blurred."""
+    """rank (:func:`~vigcv.export.report.moment_key`) -> a JPEG of the picture in the middle of
+    the moment (none without the film), with the faces ``plan`` does not keep blurred."""
     media = session.media
     if media is None or not session.has_video:
         return {}
@@ -456,7 +541,7 @@ def _stills(
     for m in moments:
         t = 0.5 * (float(m["start"]) + float(m["end"]))
         try:
-            thumbs[int(m["rank"])] = blurred_still(media, t, width=settings.thumb_width, plan=plan)
+            thumbs[moment_key(m)] = blurred_still(media, t, width=settings.thumb_width, plan=plan)
         except VigcvError as exc:
             result.warnings.append(f"{session.name}: no still at {clock(t)} ({exc})")
     return thumbs
@@ -565,5 +650,6 @@ __all__ = [
     "decisions_rows",
     "export_out",
     "export_stamp",
+    "pair_slug",
     "write_clip",
 ]

@@ -11,6 +11,11 @@ Two audiences (:data:`AUDIENCES`):
   moment with its decision, private note and note for the parent, component bars, the session
   timeline, and the clips of the kept moments.
 
+A session of more than two people also holds the moments of its other parent-child pairs: a
+moment dict with ``pair_label`` ("Mum and Sam") says whose moment it is in its caption, and one
+with ``key`` is looked up in ``thumbs`` and ``clips`` by that key instead of its rank (ranks
+repeat across pairs).
+
 The CSS and the stills (``data:`` URIs) are inline; a Content-Security-Policy meta tag forbids
 scripts and loading anything but the clips beside the report.
 """
@@ -65,7 +70,21 @@ font-size:14px;max-width:480px}.bar{background:#eee;border-radius:4px;height:12p
 border-radius:8px;padding:8px 12px;margin-top:8px}.parent-note{background:#e8f4ec;border-radius:8px;
 padding:10px 14px;margin-top:10px}.timeline{background:#fff;border-radius:12px;padding:12px}
 .muted{color:#666;font-size:14px}.intro{font-size:19px}
+.whose{font-weight:600;color:#2f5d62;margin:0 0 4px}
 """
+
+
+def moment_key(m: Mapping[str, Any]) -> int:
+    """How ``thumbs`` and ``clips`` know a moment: its ``key`` when it has one (the moments of
+    several pairs in one report), else its rank."""
+    return int(m.get("key", m.get("rank", 0)))
+
+
+def _whose(m: Mapping[str, Any]) -> str:
+    label = str(m.get("pair_label") or "")
+    if not label:
+        return ""
+    return f"<div class='whose'>{html.escape(label[:1].upper() + label[1:])}</div>"
 
 
 def _data_uri(jpeg: bytes | None) -> str:
@@ -195,25 +214,29 @@ def parent_report_html(
     clips: Mapping[int, str],
 ) -> str:
     """The parent's report: ``moments`` are the kept ones (``decision`` and ``bounds``
-    attached); ``thumbs`` and ``clips`` map a moment's rank to its still (JPEG bytes) and to its
-    clip's path relative to the report. Nothing else of the session is read."""
+    attached); ``thumbs`` and ``clips`` map a moment's rank (its :func:`moment_key`) to its still
+    (JPEG bytes) and to its clip's path relative to the report. Nothing else of the session is
+    read."""
     esc = html.escape
     ordered = sorted(moments, key=lambda m: _bounds(m)[0])
     cards = []
     for number, m in enumerate(ordered, start=1):
-        rank = int(m.get("rank", 0))
+        key = moment_key(m)
         decision = m.get("decision") or {}
         start, end = _bounds(m)
         label = f"Moment {number}, at {clock(start)} in the film"
+        if m.get("pair_label"):
+            label += f": {m['pair_label']}"
         reasons = [str(r) for r in m.get("reasons", []) if not _JUDGING.search(str(r))]
         items = "".join(f"<li>{esc(r)}</li>" for r in reasons)
         principles = ", ".join(str(p) for p in m.get("principles", []))
         note = str(decision.get("parent_note") or "").strip()
         cards.append(
             "<section class='card moment'>"
-            + _player(clips.get(rank), _data_uri(thumbs.get(rank)), label)
+            + _player(clips.get(key), _data_uri(thumbs.get(key)), label)
             + "<div class='text'>"
             + f"<h2>Moment {number}</h2>"
+            + _whose(m)
             + f"<div class='when'>{clock(start)} – {clock(end)} in the film "
             + f"(about {max(1, round(end - start))} s)</div>"
             + (f"<div class='muted'>Shows: {esc(principles)}</div>" if principles else "")
@@ -245,24 +268,25 @@ def guider_report_html(
     timeline: dict[str, Any],
 ) -> str:
     """The guider's report: every suggested moment with its decision and notes (``decision``
-    and ``bounds`` attached, as the review page has them); ``thumbs`` and ``clips`` map rank ->
-    still JPEG bytes and clip path relative to the report; ``timeline`` is from
-    :func:`vigcv.results.sessions.timeline_data`."""
+    and ``bounds`` attached, as the review page has them); ``thumbs`` and ``clips`` map rank (its
+    :func:`moment_key`) -> still JPEG bytes and clip path relative to the report; ``timeline`` is
+    from :func:`vigcv.results.sessions.timeline_data`, the session's own pair's, so the timeline
+    marks only its moments (those without a ``pair``)."""
     esc = html.escape
     kept = sum(1 for m in moments if (m.get("decision") or {}).get("status") == "accepted")
     cards = []
     for m in moments:
-        rank = int(m.get("rank", 0))
+        rank, key = int(m.get("rank", 0)), moment_key(m)
         decision = m.get("decision") or {}
         status = decision.get("status", "")
         start, end = _bounds(m)
         bars = []
-        for key, label in COMPONENT_NAMES.items():
-            value = float((m.get("components") or {}).get(key, 0.0) or 0.0)
+        for component, label in COMPONENT_NAMES.items():
+            value = float((m.get("components") or {}).get(component, 0.0) or 0.0)
             pct = max(0.0, min(100.0, 100 * value))
             bars.append(
                 f"<div>{esc(label)}</div><div class='bar'>"
-                f"<span style='width:{pct:.0f}%;background:{COLOURS[key]}'></span></div>"
+                f"<span style='width:{pct:.0f}%;background:{COLOURS[component]}'></span></div>"
             )
         reasons = "".join(f"<li>{esc(str(r))}</li>" for r in m.get("reasons", []))
         note = str(decision.get("note") or "")
@@ -271,10 +295,11 @@ def guider_report_html(
         principles = ", ".join(str(p) for p in m.get("principles", []))
         cards.append(
             "<section class='card moment'>"
-            + _player(clips.get(rank), _data_uri(thumbs.get(rank)), f"moment {rank}")
+            + _player(clips.get(key), _data_uri(thumbs.get(key)), f"moment {rank}")
             + "<div class='text'>"
             + f"<h2>Moment {rank}"
             + f"<span class='badge {cls}'>{esc(STATUS_TEXT.get(status, status))}</span></h2>"
+            + _whose(m)
             + f"<div class='when'>{clock(start)} – {clock(end)}</div>"
             + (f"<div class='muted'>Shows: {esc(principles)}</div>" if principles else "")
             + f"<ul>{reasons}</ul><div class='bars'>{''.join(bars)}</div>"
@@ -292,7 +317,7 @@ def guider_report_html(
         duration=duration,
         windows=timeline.get("windows", {}),
         speech=timeline.get("speech", []),
-        moments=moments,
+        moments=[m for m in moments if not m.get("pair")],
     )
     legend = ", ".join(
         f"<b style='color:{COLOURS[k]}'>{esc(label.lower())}</b>"

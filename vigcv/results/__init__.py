@@ -7,7 +7,8 @@
 - :mod:`vigcv.results.people`: the people of a session named by the guider, recognised in the
   family's other visits, and who may be shown (also in ``OUT/reviews.sqlite``).
 - :mod:`vigcv.results.sessions`: a session read for display (the review page, the exports):
-  its moments with their decisions attached, and the curves of its timeline.
+  its moments (or one more pair's) with their decisions attached, and the curves of its
+  timeline.
 
 Export and review both read OUT through here, never through each other.
 """
@@ -56,6 +57,8 @@ from vigcv.results.folder import (
     list_sessions,
     make_session_dir,
     pair_dir,
+    pair_key,
+    parse_pair_key,
     read_family,
     read_features,
     read_looks,
@@ -90,10 +93,13 @@ from vigcv.results.folder import (
 )
 from vigcv.results.people import (
     PEOPLE_COLUMNS,
+    Pair,
     apply_pair,
     decline_name,
     family_names,
     name_person,
+    pair_label,
+    session_pairs,
     session_people,
 )
 
@@ -128,6 +134,7 @@ __all__ = [
     "TIMELINE_FILE",
     "TURNS_FILE",
     "WINDOWS_FILE",
+    "Pair",
     "SessionResult",
     "apply_pair",
     "decline_name",
@@ -144,6 +151,9 @@ __all__ = [
     "make_session_dir",
     "name_person",
     "pair_dir",
+    "pair_key",
+    "pair_label",
+    "parse_pair_key",
     "read_family",
     "read_features",
     "read_looks",
@@ -163,6 +173,7 @@ __all__ = [
     "roles_swapped",
     "session_dirs",
     "session_name",
+    "session_pairs",
     "session_people",
     "thumbnail_name",
     "write_family",

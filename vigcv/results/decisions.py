@@ -7,8 +7,14 @@ Two tables:
   ``rejected`` or empty), trimmed bounds ``trim_start`` / ``trim_end`` (seconds, NULL = untrimmed),
   ``note`` (the guider's private note, never in the parent's export), ``parent_note`` (a note
   written for the parent, shown in the parent's report), ``reviewer`` and ``updated_at`` (UTC ISO
-  time). A database made before ``parent_note`` existed gains the column when it is opened.
-- ``history`` -- append-only: every action with its field, new value, reviewer and time.
+  time), and ``pair``: whose moment it is, ``""`` for the session's own moments (the default
+  pair, ``OUT/<session>/moments.json``) or ``"<parent>-<child>"`` (person ids) for the moments
+  of one more pair (``OUT/<session>/pairs/<parent>-<child>/``). A database made before
+  ``parent_note`` or ``pair`` existed gains the column when it is opened (old rows: ``""``).
+- ``history`` -- append-only: every action with its field, new value, reviewer, time and pair.
+
+A decision belongs to one session and one pair: moments of different pairs never share one, even
+where they overlap in time.
 
 Each action changes *one field* inside a ``BEGIN IMMEDIATE`` transaction, so two browser tabs
 writing different fields of the same moment never overwrite each other, and a killed server loses
@@ -49,6 +55,7 @@ CREATE TABLE IF NOT EXISTS decisions (
     note TEXT NOT NULL DEFAULT '',
     parent_note TEXT NOT NULL DEFAULT '',
     reviewer TEXT NOT NULL DEFAULT '',
+    pair TEXT NOT NULL DEFAULT '',
     created_at TEXT NOT NULL,
     updated_at TEXT NOT NULL
 );
@@ -62,13 +69,19 @@ CREATE TABLE IF NOT EXISTS history (
     field TEXT NOT NULL,
     value TEXT,
     reviewer TEXT NOT NULL DEFAULT '',
-    at TEXT NOT NULL
+    at TEXT NOT NULL,
+    pair TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS history_session ON history(session);
 """
 
-# Columns added after the first release: (name, declaration), for :meth:`ReviewStore._migrate`.
-_ADDED_COLUMNS = (("parent_note", "TEXT NOT NULL DEFAULT ''"),)
+# Columns added after the first release: (table, name, declaration), for
+# :meth:`ReviewStore._migrate`.
+_ADDED_COLUMNS = (
+    ("decisions", "parent_note", "TEXT NOT NULL DEFAULT ''"),
+    ("decisions", "pair", "TEXT NOT NULL DEFAULT ''"),
+    ("history", "pair", "TEXT NOT NULL DEFAULT ''"),
+)
 
 
 class StoreError(VigcvError):
@@ -90,6 +103,7 @@ class Decision:
     reviewer: str
     updated_at: str
     parent_note: str = ""  # a note for the parent's report
+    pair: str = ""  # "" the session's own moments; "<parent>-<child>" one more pair's
 
     @property
     def segment(self) -> Segment:
@@ -113,6 +127,7 @@ class Decision:
             "parent_note": self.parent_note,
             "reviewer": self.reviewer,
             "updated_at": self.updated_at,
+            "pair": self.pair,
         }
 
 
@@ -133,6 +148,7 @@ def _row(row: sqlite3.Row) -> Decision:
         reviewer=str(row["reviewer"]),
         updated_at=str(row["updated_at"]),
         parent_note=str(row["parent_note"]),
+        pair=str(row["pair"]),
     )
 
 
@@ -224,30 +240,40 @@ class ReviewStore:
         """Add the columns a database made by an older vigcv lacks (checked inside a write
         transaction, so two processes opening it at once add each column once)."""
 
-        def missing(conn: sqlite3.Connection) -> list[tuple[str, str]]:
-            have = {str(r["name"]) for r in conn.execute("PRAGMA table_info(decisions)")}
-            return [(name, decl) for name, decl in _ADDED_COLUMNS if name not in have]
+        def missing(conn: sqlite3.Connection) -> list[tuple[str, str, str]]:
+            have = {
+                table: {str(r["name"]) for r in conn.execute(f"PRAGMA table_info({table})")}
+                for table in {t for t, _, _ in _ADDED_COLUMNS}
+            }
+            return [(t, name, decl) for t, name, decl in _ADDED_COLUMNS if name not in have[t]]
 
         if not missing(self._conn):
             return  # up to date: no write lock taken
         try:
             with self._transaction() as conn:
-                for column, decl in missing(conn):
-                    conn.execute(f"ALTER TABLE decisions ADD COLUMN {column} {decl}")
+                for table, column, decl in missing(conn):
+                    conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {decl}")
         except sqlite3.Error as exc:
             self._conn.close()
             raise StoreError(f"{self.path}: cannot update the review database ({exc})") from None
 
     # -- reading ----------------------------------------------------------------------------------
 
-    def decisions(self, session: str | None = None) -> list[Decision]:
-        """Stored decisions (of one session, or all), oldest first."""
-        if session is None:
-            rows = self._conn.execute("SELECT * FROM decisions ORDER BY session, id")
-        else:
-            rows = self._conn.execute(
-                "SELECT * FROM decisions WHERE session = ? ORDER BY id", (session,)
-            )
+    def decisions(self, session: str | None = None, *, pair: str | None = "") -> list[Decision]:
+        """Stored decisions (of one session, or all), oldest first: of the session's own moments
+        (``pair=""``, the default), of one more pair (``"<parent>-<child>"``) or of every pair
+        (``pair=None``)."""
+        sql, args = "SELECT * FROM decisions", []
+        where = []
+        if session is not None:
+            where.append("session = ?")
+            args.append(session)
+        if pair is not None:
+            where.append("pair = ?")
+            args.append(pair)
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        rows = self._conn.execute(sql + " ORDER BY session, id", args)
         return [_row(r) for r in rows.fetchall()]
 
     def history(self, session: str | None = None) -> list[dict[str, Any]]:
@@ -259,9 +285,12 @@ class ReviewStore:
             args = (session,)
         return [dict(r) for r in self._conn.execute(sql + " ORDER BY id", args).fetchall()]
 
-    def attach(self, session: str, moments: Sequence[Segment]) -> dict[int, Decision]:
-        """Current moments of ``session`` -> their decisions (see :func:`match_decisions`)."""
-        return match_decisions(moments, self.decisions(session), min_iou=self.min_iou)
+    def attach(
+        self, session: str, moments: Sequence[Segment], *, pair: str = ""
+    ) -> dict[int, Decision]:
+        """Current moments of ``session`` (of its own pair, or of ``pair``) -> their decisions
+        (see :func:`match_decisions`)."""
+        return match_decisions(moments, self.decisions(session, pair=pair), min_iou=self.min_iou)
 
     # -- writing ----------------------------------------------------------------------------------
 
@@ -275,6 +304,7 @@ class ReviewStore:
         value: Any,
         reviewer: str = "",
         others: Sequence[Segment] = (),
+        pair: str = "",
     ) -> Decision:
         """Record one action on the moment ``[start, end]`` of ``session``, durably.
 
@@ -292,8 +322,11 @@ class ReviewStore:
         reviewer : str
             Who acted (kept with the decision and in the history).
         others : sequence of Segment
-            The session's other current moments, so a decision attached to one of them by IoU is
-            not taken over by this one.
+            The session's (or pair's) other current moments, so a decision attached to one of
+            them by IoU is not taken over by this one.
+        pair : str
+            Whose moment: ``""`` the session's own (its default pair), ``"<parent>-<child>"``
+            one more pair's. Only decisions of the same pair are matched.
 
         Returns
         -------
@@ -301,18 +334,23 @@ class ReviewStore:
             The decision's state after the action.
         """
         value = _checked(field, value, start=start, end=end)
+        if not isinstance(pair, str) or not (pair == "" or _is_pair_key(pair)):
+            raise StoreError(f"pair must be empty or <parent>-<child> person ids, got {pair!r}")
         moment = Segment(float(start), max(float(start), float(end)))
         now = _now()
         with self._transaction() as conn:
-            rows = conn.execute("SELECT * FROM decisions WHERE session = ?", (session,))
+            rows = conn.execute(
+                "SELECT * FROM decisions WHERE session = ? AND pair = ?", (session, pair)
+            )
             stored = [_row(r) for r in rows.fetchall()]
             segments = [moment, *[s for s in others if s != moment]]
             match = match_decisions(segments, stored, min_iou=self.min_iou).get(0)
             if match is None:
                 cur = conn.execute(
-                    "INSERT INTO decisions (session, start, end, reviewer, created_at, updated_at)"
-                    " VALUES (?, ?, ?, ?, ?, ?)",
-                    (session, moment.start, moment.end, reviewer, now, now),
+                    "INSERT INTO decisions"
+                    " (session, pair, start, end, reviewer, created_at, updated_at)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (session, pair, moment.start, moment.end, reviewer, now, now),
                 )
                 decision_id = int(cur.lastrowid or 0)
             else:
@@ -323,11 +361,13 @@ class ReviewStore:
                 (value, moment.start, moment.end, now, reviewer, reviewer, decision_id),
             )
             conn.execute(
-                "INSERT INTO history (decision_id, session, start, end, field, value, reviewer, at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO history"
+                " (decision_id, session, pair, start, end, field, value, reviewer, at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     decision_id,
                     session,
+                    pair,
                     moment.start,
                     moment.end,
                     field,
@@ -338,6 +378,12 @@ class ReviewStore:
             )
             row = conn.execute("SELECT * FROM decisions WHERE id = ?", (decision_id,)).fetchone()
         return _row(row)
+
+
+def _is_pair_key(text: str) -> bool:
+    """``"<parent>-<child>"`` person ids (vigcv.results.folder.pair_key's form)."""
+    parent, dash, child = text.partition("-")
+    return bool(dash) and all(p.isascii() and p.isdigit() for p in (parent, child))
 
 
 def _checked(field: str, value: Any, *, start: float, end: float) -> Any:

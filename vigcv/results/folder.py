@@ -552,9 +552,23 @@ def read_people_embeddings(folder: Path) -> dict[int, Any]:
     }
 
 
+def pair_key(parent: int, child: int) -> str:
+    """``"<parent>-<child>"``: the name of one more pair's folder, and the key of its decisions
+    in reviews.sqlite (:mod:`vigcv.results.decisions`)."""
+    return f"{int(parent)}-{int(child)}"
+
+
+def parse_pair_key(key: str) -> tuple[int, int] | None:
+    """``(parent, child)`` of a :func:`pair_key` (None for anything else)."""
+    a, dash, b = str(key).partition("-")
+    if not (dash and a.isascii() and b.isascii() and a.isdigit() and b.isdigit()):
+        return None
+    return int(a), int(b)
+
+
 def pair_dir(folder: Path, parent: int, child: int) -> Path:
     """``<session>/pairs/<parent>-<child>/``: the folder of one more parent-child pair."""
-    return Path(folder) / PAIRS_FOLDER / f"{int(parent)}-{int(child)}"
+    return Path(folder) / PAIRS_FOLDER / pair_key(parent, child)
 
 
 def list_pairs(folder: Path) -> list[tuple[int, int]]:
@@ -562,9 +576,9 @@ def list_pairs(folder: Path) -> list[tuple[int, int]]:
     out = []
     base = Path(folder) / PAIRS_FOLDER
     for sub in sorted(base.iterdir()) if base.is_dir() else []:
-        a, _, b = sub.name.partition("-")
-        if a.isdigit() and b.isdigit() and (sub / MOMENTS_JSON).is_file():
-            out.append((int(a), int(b)))
+        ids = parse_pair_key(sub.name)
+        if ids is not None and (sub / MOMENTS_JSON).is_file():
+            out.append(ids)
     return out
 
 

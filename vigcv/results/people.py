@@ -52,6 +52,8 @@ from vigcv.results.decisions import DB_NAME, StoreError
 from vigcv.results.folder import (
     PEOPLE_CSV_COLUMNS,
     is_family,
+    list_pairs,
+    pair_key,
     read_pair,
     read_people,
     read_people_embeddings,
@@ -828,3 +830,79 @@ def apply_pair(out: Path, session: str, *, config: Mapping[str, Any] | None = No
         return False
     write_pair(Path(out) / session, parent=wanted[0], child=wanted[1])
     return True
+
+
+# -- whose moments: the pairs of a session, named ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Pair:
+    """One pair whose moments a session holds: its own (the default pair, ``key`` ``""``) or one
+    more (``key`` ``"<parent>-<child>"``, the folder ``pairs/<key>/``)."""
+
+    key: str
+    parent: int | None  # person id of people.csv (None: a session older than people.csv)
+    child: int | None
+    label: str  # whose moments, in plain words: "Mum and Ellie", "adult 2 and child 0"
+    default: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "pair": self.key,
+            "parent": self.parent,
+            "child": self.child,
+            "label": self.label,
+            "default": self.default,
+        }
+
+
+def pair_label(
+    table: pd.DataFrame,
+    parent: int | None,
+    child: int | None,
+    *,
+    own: tuple[int, int] | None = None,
+) -> str:
+    """Whose moments, in plain words, from :func:`session_people`'s ``table``: the names the
+    guider gave ("Mum and Ellie"); unnamed, the parent and the child of the session's own pair
+    ``own`` (and of a pair not known) are "the parent" and "the child", anyone else is their
+    role guess and number ("adult 2", "child 0"; "person 3" when the guess is unknown): "the
+    parent and child 2"."""
+    rows = {int(r["person"]): r for r in table.to_dict("records")} if not table.empty else {}
+    roles = {own[0]: "the parent", own[1]: "the child"} if own is not None else {}
+
+    def who(person: int | None, role: str) -> str:
+        row = rows.get(person) if person is not None else None
+        name = str(row.get("name") or "").strip() if row is not None else ""
+        if name:
+            return name
+        if person is None:
+            return f"the {role}"
+        if person in roles:
+            return roles[person]
+        guess = str(row.get("role_guess") or "") if row is not None else ""
+        return f"{guess if guess in ('adult', 'child') else 'person'} {person}"
+
+    return f"{who(parent, 'parent')} and {who(child, 'child')}"
+
+
+def session_pairs(
+    out: Path,
+    session: str,
+    *,
+    config: Mapping[str, Any] | None = None,
+    table: pd.DataFrame | None = None,
+) -> list[Pair]:
+    """The pairs whose moments ``session`` holds, named: first its own (the pair it is scored
+    for, ``moments.json``), then each more parent-child pair of ``pairs/`` (a session of more
+    than two people). ``table`` is :func:`session_people`'s when the caller has it."""
+    if table is None:
+        table = session_people(out, session, config=config)
+    own = current_pair(out, session, table if not table.empty else None)
+    parent, child = own if own is not None else (None, None)
+    pairs = [Pair("", parent, child, pair_label(table, parent, child, own=own), True)]
+    for a, b in list_pairs(Path(out) / session):
+        if own is not None and (a, b) == own:
+            continue  # left over from before the guider chose this pair: it is the session's own
+        pairs.append(Pair(pair_key(a, b), a, b, pair_label(table, a, b, own=own), False))
+    return pairs

@@ -3,6 +3,12 @@
 The files come through :mod:`vigcv.results.folder`. Everything here only reads; missing or
 damaged files give empty tables and a line in ``problems``, never an exception, so one broken
 session does not hide the others.
+
+A session of more than two people also holds the moments of each more parent-child pair
+(``pairs/<parent>-<child>/``): ``load_session(out, name, pair="<parent>-<child>")`` reads one as
+a :class:`Session` of its own whose decisions are kept apart from the session's own
+(``pair`` of :mod:`vigcv.results.decisions`); :func:`vigcv.results.people.session_pairs` names
+them.
 """
 
 from __future__ import annotations
@@ -24,7 +30,11 @@ from vigcv.results.folder import (
     SPEECH_FILE,
     TIMELINE_FILE,
     WINDOWS_FILE,
+    list_pairs,
     list_sessions,
+    pair_dir,
+    pair_key,
+    parse_pair_key,
     read_moments,
     read_run,
     read_speech,
@@ -47,6 +57,14 @@ class Session:
     run: dict[str, Any]
     moments: list[dict[str, Any]]
     problems: list[str] = field(default_factory=list)
+    pair: str = ""  # "" the session's own moments; "<parent>-<child>" one more pair's
+
+    @property
+    def moments_folder(self) -> Path:
+        """Where these moments, their windows and timeline are: the session folder, or
+        ``pairs/<parent>-<child>/`` in it."""
+        ids = parse_pair_key(self.pair) if self.pair else None
+        return self.folder if ids is None else pair_dir(self.folder, *ids)
 
     @property
     def status(self) -> str:
@@ -89,28 +107,39 @@ def moment_segment(moment: dict[str, Any]) -> Segment:
     return Segment(start, max(start, float(moment["end"])))
 
 
-def load_session(out: Path, name: str) -> Session:
-    """Read ``out/<name>``; raises KeyError when it is not a session of ``out``."""
+def pair_keys(out: Path, name: str) -> list[str]:
+    """The keys (``"<parent>-<child>"``) of the session's more pairs that have moments."""
+    return [pair_key(a, b) for a, b in list_pairs(Path(out) / name)]
+
+
+def load_session(out: Path, name: str, *, pair: str = "") -> Session:
+    """Read ``out/<name>``, its own moments or (``pair`` ``"<parent>-<child>"``) those of one
+    more pair; raises KeyError when it is not a session of ``out`` or has no such pair."""
     if name not in list_sessions(out):
         raise KeyError(name)
     folder = out / name
+    if pair and pair not in pair_keys(out, name):
+        raise KeyError(f"{name} {pair}")
     problems: list[str] = []
     run = read_run(folder, missing_ok=True)
     if not run:
         problems.append(f"{RUN_FILE} cannot be read")
+    session = Session(name=name, folder=folder, run=run, moments=[], pair=pair)
+    where = session.moments_folder
     try:
-        moments = [m.to_dict() for m in read_moments(folder)]
+        moments = [m.to_dict() for m in read_moments(where)]
     except VigcvError:
         problems.append(f"{MOMENTS_JSON} cannot be read; run `vigcv score` on this session")
         moments = []
-    if run.get("status") == "ok" and not (folder / MOMENTS_JSON).is_file():
+    if run.get("status") == "ok" and not (where / MOMENTS_JSON).is_file():
         problems.append(f"no {MOMENTS_JSON} yet; run `vigcv score` on this session")
-    return Session(name=name, folder=folder, run=run, moments=moments, problems=problems)
+    return Session(name=name, folder=folder, run=run, moments=moments, problems=problems, pair=pair)
 
 
 def reviewed_moments(session: Session, store: ReviewStore) -> list[dict[str, Any]]:
-    """The session's moments, each with ``decision`` (dict or None) attached by temporal IoU."""
-    attached = store.attach(session.name, session.segments())
+    """The session's (or its pair's) moments, each with ``decision`` (dict or None) attached by
+    temporal IoU to the decisions of the same pair."""
+    attached = store.attach(session.name, session.segments(), pair=session.pair)
     out = []
     for i, m in enumerate(session.moments):
         d: Decision | None = attached.get(i)
@@ -127,9 +156,11 @@ def reviewed_moments(session: Session, store: ReviewStore) -> list[dict[str, Any
 
 
 def orphaned_decisions(session: Session, store: ReviewStore) -> list[Decision]:
-    """Stored decisions of ``session`` that no current moment matches (after a re-score)."""
-    attached = {d.id for d in store.attach(session.name, session.segments()).values()}
-    return [d for d in store.decisions(session.name) if d.id not in attached]
+    """Stored decisions of ``session`` (of its pair) that no current moment matches (after a
+    re-score)."""
+    pair = session.pair
+    attached = {d.id for d in store.attach(session.name, session.segments(), pair=pair).values()}
+    return [d for d in store.decisions(session.name, pair=pair) if d.id not in attached]
 
 
 def _thin(table: pd.DataFrame, *, max_points: int) -> pd.DataFrame:
@@ -161,8 +192,9 @@ def timeline_data(session: Session, *, max_points: int | None = None) -> dict[st
     max_points = int(setting("review", "timeline_points", max_points))
     problems: list[str] = []
     folder = session.folder
+    here = session.moments_folder  # a pair's windows and timeline; the session's speech
     windows: dict[str, Any] = {"t": []}
-    path = folder / WINDOWS_FILE
+    path = here / WINDOWS_FILE
     if path.is_file():
         try:
             table = pd.read_parquet(path)
@@ -177,9 +209,9 @@ def timeline_data(session: Session, *, max_points: int | None = None) -> dict[st
         except (OSError, ValueError, KeyError) as exc:
             problems.append(f"{WINDOWS_FILE} cannot be read ({exc.__class__.__name__})")
     signals: dict[str, Any] = {"t": []}
-    if (folder / TIMELINE_FILE).is_file():
+    if (here / TIMELINE_FILE).is_file():
         try:
-            table = read_timeline(folder)
+            table = read_timeline(here)
             cols = [c for c in TIMELINE_CURVES if c in table.columns]
             if "t" in table.columns and len(table):
                 small = _thin(table[["t", *cols]].astype(float), max_points=max_points)

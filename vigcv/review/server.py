@@ -5,12 +5,17 @@ Routes (every one needs the token; see :mod:`vigcv.review.security`):
 - ``GET /`` the page (``/?token=...`` sets the cookie and redirects to ``/``)
 - ``GET /static/<file>`` the page's own JS and CSS (vigcv/review/static)
 - ``GET /api/sessions`` the sessions with their status and counts of decisions
-- ``GET /api/sessions/<s>`` a session's moments with their decisions attached
+- ``GET /api/sessions/<s>`` a session's moments with their decisions attached, whose moments
+  they are (``pair_label``) and the session's pairs (``pairs``: its own, then each more
+  parent-child pair of a session of more than two people); ``?pair=<parent>-<child>`` gives one
+  more pair's moments instead (so do the timeline and thumbnails below)
 - ``GET /api/sessions/<s>/timeline`` curves, speech and duration for the timeline
 - ``GET /api/sessions/<s>/thumb/<rank>.jpg`` a moment's thumbnail
 - ``GET /media/<s>`` the session's recording (HTTP Range), the only file served from outside OUT
 - ``GET /files/<path>`` a file inside OUT (exported clips and reports)
-- ``POST /api/sessions/<s>/decision`` ``{"start", "end", "field", "value", "reviewer"}``
+- ``POST /api/sessions/<s>/decision`` ``{"start", "end", "field", "value", "reviewer", "pair"}``
+  (``pair`` ``""`` or absent: the session's own moments; ``"<parent>-<child>"``: that pair's,
+  whose decisions are kept apart)
 - ``POST /api/sessions/<s>/swap`` swap parent and child (re-derives outputs from the cache)
 - ``GET /api/sessions/<s>/people`` the session's people: names, roles, who may be shown
 - ``POST /api/sessions/<s>/people`` ``{"person", "name", "parent_figure", "index_child",
@@ -50,6 +55,7 @@ from vigcv.results.people import (
     family_names,
     name_person,
     named_pair,
+    session_pairs,
     session_people,
 )
 from vigcv.results.relink import recording_state
@@ -57,6 +63,7 @@ from vigcv.results.sessions import (
     COMPONENT_NAMES,
     load_session,
     orphaned_decisions,
+    pair_keys,
     reviewed_moments,
     timeline_data,
 )
@@ -102,7 +109,7 @@ class ReviewApp:
     config: dict[str, Any] | None = None
     exporter: Exporter | None = None
     port: int = 0
-    thumbs: OrderedDict[tuple[str, int, float], bytes] = field(default_factory=OrderedDict)
+    thumbs: OrderedDict[tuple[str, str, int, float], bytes] = field(default_factory=OrderedDict)
     lock: threading.Lock = field(default_factory=threading.Lock)
     session_locks: dict[str, threading.Lock] = field(default_factory=dict)
 
@@ -250,15 +257,15 @@ class ReviewHandler(BaseHTTPRequestHandler):
         elif path == "/api/sessions":
             self._json(self._sessions())
         elif len(parts) == 3 and parts[:2] == ["api", "sessions"]:
-            self._json(self._session(parts[2]))
+            self._json(self._session(parts[2], _pair(query)))
         elif len(parts) == 4 and parts[:2] == ["api", "sessions"] and parts[3] == "timeline":
-            session = self._load(parts[2])
+            session = self._load(parts[2], _pair(query))
             self._json(timeline_data(session, max_points=self.app.settings.timeline_points))
         elif len(parts) == 4 and parts[:2] == ["api", "sessions"] and parts[3] == "people":
             self._load(parts[2])
             self._json(self._people(parts[2]))
         elif len(parts) == 5 and parts[:2] == ["api", "sessions"] and parts[3] == "thumb":
-            self._thumb(parts[2], parts[4])
+            self._thumb(parts[2], parts[4], _pair(query))
         elif len(parts) == 2 and parts[0] == "media":
             session = self._load(parts[1])
             media = session.media
@@ -372,11 +379,19 @@ class ReviewHandler(BaseHTTPRequestHandler):
 
     # -- API --------------------------------------------------------------------------------------
 
-    def _load(self, name: str) -> Any:
+    def _load(self, name: str, pair: str = "") -> Any:
         try:
-            return load_session(self.app.out, name)
+            session = load_session(self.app.out, name)
         except KeyError:
             raise _Reply(HTTPStatus.NOT_FOUND, f"no session named {name!r} here") from None
+        if not pair:
+            return session
+        try:
+            return load_session(self.app.out, name, pair=pair)
+        except KeyError:
+            raise _Reply(
+                HTTPStatus.NOT_FOUND, f"no moments of the pair {pair!r} in this session"
+            ) from None
 
     def _sessions(self) -> dict[str, Any]:
         rows = []
@@ -385,6 +400,11 @@ class ReviewHandler(BaseHTTPRequestHandler):
                 session = load_session(self.app.out, name)
                 moments = reviewed_moments(session, store)
                 statuses = [(m["decision"] or {}).get("status", "") for m in moments]
+                more = [
+                    reviewed_moments(load_session(self.app.out, name, pair=key), store)
+                    for key in pair_keys(self.app.out, name)
+                ]
+                more_statuses = [(m["decision"] or {}).get("status", "") for p in more for m in p]
                 rows.append(
                     {
                         "name": name,
@@ -397,6 +417,10 @@ class ReviewHandler(BaseHTTPRequestHandler):
                         "warnings": list(session.run.get("warnings", []) or []),
                         "problems": session.problems,
                         "recording_found": session.media is not None,
+                        # the moments of the session's more pairs (more than two people)
+                        "pairs": len(more),
+                        "pair_moments": len(more_statuses),
+                        "pair_accepted": more_statuses.count("accepted"),
                     }
                 )
         for failed in failed_sessions(self.app.out):
@@ -412,17 +436,43 @@ class ReviewHandler(BaseHTTPRequestHandler):
                     "warnings": [],
                     "problems": [],
                     "recording_found": False,
+                    "pairs": 0,
+                    "pair_moments": 0,
+                    "pair_accepted": 0,
                 }
             )
         return {"out": str(self.app.out), "sessions": rows}
 
-    def _session(self, name: str) -> dict[str, Any]:
-        session = self._load(name)
+    def _session(self, name: str, pair: str = "") -> dict[str, Any]:
+        session = self._load(name, pair)
+        pairs = []
         with self.app.store() as store:
             moments = reviewed_moments(session, store)
             orphans = [d.to_dict() for d in orphaned_decisions(session, store)]
+            for each in session_pairs(self.app.out, name, config=self.app.config):
+                if each.key == pair:
+                    theirs = moments
+                else:
+                    try:
+                        other = load_session(self.app.out, name, pair=each.key)
+                    except KeyError:
+                        continue  # gone since listed (a re-score)
+                    theirs = reviewed_moments(other, store)
+                statuses = [(m["decision"] or {}).get("status", "") for m in theirs]
+                pairs.append(
+                    {
+                        **each.to_dict(),
+                        "moments": len(theirs),
+                        "accepted": statuses.count("accepted"),
+                        "rejected": statuses.count("rejected"),
+                    }
+                )
+        label = next((p["label"] for p in pairs if p["pair"] == pair), "")
         return {
             "name": session.name,
+            "pair": pair,
+            "pair_label": label,
+            "pairs": pairs,
             "status": session.status,
             "duration": session.duration,
             "has_video": session.has_video,
@@ -586,8 +636,8 @@ class ReviewHandler(BaseHTTPRequestHandler):
         pair = self._rescore_pair(name)
         return {**self._people(name), **pair}
 
-    def _thumb(self, name: str, file: str) -> None:
-        session = self._load(name)
+    def _thumb(self, name: str, file: str, pair: str = "") -> None:
+        session = self._load(name, pair)
         if not file.endswith(".jpg") or not file[:-4].isdigit():
             raise _Reply(HTTPStatus.NOT_FOUND, "no such picture")
         rank = int(file[:-4])
@@ -596,7 +646,7 @@ class ReviewHandler(BaseHTTPRequestHandler):
         if not match or media is None or not session.has_video:
             raise _Reply(HTTPStatus.NOT_FOUND, "no picture for this moment")
         t = 0.5 * (float(match[0]["start"]) + float(match[0]["end"]))
-        key = (name, rank, round(t, 3))
+        key = (name, pair, rank, round(t, 3))
         with self.app.lock:
             jpeg = self.app.thumbs.get(key)
         if jpeg is None:
@@ -613,7 +663,10 @@ class ReviewHandler(BaseHTTPRequestHandler):
         )
 
     def _decide(self, name: str, body: dict[str, Any]) -> dict[str, Any]:
-        session = self._load(name)
+        pair = body.get("pair") or ""
+        if not isinstance(pair, str):
+            raise _Reply(HTTPStatus.BAD_REQUEST, "pair must be <parent>-<child> or empty")
+        session = self._load(name, pair)
         try:
             start, end = float(body["start"]), float(body["end"])
         except (KeyError, TypeError, ValueError):
@@ -633,6 +686,7 @@ class ReviewHandler(BaseHTTPRequestHandler):
                     value=body.get("value"),
                     reviewer=reviewer,
                     others=segments,
+                    pair=session.pair,
                 )
         except StoreError as exc:
             raise _Reply(HTTPStatus.BAD_REQUEST, str(exc)) from None
@@ -686,6 +740,11 @@ class ReviewHandler(BaseHTTPRequestHandler):
             "clips": result.clips,
             "audience": audience,
         }
+
+
+def _pair(query: dict[str, list[str]]) -> str:
+    """The ``?pair=<parent>-<child>`` of a request ("" for the session's own moments)."""
+    return (query.get("pair") or [""])[0]
 
 
 def _person(body: dict[str, Any]) -> int:

@@ -94,11 +94,12 @@
   let routes = 0; // a newer navigation makes an older one still loading stale
   async function route() {
     const hash = decodeURIComponent(location.hash.replace(/^#/, ""));
-    const m = hash.match(/^\/s\/(.+?)(?:\/(\d+))?$/);
+    // #/s/<session>[/pair/<parent>-<child>][/<rank>]: a session's own moments or one more pair's
+    const m = hash.match(/^\/s\/(.+?)(?:\/pair\/(\d+-\d+))?(?:\/(\d+))?$/);
     const mine = ++routes;
     const current = () => mine === routes;
     try {
-      if (m) await showSession(m[1], m[2] ? Number(m[2]) : null, current);
+      if (m) await showSession(m[1], m[3] ? Number(m[3]) : null, current, m[2] || "");
       else await showSessions(current);
     } catch (e) {
       fill(app, h("p", { class: "problem", text: "Could not load: " + e.message }));
@@ -130,6 +131,8 @@
         ok ? h("p", { class: "big" }, h("b", { text: String(x.accepted) }), " kept for the parent") : null,
         ok ? h("p", { class: "muted",
           text: `${x.moments} suggested moments · ${x.rejected} set aside · ${clock(x.duration)} of film` }) : null,
+        ok && x.pairs ? h("p", { class: "muted pairs-note", text:
+          `Also ${x.pair_moments} moment(s) of ${x.pairs === 1 ? "another pair" : `${x.pairs} other pairs`} in this film (${x.pair_accepted} kept)` }) : null,
         ok ? bar : null,
         x.warnings.length ? h("p", { class: "muted", text: "Note: " + x.warnings.join("; ") }) : null,
       );
@@ -144,10 +147,26 @@
   }
 
   // -- one session --------------------------------------------------------------------------------
-  async function loadSession(name, current) {
-    const [session, timeline] = await Promise.all([
-      api(`/api/sessions/${enc(name)}`), api(`/api/sessions/${enc(name)}/timeline`),
-    ]);
+  // "?pair=<parent>-<child>" for one more pair's moments ("" for the session's own)
+  function pairQuery(pair) { return pair ? `?pair=${enc(pair)}` : ""; }
+  function sessionHash(name, pair, rank) {
+    return `#/s/${enc(name)}${pair ? `/pair/${pair}` : ""}${rank ? `/${rank}` : ""}`;
+  }
+  function capital(text) { return text ? text[0].toUpperCase() + text.slice(1) : text; }
+
+  async function loadSession(name, current, pair) {
+    let session, timeline;
+    try {
+      [session, timeline] = await Promise.all([
+        api(`/api/sessions/${enc(name)}${pairQuery(pair)}`),
+        api(`/api/sessions/${enc(name)}/timeline${pairQuery(pair)}`),
+      ]);
+    } catch (e) {
+      if (!pair) throw e;
+      // that pair is gone (the moments were found again for other people): the session's own
+      toast("Those moments are no longer there; showing the session's own.", true);
+      return loadSession(name, current, "");
+    }
     if (current && !current()) return false;
     state.session = session;
     state.timeline = timeline;
@@ -177,8 +196,8 @@
       input, " ", save, " ", said);
   }
 
-  async function showSession(name, rank, current) {
-    if (!(await loadSession(name, current))) return;
+  async function showSession(name, rank, current, pair) {
+    if (!(await loadSession(name, current, pair || ""))) return;
     const S = state.session;
     fill(crumb, h("span", { class: "sep", text: "›" }), h("span", { text: S.name }));
     document.title = `${S.name} – vigcv review`;
@@ -218,6 +237,7 @@
       problems.length ? h("p", { class: "problem", text: problems.join(" · ") }) : null,
       S.orphaned.length ? h("p", { class: "muted", text:
         `${S.orphaned.length} earlier decision(s) no longer match a suggested moment (the moments were re-scored); they are kept in the export CSV.` }) : null,
+      h("nav", { id: "pairs", class: "pairs", "aria-label": "Whose moments" }),
       S.moments.length ? h("div", { class: "review" },
         h("div", { class: "moment-list", id: "moments", role: "list", "aria-label": "Suggested moments" }),
         h("div", { class: "stage" }, h("div", { class: "video-wrap" }, film),
@@ -225,7 +245,9 @@
           S.has_media ? h("div", { id: "strip-text", class: "strip-text muted" }) : null),
         h("div", { class: "panel", id: "detail" }),
       ) : [S.has_media ? null : film,
-        h("p", { class: "problem", text: "No moments were suggested for this session." })],
+        h("p", { class: "problem", text: S.pair
+          ? `No moments were suggested for ${S.pair_label}.`
+          : "No moments were suggested for this session." })],
       h("h2", { class: "section", text: "The whole session" }),
       h("p", { class: "muted tl-help", text:
         "One lane per signal; the moments are the bands across them. Click a band to open that moment, anywhere else to watch from there." }),
@@ -235,12 +257,54 @@
       h("section", { id: "export-section", class: "export-section" }),
       keysHelp(),
     );
+    renderPairs();
     renderList();
     renderDetail();
     renderExport();
     drawTimeline();
     cueMoment(false);
     loadPeople(S.name);
+  }
+
+  // -- whose moments: the session's own pair and, with more people, each other parent-child pair -
+  function renderPairs() {
+    const box = document.getElementById("pairs");
+    const S = state.session;
+    if (!box || !S) return;
+    const pairs = S.pairs || [];
+    if (pairs.length < 2) {
+      fill(box, S.pair_label ? h("p", { class: "whose", id: "whose" }, "Moments of ",
+        h("b", { text: S.pair_label })) : null);
+      return;
+    }
+    fill(box,
+      h("p", { class: "whose", id: "whose" }, "Moments of ", h("b", { text: S.pair_label }),
+        h("span", { class: "muted", text: ". More people were filmed: each pair of a parent and a child has its own moments." })),
+      h("div", { class: "pair-tabs", role: "list" }, pairs.map((p) => {
+        const on = p.pair === S.pair;
+        // the pair on show counts from its moments as they are now (after this tab's clicks)
+        const kept = on ? S.moments.filter((m) => status(m) === "accepted").length : p.accepted;
+        return h("a", { class: `pair-tab${on ? " on" : ""}`, role: "listitem",
+          href: sessionHash(S.name, p.pair, null), "data-pair": p.pair, "aria-current": on ? "page" : null },
+          h("b", { class: "pair-name", text: capital(p.label) }),
+          h("span", { class: "muted", text:
+            ` ${p.moments} moment(s) · ${kept} kept${p.default ? " · the pair this session is about" : ""}` }));
+      })));
+  }
+
+  // After the names changed: the pairs' names on the page follow them.
+  async function refreshPairNames() {
+    const S = state.session;
+    if (!S) return;
+    try {
+      const fresh = await api(`/api/sessions/${enc(S.name)}${pairQuery(S.pair)}`);
+      if (state.session !== S) return;
+      S.pairs = fresh.pairs;
+      S.pair_label = fresh.pair_label;
+      renderPairs();
+      renderList();
+      renderDetail();
+    } catch (e) { /* the next reload will tell */ }
   }
 
   // -- the people in the film: named once, recognised in the family's later visits ---------------
@@ -393,11 +457,12 @@
   async function afterPeople(name, r) {
     if (r.pair_changed && r.rescored) {
       toast(`Moments found again for ${pairNames(r, r.pair.current)}.`);
-      await showSession(name, null);
+      await showSession(name, null, null, state.session ? state.session.pair : "");
       return;
     }
     if (r.pair_changed && r.message) toast("The pair is saved; the moments could not be found again yet: " + r.message, true);
     renderPeople(r);
+    refreshPairNames();
   }
 
   // Where the player would be when the recording is not where `vigcv run` read it.
@@ -443,7 +508,7 @@
     fill(list, ...state.session.moments.map((m, i) => {
       const st = status(m);
       const img = state.session.has_media && state.session.has_video
-        ? h("img", { src: `/api/sessions/${enc(state.session.name)}/thumb/${m.rank}.jpg`,
+        ? h("img", { src: `/api/sessions/${enc(state.session.name)}/thumb/${m.rank}.jpg${pairQuery(state.session.pair)}`,
           alt: `Picture from moment ${m.rank}`, loading: "lazy" }) : h("div", { class: "noimg" });
       return h("button", { class: `moment-card ${st || "pending"}${i === state.sel ? " selected" : ""}`,
         "data-rank": m.rank, role: "listitem", "aria-current": i === state.sel ? "true" : null,
@@ -452,6 +517,7 @@
         h("div", { class: "mc-text" },
           h("div", { class: "mc-title" }, h("b", { text: `Moment ${m.rank}` }),
             " ", h("span", { class: "when", text: `${clock(m.bounds[0])} – ${clock(m.bounds[1])}` })),
+          state.session.pair_label ? h("div", { class: "mc-whose", text: capital(state.session.pair_label) }) : null,
           h("div", { class: "mc-reason", text: (m.reasons && m.reasons[0]) || "" }),
           h("div", { class: `badge ${st || "pending"}`,
             text: { accepted: "✓ Kept", rejected: "✕ Set aside", "": "Not decided" }[st] })));
@@ -515,6 +581,8 @@
         h("h2", {}, `Moment ${m.rank} `, h("span", { class: "when", id: "when",
           text: `${clock(m.bounds[0])} – ${clock(m.bounds[1])}` })),
         h("span", { class: `badge ${st || "pending"}`, id: "status", text: statusText(st) })),
+      state.session.pair_label ? h("p", { class: "whose-moment", id: "whose-moment" }, "A moment of ",
+        h("b", { text: state.session.pair_label })) : null,
       h("div", { class: "actions", id: "actions" },
         h("button", { id: "play", class: "play", onclick: () => cueMoment(true),
           disabled: state.session.has_media ? null : true }, "▶ Play moment"),
@@ -569,13 +637,13 @@
     strip.dataset.b = b;
   }
 
-  function renderAll() { renderList(); renderDetail(); renderExport(); drawTimeline(); }
+  function renderAll() { renderPairs(); renderList(); renderDetail(); renderExport(); drawTimeline(); }
 
   function select(i, play) {
     const S = state.session;
     if (!S || !S.moments.length) return;
     state.sel = Math.max(0, Math.min(S.moments.length - 1, i));
-    history.replaceState(null, "", `#/s/${enc(S.name)}/${S.moments[state.sel].rank}`);
+    history.replaceState(null, "", sessionHash(S.name, S.pair, S.moments[state.sel].rank));
     renderList();
     renderDetail();
     drawTimeline();
@@ -669,6 +737,7 @@
     try {
       const r = await post(`/api/sessions/${enc(state.session.name)}/decision`, {
         start: m.start, end: m.end, field, value, reviewer: reviewerInput.value.trim(),
+        pair: state.session.pair || "",
       });
       m.decision = r.decision;
       const d = r.decision;
@@ -677,7 +746,7 @@
     } catch (e) {
       if (e.status === 409) {
         toast("The moments of this session changed; showing the new ones.", true);
-        await showSession(state.session.name, null);
+        await showSession(state.session.name, null, null, state.session.pair);
       } else toast("Not saved: " + e.message, true);
       return false;
     } finally {
@@ -717,7 +786,7 @@
     try {
       const r = await post(`/api/sessions/${enc(state.session.name)}/swap`, {});
       toast(r.roles_swapped ? "Parent and child swapped; moments updated." : "Parent and child back as detected.");
-      await showSession(state.session.name, null);
+      await showSession(state.session.name, null, null, state.session.pair);
     } catch (e) {
       toast("Could not swap: " + e.message, true);
       btn.disabled = false;
@@ -953,11 +1022,11 @@
     if (!S || active === "TEXTAREA" || active === "INPUT") return;
     const writes = state.writes;
     try {
-      const fresh = await api(`/api/sessions/${enc(S.name)}`);
+      const fresh = await api(`/api/sessions/${enc(S.name)}${pairQuery(S.pair)}`);
       if (writes !== state.writes || state.session !== S) return; // we wrote meanwhile: stale
       const same = fresh.moments.length === S.moments.length
         && fresh.moments.every((m, i) => m.start === S.moments[i].start && m.end === S.moments[i].end);
-      if (!same || fresh.roles_swapped !== S.roles_swapped) { await showSession(S.name, null); return; }
+      if (!same || fresh.roles_swapped !== S.roles_swapped) { await showSession(S.name, null, null, S.pair); return; }
       const before = JSON.stringify(S.moments.map((m) => m.decision));
       if (JSON.stringify(fresh.moments.map((m) => m.decision)) === before) return;
       fresh.moments.forEach((m, i) => { S.moments[i].decision = m.decision; S.moments[i].bounds = m.bounds; });
