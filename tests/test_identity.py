@@ -109,22 +109,25 @@ def _roles(scan: ScanResult, truth: pd.DataFrame) -> np.ndarray:
     return np.array(out)
 
 
-def test_scan_gives_descriptors_at_the_requested_rate(
+def test_scan_describes_each_track_where_the_mesh_measured_at_most_at_the_rate(
     synth_scan: tuple[ScanResult, pd.DataFrame],
 ) -> None:
     scan, _ = synth_scan
-    emb = scan.faces[EMBEDDING]
-    assert emb.shape == (scan.faces["frame"].size, DIM) and emb.dtype == np.float32
+    f = scan.faces
+    emb = f[EMBEDDING]
+    assert emb.shape == (f["frame"].size, DIM) and emb.dtype == np.float32
     done = ~np.isnan(emb).any(axis=1)
-    frames = np.unique(scan.faces["frame"][done]).astype(int)
-    times = scan.times[frames]
+    # only faces the face mesh measured (a face turned past it gives a poor descriptor)
+    assert (f["lm_ok"][done] == 1).all()
     duration = scan.times[-1] - scan.times[0]
-    # one frame per EVERY_S seconds (both faces are in every frame of this scene)
-    assert abs(frames.size - (duration / EVERY_S + 1)) <= 1
-    assert np.diff(times).min() >= EVERY_S - 0.06 and np.diff(times).max() <= EVERY_S + 0.06
-    # on those frames every face found is described (all are wider than identity_min_face_px)
-    on = np.isin(scan.faces["frame"], frames)
-    assert done[on].all() and not done[~on].any()
+    for track in np.unique(f["track"]):
+        mine = f["track"] == track
+        times = scan.times[f["frame"][mine & done].astype(int)]
+        first_ok = scan.times[int(f["frame"][mine & (f["lm_ok"] == 1)].min())]
+        assert times[0] == first_ok  # a new track is described at once
+        assert np.diff(times).min() >= EVERY_S - 0.06  # then at most every EVERY_S
+        # measured: 14-15 per person in 12 s (the mesh runs every few frames)
+        assert times.size >= 0.4 * duration / EVERY_S
 
 
 def test_synthetic_people_are_apart_and_each_stays_close(
@@ -138,7 +141,7 @@ def test_synthetic_people_are_apart_and_each_stays_close(
     done = ~np.isnan(emb).any(axis=1)
     roles = _roles(scan, truth)
     parent, child = emb[done & (roles == "parent")], emb[done & (roles == "child")]
-    assert len(parent) >= 15 and len(child) >= 15
+    assert len(parent) >= 10 and len(child) >= 10
     means = {"parent": mean_embedding(parent), "child": mean_embedding(child)}
     assert identity_distance(means["parent"], means["child"]) > SAME_PERSON
     for rows, own, other in ((parent, "parent", "child"), (child, "child", "parent")):

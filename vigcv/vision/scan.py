@@ -61,9 +61,11 @@ class ScanResult:
         ``sharpness``: variance of the Laplacian of the face box, grey, resized to
         :data:`SHARP_SIDE` pixels (low on a blurred face; compare within a person only).
         One field is two-dimensional: ``embedding``, shape (n_faces, 128) float32, each face's
-        identity descriptor (:mod:`vigcv.vision.identity`) on the frames where it was computed
-        (every ``[vision] identity_every_s`` seconds), NaN rows elsewhere and for faces narrower
-        than ``identity_min_face_px``.
+        identity descriptor (:mod:`vigcv.vision.identity`) where it was computed: a track's
+        face is described the first time the face mesh measures it and then at most every
+        ``[vision] identity_every_s`` seconds, again only where the mesh measured it (a face
+        turned too far for the mesh gives a descriptor that says little); NaN rows elsewhere
+        and for faces narrower than ``identity_min_face_px``.
     width, height : int
         Original frame size in pixels.
     """
@@ -245,7 +247,7 @@ def scan_video(
     id_every = float(vc["identity_every_s"])
     identity = FaceIdentity(min_face_px=vc["identity_min_face_px"]) if id_every > 0 else None
     id_slack = 0.5 / fps if fps > 0 else 0.0  # frame times jitter: due within half a frame
-    last_id = -math.inf
+    last_id: dict[int, float] = {}  # per track: when its face was last described
     embeddings: list[np.ndarray] = []
     frames = iter_frames(path, fps=fps, max_side=max_side, start=start, end=end, warnings=warnings)
     source = _prefetch(frames) if decode_ahead() else frames
@@ -276,6 +278,7 @@ def scan_video(
                     dets = _roi_detections(rgb, dets, tracker, frame.t, vc, full_frame=True)
             ids = tracker.update(frame.t, dets.boxes)
             fp_yaw = yaw_from_five_points(dets.landmarks, dets.boxes)
+            describe = []  # faces the face mesh measured whose track is due a descriptor
             for k in range(len(dets)):
                 tid = int(ids[k])
                 measures: FaceMeasures | None = None
@@ -290,6 +293,10 @@ def scan_video(
                     )
                     mirror_next[tid] = mirror_every and not mirror
                     last_ok[tid] = measures is not None
+                    due = frame.t - last_id.get(tid, -math.inf) >= id_every - id_slack
+                    if identity is not None and measures is not None and due:
+                        describe.append(k)
+                        last_id[tid] = frame.t
                 box = dets.boxes[k] / frame.scale
                 _append(rows, i, tid, box, float(dets.scores[k]), float(fp_yaw[k]), tried, measures)
                 rows["presence"].append(presence)
@@ -301,9 +308,8 @@ def scan_video(
             rows["happy"].extend(happy)
             rows["neutral"].extend(neutral)
             emb = np.full((len(dets), EMBEDDING_DIM), np.nan, np.float32)
-            if identity is not None and len(dets) and frame.t - last_id >= id_every - id_slack:
-                emb = identity.embed(rgb, dets.boxes)
-                last_id = frame.t
+            if identity is not None and describe:
+                emb[describe] = identity.embed(rgb, dets.boxes[describe])
             embeddings.append(emb)
     finally:
         _close(source)  # an early exit stops the decoding thread and closes the file at once
