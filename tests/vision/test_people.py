@@ -203,3 +203,56 @@ def test_any_pair_gives_the_dyad_the_vision_stage_gives_the_default_pair(three):
     assert parent_child_pairs(features) == [(0, 1), (0, 2)]
     with pytest.raises(PairError, match="not two people"):
         pair_features(features, parent=0, child=7, config=config)
+
+
+def _pair_arrays(n: int = 60) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Parent (x 100-180, face 80 px, lower_face 1.10) and child (x 400-460, 60 px, 0.88),
+    both found in every frame; the caller changes some frames."""
+
+    def person(x: float, size: float, lower: float) -> dict[str, np.ndarray]:
+        return {
+            "x": np.full(n, x), "y": np.full(n, 100.0), "w": np.full(n, size),
+            "h": np.full(n, size), "detected": np.ones(n), "visible": np.ones(n),
+            "lower_face": np.full(n, lower),
+        }  # fmt: skip
+
+    return person(100.0, 80.0, 1.10), person(400.0, 60.0, 0.88)
+
+
+def _reassign(parent: dict[str, np.ndarray], child: dict[str, np.ndarray]) -> int:
+    from vigcv.vision.extract import reassign_lone_faces
+
+    return reassign_lone_faces(
+        parent, child, margin=1.0, min_frames=5, size_scale=0.15, face_scale=0.05
+    )
+
+
+def test_a_lone_face_at_the_childs_place_and_size_is_the_childs():
+    # A hug: the child's track finds nothing for 2 s; the parent's track takes the child's face.
+    parent, child = _pair_arrays()
+    hug = slice(30, 50)
+    child["detected"][hug], child["x"][hug] = 0.0, np.nan
+    parent["x"][hug], parent["w"][hug], parent["h"][hug] = 405.0, 58.0, 58.0
+    parent["lower_face"][hug] = np.nan  # the mesh did not run there
+    assert _reassign(parent, child) == 20
+    assert (child["x"][hug] == 405.0).all() and np.isnan(parent["x"][hug]).all()
+
+
+def test_a_lone_face_with_adult_proportions_stays_the_parents():
+    # The parent bends over the child (at the child's place), whose face is hidden: the face
+    # mesh reads adult proportions, so the face stays the parent's.
+    parent, child = _pair_arrays()
+    hug = slice(30, 50)
+    child["detected"][hug], child["x"][hug] = 0.0, np.nan
+    parent["x"][hug], parent["lower_face"][hug] = 405.0, 1.08
+    assert _reassign(parent, child) == 0
+
+
+def test_crossed_tracks_are_swapped_back():
+    parent, child = _pair_arrays()
+    crossed = slice(20, 30)
+    for key in ("x", "w", "h", "lower_face"):
+        mine = parent[key][crossed].copy()
+        parent[key][crossed], child[key][crossed] = child[key][crossed], mine
+    assert _reassign(parent, child) == 10
+    assert (parent["x"] == 100.0).all() and (child["x"] == 400.0).all()
