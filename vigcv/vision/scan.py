@@ -62,7 +62,8 @@ class ScanResult:
         :data:`SHARP_SIDE` pixels (low on a blurred face; compare within a person only).
         One field is two-dimensional: ``embedding``, shape (n_faces, 128) float32, each face's
         identity descriptor (:mod:`vigcv.vision.identity`) where it was computed: a track's
-        face is described the first time the face mesh measures it and then at most every
+        face is described the first time the face mesh measures it once the track has lasted
+        ``[vision] identity_after_s``, and then at most every
         ``[vision] identity_every_s`` seconds, again only where the mesh measured it (a face
         turned too far for the mesh gives a descriptor that says little); NaN rows elsewhere
         and for faces narrower than ``identity_min_face_px``.
@@ -248,6 +249,8 @@ def scan_video(
     identity = FaceIdentity(min_face_px=vc["identity_min_face_px"]) if id_every > 0 else None
     id_slack = 0.5 / fps if fps > 0 else 0.0  # frame times jitter: due within half a frame
     last_id: dict[int, float] = {}  # per track: when its face was last described
+    first_seen: dict[int, float] = {}  # per track: when it began
+    id_after = float(vc["identity_after_s"])
     embeddings: list[np.ndarray] = []
     frames = iter_frames(path, fps=fps, max_side=max_side, start=start, end=end, warnings=warnings)
     source = _prefetch(frames) if decode_ahead() else frames
@@ -281,6 +284,7 @@ def scan_video(
             describe = []  # faces the face mesh measured whose track is due a descriptor
             for k in range(len(dets)):
                 tid = int(ids[k])
+                first_seen.setdefault(tid, frame.t)
                 measures: FaceMeasures | None = None
                 presence = math.nan
                 wait = lm_every if last_ok.get(tid, True) else lm_every_failed
@@ -294,6 +298,9 @@ def scan_video(
                     mirror_next[tid] = mirror_every and not mirror
                     last_ok[tid] = measures is not None
                     due = frame.t - last_id.get(tid, -math.inf) >= id_every - id_slack
+                    # A track that lasts: most tracks are fragments of a second, which the
+                    # linking joins by place and size alone.
+                    due = due and frame.t - first_seen[tid] >= id_after - id_slack
                     if identity is not None and measures is not None and due:
                         describe.append(k)
                         last_id[tid] = frame.t
