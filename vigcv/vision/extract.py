@@ -225,6 +225,17 @@ def person_quality(
     return combine_quality(parts)
 
 
+def swap_frames(a: dict[str, np.ndarray], b: dict[str, np.ndarray], start: int, stop: int) -> None:
+    """Exchange two people's per-frame values in frames ``start:stop`` (in place; the keys
+    both have with the same per-frame shape)."""
+    n = a["x"].shape
+    for key in a:
+        if key in b and np.shape(a[key]) == np.shape(b[key]) == n:
+            mine = a[key][start:stop].copy()
+            a[key][start:stop] = b[key][start:stop]
+            b[key][start:stop] = mine
+
+
 def unswap_identities(
     parent: dict[str, np.ndarray],
     child: dict[str, np.ndarray],
@@ -273,11 +284,7 @@ def unswap_identities(
             start -= 1
         while stop < flag.size and not both[stop]:
             stop += 1
-        for key in parent:
-            if key in child and np.shape(parent[key]) == np.shape(child[key]) == flag.shape:
-                a = parent[key][start:stop].copy()
-                parent[key][start:stop] = child[key][start:stop]
-                child[key][start:stop] = a
+        swap_frames(parent, child, start, stop)
         swapped += stop - start
     return swapped
 
@@ -345,11 +352,7 @@ def reassign_lone_faces(
     for start, stop in true_runs(swap):
         if stop - start < min_frames:
             continue
-        for key in parent:
-            if key in child and np.shape(parent[key]) == np.shape(child[key]) == swap.shape:
-                mine = parent[key][start:stop].copy()
-                parent[key][start:stop] = child[key][start:stop]
-                child[key][start:stop] = mine
+        swap_frames(parent, child, start, stop)
         moved += stop - start
     for me, other in ((0, 1), (1, 0)):
         a, b = arrays[me], arrays[other]
@@ -363,11 +366,7 @@ def reassign_lone_faces(
         for start, stop in true_runs(better):
             if stop - start < min_frames:
                 continue
-            for key in a:
-                if key in b and np.shape(a[key]) == np.shape(b[key]) == better.shape:
-                    mine = a[key][start:stop].copy()
-                    a[key][start:stop] = b[key][start:stop]
-                    b[key][start:stop] = mine
+            swap_frames(a, b, start, stop)
             moved += stop - start
     return moved
 
