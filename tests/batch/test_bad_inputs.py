@@ -126,7 +126,9 @@ def test_faces_are_counted_as_they_are(corpus: dict) -> None:
     out, table = corpus["out"], corpus["table"]
     assert _people(out, "one face").to_dict().keys() == {"parent"}
     assert "found 1 of 2 people's faces" in table.loc["one face", "notes"]
-    assert set(_people(out, "three faces").index) == {"parent", "child"}  # two kept, no crash
+    # Three people: the pair and one more, all followed (people.csv lists the three).
+    assert set(_people(out, "three faces").index) == {"parent", "child", "unknown"}
+    assert len(pd.read_csv(out / "three faces" / "people.csv")) == 3
     assert set(_people(out, "no audio").index) == {"parent", "child"}
     assert "no audio track" in table.loc["no audio", "notes"]
     assert _people(out, "plain").empty

@@ -504,9 +504,13 @@ def _identities(scan: ScanResult, vc: dict[str, Any], fps: float) -> np.ndarray:
         min_score=vc["person_min_score"],
         max_size_ratio=vc["person_min_size_ratio"],
     )
-    # A person seen for less than person_min_s is a stray (a picture, a passer-by's glance).
-    for k in np.unique(ident[ident >= 0]):
-        if np.unique(frames[ident == k]).size < vc["person_min_s"] * fps:
+    # Beyond the two people seen most, a person seen for less than person_min_s is a stray (a
+    # picture, a passer-by's glance); in a recording shorter than twice that, for less than half
+    # of it. The two seen most are kept as before (a weakly detected child in a short film).
+    shortest = min(float(vc["person_min_s"]) * fps, 0.5 * scan.times.size)
+    ids, counts = np.unique(ident[ident >= 0], return_counts=True)
+    for k in ids[np.argsort(-counts, kind="stable")][2:]:
+        if np.unique(frames[ident == k]).size < shortest:
             ident[ident == k] = -1
 
     link = {t: k for t, k in link.items() if np.any(ident == k)}
