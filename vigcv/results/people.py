@@ -36,8 +36,8 @@ from __future__ import annotations
 import json
 import math
 import sqlite3
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -48,7 +48,7 @@ import pandas as pd
 
 from vigcv.config import section_values
 from vigcv.errors import ConfigError
-from vigcv.results.decisions import DB_NAME, StoreError
+from vigcv.results.decisions import DB_NAME, StoreError, write_transaction
 from vigcv.results.folder import (
     PEOPLE_CSV_COLUMNS,
     is_family,
@@ -255,16 +255,8 @@ class PeopleStore:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        conn = self._conn
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield conn
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
+    def _transaction(self) -> AbstractContextManager[sqlite3.Connection]:
+        return write_transaction(self._conn)
 
     def _migrate(self) -> None:
         """Add the columns a database made by an older vigcv lacks (inside a write
