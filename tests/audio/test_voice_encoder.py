@@ -64,6 +64,18 @@ def test_checkpoint_reader_refuses_code(tmp_path):
         voice_encoder.read_legacy_checkpoint(path)
 
 
+def test_checkpoint_reader_takes_the_numbers_kept_beside_the_weights(tmp_path):
+    # Checkpoints saved during training keep e.g. the best validation loss as a numpy float
+    # (pickled through numpy's scalar constructor and codecs.encode); those are data, not code.
+    path = tmp_path / "trained.pth.tar"
+    header = b"".join(pickle.dumps(v, protocol=2) for v in (0x1950A86A20F9469CFC6C, 1001, {}))
+    tree = {"epoch": 73, "best_val_loss": np.float64(0.448), "scale": np.float32(2.5)}
+    path.write_bytes(header + pickle.dumps(tree, protocol=2) + pickle.dumps([], protocol=2))
+    got = voice_encoder.read_legacy_checkpoint(path)
+    assert got == {"epoch": 73, "best_val_loss": 0.448, "scale": 2.5}
+    assert isinstance(got["best_val_loss"], np.float64)
+
+
 def test_embeddings_tell_the_parent_from_the_child(synth_speech):
     audio, rate = sf.read(synth_speech.wav, dtype="float32")
     assert rate == voice_encoder.RATE

@@ -16,7 +16,9 @@ reproduces torch's output to within 1e-6.
 
 from __future__ import annotations
 
+import codecs
 import collections
+import importlib
 import pickle
 import struct
 from functools import lru_cache
@@ -50,6 +52,15 @@ _STORAGE_DTYPES = {
 }
 
 
+_SCALAR = importlib.import_module("numpy._core.multiarray").scalar  # numpy >= 1.26
+_NUMBERS: dict[tuple[str, str], Any] = {
+    ("numpy.core.multiarray", "scalar"): _SCALAR,  # how numpy 1 pickled it
+    ("numpy._core.multiarray", "scalar"): _SCALAR,
+    ("numpy", "dtype"): np.dtype,
+    ("_codecs", "encode"): codecs.encode,
+}
+
+
 class _StorageType:
     def __init__(self, name: str) -> None:
         self.name = name
@@ -60,7 +71,8 @@ def _rebuild_tensor(storage: str, offset: int, size: tuple, stride: tuple, *_: A
 
 
 class _CheckpointUnpickler(pickle.Unpickler):
-    """Unpickles a torch checkpoint's object tree, allowing tensors and dicts and nothing else."""
+    """Unpickles a torch checkpoint's object tree, allowing tensors, dicts and numpy numbers and
+    nothing else."""
 
     def __init__(self, fh: BinaryIO, storages: dict[str, str]) -> None:
         super().__init__(fh)
@@ -73,6 +85,10 @@ class _CheckpointUnpickler(pickle.Unpickler):
             return _StorageType(name)
         if module == "collections" and name == "OrderedDict":
             return collections.OrderedDict
+        # Plain numbers some checkpoints keep beside the weights (a numpy float for the best
+        # validation loss): a dtype and its bytes, nothing callable beyond that.
+        if (module, name) in _NUMBERS:
+            return _NUMBERS[module, name]
         raise pickle.UnpicklingError(f"refusing to load {module}.{name}")
 
     def persistent_load(self, pid: Any) -> str:
