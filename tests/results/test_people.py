@@ -35,7 +35,8 @@ from vigcv.results import (
     write_pair,
     write_roles,
 )
-from vigcv.results.decisions import open_store
+from vigcv.results import people as people_module
+from vigcv.results.decisions import StoreError, open_store
 from vigcv.results.people import PeopleConflict, PeopleSettings, open_people
 
 
@@ -70,6 +71,29 @@ def test_unnamed_people_and_who_may_be_shown_by_default(tmp_path: Path) -> None:
     (tmp_path / "old" / "people.csv").unlink()
     empty = session_people(tmp_path, "old")
     assert empty.empty and list(empty.columns) == list(PEOPLE_COLUMNS)
+
+
+def test_reading_people_writes_nothing_into_the_results(tmp_path: Path, monkeypatch) -> None:
+    # `vigcv blur --results` and the export read a results folder that may be a colleague's,
+    # shared read-only: reading the people creates no review database ...
+    lee_family(tmp_path)
+    assert _by_id(session_people(tmp_path, "lee/v1"))[1]["name"] == ""
+    assert not (tmp_path / "reviews.sqlite").exists()
+    # ... and where the database exists but cannot be opened for writing, it is read as it is
+    _name_visit1(tmp_path)
+    before = (tmp_path / "reviews.sqlite").read_bytes()
+
+    def cannot_write(out):
+        raise StoreError(f"{out}: read-only")
+
+    monkeypatch.setattr(people_module, "open_people", cannot_write)
+    assert [r["name"] for r in _by_id(session_people(tmp_path, "lee/v1")).values()] == [
+        "Mum",
+        "Ellie",
+        "Sam (brother)",
+    ]
+    assert _by_id(session_people(tmp_path, "lee/v2"))[5]["named_by"] == "recognised"
+    assert (tmp_path / "reviews.sqlite").read_bytes() == before
 
 
 def test_names_of_visit_1_apply_to_visit_2_without_asking(tmp_path: Path) -> None:

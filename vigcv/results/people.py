@@ -442,6 +442,31 @@ def open_people(out: str | Path) -> PeopleStore:
     return PeopleStore(Path(out) / DB_NAME)
 
 
+def _stored_labels(out: Path, *, scope: str, session: str) -> tuple[list[Label], list[Label]]:
+    """The labels of a scope and of a session, read without creating or changing anything:
+    none before the review database exists (reading a results folder, e.g. to blur a film,
+    must not write into it), and read-only where the folder cannot be written."""
+    db = Path(out) / DB_NAME
+    if not db.is_file():
+        return [], []
+    try:
+        with open_people(out) as store:
+            return store.labels(scope=scope), store.labels(session=session)
+    except StoreError:
+        pass
+    try:  # a folder shared read-only: nobody writes there, so no locks are needed
+        conn = sqlite3.connect(f"file:{db}?mode=ro&immutable=1", uri=True, timeout=30.0)
+        try:
+            conn.row_factory = sqlite3.Row
+            rows = conn.execute("SELECT * FROM people_labels ORDER BY id").fetchall()
+        finally:
+            conn.close()
+    except sqlite3.Error as exc:
+        raise StoreError(f"{db}: cannot read the review database ({exc})") from None
+    found = [_label(r) for r in rows]
+    return [x for x in found if x.scope == scope], [x for x in found if x.session == session]
+
+
 # -- recognition ----------------------------------------------------------------------------------
 
 
@@ -564,10 +589,7 @@ def session_people(
     people["thumbnail"] = people["thumbnail"].fillna("").astype(str)
     ids = [int(p) for p in people["person"]]
     embeddings = {p: v for p, v in read_people_embeddings(folder).items() if p in ids}
-    scope = scope_of(out, session)
-    with open_people(out) as store:
-        labels = store.labels(scope=scope)
-        own = store.labels(session=session)
+    labels, own = _stored_labels(out, scope=scope_of(out, session), session=session)
     named = named_people(labels)
     placed = _place_labels(own, embeddings, ids, settings.sure_distance)
 
