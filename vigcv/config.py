@@ -49,6 +49,7 @@ SHARES: frozenset[str] = frozenset(
         "vision.detect_threshold",
         "vision.nms_iou",
         "vision.roi_threshold",
+        "vision.roi_extra_share",
         "vision.person_score_quantile",
         "vision.person_min_score",
         "vision.extra_person_min_presence",

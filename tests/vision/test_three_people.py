@@ -37,6 +37,10 @@ def test_everyone_is_found_with_a_stable_id_and_the_right_guess(family):
     print(name, people.to_string())
     assert set(people["role"]) == roles and people["role"].is_unique
     assert (people["swapped_share"] <= 0.02).all()  # no id moves to another face
+    # a third person seen as steadily as the others is looked for again when the detector
+    # misses her (the siblings' mother turned towards the sibling: found 13.8 of 18 s when
+    # only two faces were re-looked for, all 18 s now; measured lowest share 0.88)
+    assert (people["found_share"] >= 0.8).all()
     assert people["guess_right"].all()  # adults adult, children child (the teenager too)
     pair = dict(zip(people["pair_role"], people["role"], strict=True))
     assert pair["parent"] in parents and pair["child"] == child
@@ -75,11 +79,11 @@ def test_a_look_at_the_only_person_on_that_side_is_right(family):
 @pytest.mark.xfail(
     strict=True,
     reason="issue 24's target, not met: per-pair looks-at F1 >= 0.85. Measured (steady frames): "
-    "siblings 0.0-0.81 (parent->child 0.61, sibling->parent 0.81, child->sibling 0.11), "
+    "siblings 0.11-1.0 (parent->child 0.83, sibling->parent 1.0, child->sibling 0.11), "
     "two_parents 0.0-0.68, older_child 1.0 / 0.48. The head turns that tell a near from a far "
     "person on the same side are measured too small on the small rendered faces (a child's 41 "
-    "deg turn reads 25), the detector loses a mother turned 41 deg, and the 20 deg "
-    "towards-threshold chosen on the real clips misses the synthetic 24-32 deg turns",
+    "deg turn reads 25, the mother's 41 deg turn to the father 29 against 25 to the child), and "
+    "the 20 deg towards-threshold chosen on the real clips misses the synthetic 24-32 deg turns",
 )
 def test_who_looks_at_whom_reaches_the_issue_target(family):
     _, _, _, scores = family

@@ -7,8 +7,10 @@ matches each person the vision stage found to a scripted role by face-box overla
 frame, and reports:
 
 - ``people``: one row per person found: the role matched most often, the share of its frames
-  matched to another role (an id that swapped people), its adult/child guess and whether that
-  guess is right (``parent``/``parent2`` adults, ``child``/``sibling`` children);
+  matched to another role (an id that swapped people), the share of the frames with that
+  role's face on screen where this person was found on it (``found_share``), its adult/child
+  guess and whether that guess is right (``parent``/``parent2`` adults, ``child``/``sibling``
+  children);
 - ``looks``: per ordered pair of scripted roles, precision / recall / F1 of "A looks at B"
   (probability >= 0.5) against the script, on the analysed frames where A's face is on screen;
   ``steady`` counts only frames at least ``steady_s`` away from a change of A's target (a head
@@ -103,6 +105,8 @@ def score_people(
     """Who is who, id stability and who-looks-at-whom of ``features`` against ``truth``
     (a synthetic session's ``truth.csv``). See the module docstring for the tables."""
     matched = match_people(features, truth)
+    at = _truth_at(truth, features.times)
+    on_screen = {role: int((rows["visible"] >= 1).sum()) for role, rows in at.items()}
     people = features.people.set_index("person") if len(features.people) else pd.DataFrame()
     role_of: dict[int, str] = {}
     person_rows = []
@@ -118,13 +122,17 @@ def score_people(
                 "role": role,
                 "frames": len(named),
                 "swapped_share": float(np.mean(named != role)) if len(named) else float("nan"),
+                "found_share": (
+                    float(np.sum(named == role) / on_screen[role])
+                    if on_screen.get(role)
+                    else float("nan")
+                ),
                 "role_guess": guess,
                 "guess_right": bool(guess == expected) if expected else False,
                 "pair_role": str(people.loc[person, "pair_role"]) if person in people.index else "",
             }
         )
     times = features.times
-    at = _truth_at(truth, times)
     looks = features.looks
     look_rows = []
     by_role = {role: person for person, role in role_of.items() if role}

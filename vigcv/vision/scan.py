@@ -170,7 +170,7 @@ def _roi_detections(
     without one (``detect_every`` > 1) every established track is, so faces are followed
     between whole-frame detections. All regions go to the detector in one batch.
     """
-    established = sorted(tracker.active(t), key=lambda a: -a[3])[: int(vc["roi_max_faces"])]
+    established = _relook_tracks(tracker, t, vc)
     min_hits = 3 if full_frame else 1
     wanted = []
     for _, box, lost, hits in established:
@@ -201,10 +201,24 @@ def _roi_detections(
     return Detections.concat([dets, *extra])
 
 
+def _relook_tracks(
+    tracker: FaceTracker, t: float, vc: dict[str, Any]
+) -> list[tuple[int, np.ndarray, float, int]]:
+    """The tracks to look again around: the ``roi_max_faces`` with most detections, and up to
+    ``roi_extra_faces`` more that have at least ``roi_extra_share`` of the most-detected one's
+    detections (a third person seen as steadily as the others, not a passing toy or hand)."""
+    ranked = sorted(tracker.active(t), key=lambda a: -a[3])
+    first = ranked[: int(vc["roi_max_faces"])]
+    if not first:
+        return []
+    floor = float(vc["roi_extra_share"]) * first[0][3]
+    extra = [a for a in ranked[len(first) :] if a[3] >= floor]
+    return first + extra[: int(vc["roi_extra_faces"])]
+
+
 def _followed(tracker: FaceTracker, t: float, vc: dict[str, Any]) -> int:
     """How many established faces the region search between whole-frame detections follows."""
-    alive = [a for a in tracker.active(t) if a[2] <= vc["roi_max_lost_s"]]
-    return min(len(alive), int(vc["roi_max_faces"]))
+    return sum(a[2] <= vc["roi_max_lost_s"] for a in _relook_tracks(tracker, t, vc))
 
 
 def scan_video(
