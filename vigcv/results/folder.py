@@ -485,7 +485,7 @@ def read_features(folder: Path) -> pd.DataFrame:
 # Columns of people.csv, one row per person found in the session.
 PEOPLE_CSV_COLUMNS = (
     "person",  # id, stable across the session (int; the `person` of features.parquet)
-    "role_guess",  # "adult" | "child" | "unknown", from face proportions, size and voice
+    "role_guess",  # "adult" | "child" | "unknown", from face proportions and size (not voice)
     "confidence",  # 0.5 (a coin toss) .. 1, of role_guess
     "seconds_visible",  # seconds in which the face was found
     "pair_role",  # "parent" | "child" for the pair scored by default (timeline.csv), else ""

@@ -15,8 +15,11 @@ absolute face size:
   weighed by the time it was seen; a child's head is smaller, but distance to the camera
   confounds it, so it counts one unit per ``exp(role_size_scale)``).
 
-The voice is not used here: speech is matched to faces after this step, from the pair that this
-step chooses (:mod:`vigcv.audio.attribution`).
+The voice is not used: a parent playing with a small child speaks in a high play voice. On the
+development sessions the mothers' own speech (segments their moving mouth decided,
+:mod:`vigcv.audio.attribution`) has a median pitch of 420 Hz (3dC3SQ, 24 s) and 629 Hz (6c6MZQ,
+0.6 s), against their toddlers' 353 and 593 Hz, so pitch would point the wrong way. (Speech is
+matched to faces after this step anyway, from the pair that this step chooses.)
 
 The default pair is the most visible adult and the youngest-looking child among the children seen
 at least half as long as the child seen most (a picture on the wall or a passer-by, seen
