@@ -9,12 +9,15 @@ machine disturbs less; a first warm-up run loads the models and is not timed).
 Every figure comes from :mod:`vigcv.evaluation.speech`, the functions ``vigcv evaluate`` uses
 (DER and JER by pyannote.metrics), so the two agree.
 
-Usage: ``.venv/bin/python scripts/bench_audio.py [--eval DIR] [--conditions] [--loo] [--synth]
-[--clips]``
+Usage: ``.venv/bin/python scripts/bench_audio.py [--eval DIR] [--conditions] [--loo] [--recut]
+[--synth] [--clips]``
 (``--conditions`` adds the same recordings made far (-45 dBFS of speech), close (-15 dBFS), noisy
 (pink room noise at 10 dB SNR), reverberant (RT60 0.5 s) and combined, with the same reference
 (:mod:`vigcv.evaluation.conditions`); ``--loo`` chooses ``[audio] min_silence_s`` (the pause
 that splits speech) on one recording's conditions and scores it on the other's, both ways;
+``--recut`` re-lays each recording's single-speaker stretches with gaps of known length, overlaps
+included (:func:`vigcv.evaluation.conditions.recut`), as recorded and far+noise+reverb, and
+adds how far the measured switch latencies are from the known ones;
 ``--synth`` adds the synthetic mixed session: attribution accuracy and contingent answers;
 ``--clips`` adds the real parent-child clips, which have no speaker labels: per clip the speech
 time the voice clusters' pitch calls adult and child, their median pitch and the audio CPU time
@@ -124,6 +127,48 @@ def bench_conditions(eval_dir: Path, config: dict) -> None:
                     f" {got['jer']:6.3f} {got['change_f1']:7.3f} {int(got['hyp_speakers']):>4}"
                     f" {got['speech_s']:8.1f} {got['cpu_rtf']:8.4f}"
                 )
+
+
+#: Gaps between the re-cut stretches (``--recut``), s: quick and slow answers, a long pause and
+#: talking over (negative: overlap).
+RECUT_GAPS = ((0.3, 0.8, 1.5, -0.4), (0.2, 0.5), (1.0, 2.0))
+
+
+def bench_recut(eval_dir: Path, config: dict) -> None:
+    """Each recording's single-speaker stretches re-laid with gaps of known length
+    (:func:`vigcv.evaluation.conditions.recut`), as recorded and far+noise+reverb: voice
+    activity, speaker turns and how well the switch latencies (known to the sample) come out."""
+    import soundfile as sf
+
+    from vigcv.evaluation.conditions import recut
+
+    conditions = [c for c in CONDITIONS if c.name in ("as recorded", "far+noise+reverb")]
+    print("\nre-cut turns (known gaps; latency error = measured minus known switch latency):")
+    head = f"{'file':<8} {'gaps s':<20} {'condition':<17} {'VAD F1':>7} {'DER':>6} {'chg F1':>7}"
+    print(head + f" {'spk':>4} {'switches':>9} {'lat med|err|':>12} {'within .25':>10}")
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, audio, ref in _recordings(eval_dir):
+            for gaps in RECUT_GAPS:
+                cut, known = recut(audio, ref, rate=16000, gaps_s=gaps)
+                for condition in conditions:
+                    speech_mask = speech_samples(known, n=cut.size, rate=16000)
+                    wav = Path(tmp) / "recut.wav"
+                    made = degrade(cut, rate=16000, speech=speech_mask, condition=condition)
+                    sf.write(wav, made, 16000)
+                    hyp = extract_audio(wav, config=config).segments
+                    got = score_speech(known, hyp, collar=0.25)
+                    lat = latency_errors(known, hyp, tolerance=1.0)
+                    who = known["speaker"].to_numpy()
+                    n_ref = int((who[1:] != who[:-1]).sum())
+                    err = lat["error_s"].abs()
+                    med = f"{err.median():12.3f}" if len(err) else f"{'-':>12}"
+                    within = f"{(err <= 0.25).mean():10.2f}" if len(err) else f"{'-':>10}"
+                    gap_text = ",".join(f"{g:g}" for g in gaps)
+                    print(
+                        f"{name:<8} {gap_text:<20} {condition.name:<17} {got['vad_f1']:7.3f}"
+                        f" {got['der']:6.3f} {got['change_f1']:7.3f} {int(got['hyp_speakers']):>4}"
+                        f" {len(lat):>4}/{n_ref:<4} {med} {within}"
+                    )
 
 
 def bench_loo(eval_dir: Path, config: dict, grid: tuple[float, ...]) -> None:
@@ -271,6 +316,7 @@ def main() -> None:
     parser.add_argument("--eval", type=Path, default=REPO.parent / "shared" / "eval")
     parser.add_argument("--conditions", action="store_true")
     parser.add_argument("--loo", action="store_true")
+    parser.add_argument("--recut", action="store_true")
     parser.add_argument("--synth", action="store_true")
     parser.add_argument("--clips", action="store_true")
     args = parser.parse_args()
@@ -281,6 +327,8 @@ def main() -> None:
             bench_conditions(args.eval, config)
         if args.loo:
             bench_loo(args.eval, config, grid=(0.15, 0.3, 0.5, 0.8))
+        if args.recut:
+            bench_recut(args.eval, config)
     else:
         print(f"{args.eval / 'speech'} not found: real-speech benchmark skipped")
     if args.synth:

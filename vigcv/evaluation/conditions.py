@@ -12,12 +12,19 @@ at each condition against the same reference:
   seeded Gaussian noise decaying by 60 dB in ``rt60_s`` seconds), by
   :func:`scipy.signal.fftconvolve`; the reference stays the dry speech's.
 
+- **re-cut turns** (:func:`recut`): the stretches where exactly one reference speaker talks,
+  laid end to end in their order with gaps of known length between them (a negative gap is an
+  overlap: the next voice starts that long before the last one ends, and the two are added), so
+  switch latencies and overlaps are known exactly, in the recording's own voices.
+
 Everything is made here from numbers and a seed: nothing is downloaded.
 """
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -124,3 +131,88 @@ def degrade(
     if condition.snr_db is not None:
         out = out + pink_noise(out.size, rng=rng) * 10 ** ((level - condition.snr_db) / 20)
     return np.clip(out, -1.0, 1.0).astype(np.float32)
+
+
+def single_speaker_stretches(reference: pd.DataFrame, *, min_s: float = 0.3) -> pd.DataFrame:
+    """The stretches (``start``, ``end``, ``speaker``) where exactly one reference speaker talks,
+    at least ``min_s`` long, in time order."""
+    edges = np.unique(np.concatenate([reference["start"], reference["end"]]).astype(float))
+    rows: list[list[Any]] = []
+    for a, b in itertools.pairwise(edges):
+        mid = 0.5 * (a + b)
+        talking = reference[(reference["start"] <= mid) & (reference["end"] > mid)]
+        who = set(talking["speaker"].astype(str))
+        if len(who) == 1:
+            (speaker,) = who
+            if rows and rows[-1][1] == a and rows[-1][2] == speaker:
+                rows[-1][1] = b  # one speaker's talk split only by a reference boundary
+            else:
+                rows.append([a, b, speaker])
+    table = pd.DataFrame(rows, columns=["start", "end", "speaker"])
+    return table[table["end"] - table["start"] >= min_s].reset_index(drop=True)
+
+
+def recut(
+    audio: np.ndarray,
+    reference: pd.DataFrame,
+    *,
+    rate: int,
+    gaps_s: tuple[float, ...],
+    lead_s: float = 0.5,
+    min_s: float = 0.3,
+) -> tuple[np.ndarray, pd.DataFrame]:
+    """A recording's single-speaker stretches laid end to end with known gaps.
+
+    Parameters
+    ----------
+    audio : ndarray, shape (n,)
+        Mono samples.
+    reference : DataFrame
+        Who speaks when (``start``, ``end``, ``speaker``), e.g. from an RTTM.
+    rate : int
+        Sample rate in Hz.
+    gaps_s : tuple of float
+        Seconds from the end of one stretch to the start of the next, used in turn (cycled);
+        negative: the next starts that long before the last one ends (overlap, voices added),
+        never more than half the shorter of the two stretches.
+    lead_s : float
+        Silence before the first stretch and after the last.
+    min_s : float
+        Shortest stretch kept (:func:`single_speaker_stretches`).
+
+    Returns
+    -------
+    audio : ndarray, shape (m,), float32
+        Clipped to -1..1.
+    reference : DataFrame
+        ``start``, ``end``, ``speaker`` of every stretch in the new recording: the known answer
+        (a switch of speaker there has latency = the gap used).
+    """
+    if not gaps_s:
+        raise ValueError("recut needs at least one gap")
+    stretches = single_speaker_stretches(reference, min_s=min_s)
+    pieces = [
+        np.asarray(audio[round(a * rate) : round(b * rate)], np.float64)
+        for a, b in zip(stretches["start"], stretches["end"], strict=True)
+    ]
+    lead = round(lead_s * rate)
+    starts: list[int] = []
+    at = lead
+    for k, piece in enumerate(pieces):
+        if k:
+            gap = gaps_s[(k - 1) % len(gaps_s)]
+            shortest = min(piece.size, pieces[k - 1].size)
+            at = starts[-1] + pieces[k - 1].size + max(round(gap * rate), -(shortest // 2))
+        starts.append(at)
+    total = (starts[-1] + pieces[-1].size if pieces else 0) + lead
+    out = np.zeros(max(total, 2 * lead), np.float64)
+    for at, piece in zip(starts, pieces, strict=True):
+        out[at : at + piece.size] += piece
+    table = pd.DataFrame(
+        {
+            "start": [a / rate for a in starts],
+            "end": [(a + p.size) / rate for a, p in zip(starts, pieces, strict=True)],
+            "speaker": stretches["speaker"].to_numpy(),
+        }
+    )
+    return np.clip(out, -1.0, 1.0).astype(np.float32), table
