@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import math
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -93,6 +94,11 @@ def test_reading_people_writes_nothing_into_the_results(tmp_path: Path, monkeypa
         "Sam (brother)",
     ]
     assert _by_id(session_people(tmp_path, "lee/v2"))[5]["named_by"] == "recognised"
+    # a database from before people were named (no people tables): nobody is named
+    older = tmp_path / "older"
+    lee_family(older)
+    sqlite3.connect(older / "reviews.sqlite").execute("CREATE TABLE decisions (id INTEGER)")
+    assert {r["name"] for r in _by_id(session_people(older, "lee/v1")).values()} == {""}
     assert (tmp_path / "reviews.sqlite").read_bytes() == before
 
 

@@ -458,12 +458,18 @@ def _stored_labels(out: Path, *, scope: str, session: str) -> tuple[list[Label],
         conn = sqlite3.connect(f"file:{db}?mode=ro&immutable=1", uri=True, timeout=30.0)
         try:
             conn.row_factory = sqlite3.Row
-            rows = conn.execute("SELECT * FROM people_labels ORDER BY id").fetchall()
+            have = conn.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'people_labels'"
+            ).fetchone()
+            query = "SELECT * FROM people_labels ORDER BY id"
+            found = [_label(r) for r in conn.execute(query).fetchall()] if have else []
         finally:
             conn.close()
-    except sqlite3.Error as exc:
-        raise StoreError(f"{db}: cannot read the review database ({exc})") from None
-    found = [_label(r) for r in rows]
+    except (sqlite3.Error, IndexError, KeyError, ValueError) as exc:
+        raise StoreError(
+            f"{db}: cannot read the review database ({exc}); open the results with the vigcv "
+            "that made them, or copy them to a folder you can write to"
+        ) from None
     return [x for x in found if x.scope == scope], [x for x in found if x.session == session]
 
 
