@@ -272,9 +272,23 @@ def test_marking_a_different_index_child_changes_the_sessions_pair(tmp_path: Pat
     rows = _by_id(session_people(tmp_path, "lee/v1"))
     assert [rows[p]["index_child"] for p in (0, 1, 2)] == [False, False, True]
     assert [rows[p]["may_show"] for p in (0, 1, 2)] == [True, False, True]
+    # decisions the guider made before: one on the session's own (Mum and Ellie's) moments, one
+    # on a moment of Mum and Sam's pair
+    with open_store(tmp_path) as store:
+        ellies = store.set_field("lee/v1", start=3.0, end=7.0, field="status", value="accepted")
+        sams = store.set_field(
+            "lee/v1", start=10.0, end=14.0, field="note", value="lovely", pair="0-2"
+        )
     assert apply_pair(tmp_path, "lee/v1") is True
     assert read_pair(v1) == (0, 2)  # roles.json: the re-scoring scores this pair
+    with open_store(tmp_path) as store:  # the decisions follow their moments
+        moved = {d.id: d.pair for d in store.decisions("lee/v1", pair=None)}
+        assert moved == {ellies.id: "0-1", sams.id: ""}
+        logged = [(h["decision_id"], h["value"]) for h in store.history() if h["field"] == "pair"]
+        assert logged == [(ellies.id, "0-1"), (sams.id, "")]
     assert apply_pair(tmp_path, "lee/v1") is True  # not re-scored yet: people.csv says 0 -> 1
+    with open_store(tmp_path) as store:  # asked again before the re-scoring: nothing moves twice
+        assert {d.id: d.pair for d in store.decisions("lee/v1", pair=None)} == moved
     rescored = [(0, "adult", "parent", 20.0, MUM), (1, "child", "", 18.0, ELLIE),
                 (2, "child", "child", 6.0, SAM)]  # fmt: skip
     make_session(v1, rescored)  # as the re-scoring writes people.csv for the chosen pair
@@ -289,6 +303,8 @@ def test_marking_a_different_index_child_changes_the_sessions_pair(tmp_path: Pat
     make_session(v1, swapped)
     assert apply_pair(tmp_path, "lee/v1") is True
     assert read_pair(v1) == (0, 2) and not roles_swapped(v1)  # a chosen pair clears the swap
+    with open_store(tmp_path) as store:  # the same two people: their decisions stay theirs
+        assert {d.id: d.pair for d in store.decisions("lee/v1", pair=None)} == moved
     write_pair(v1, parent=None, child=None)
     assert json.loads((v1 / ROLES_FILE).read_text()) == {"swapped": False}
     with pytest.raises(ValueError):

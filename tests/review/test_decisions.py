@@ -169,3 +169,22 @@ def test_an_old_database_gains_the_parent_note_and_keeps_its_decisions(tmp_path:
     # opening again (and from two stores at once) adds nothing twice and loses nothing
     with open_store(tmp_path) as a, open_store(tmp_path) as b:
         assert a.decisions("s")[0].parent_note == b.decisions("s")[0].parent_note == "Well done"
+
+
+def test_a_new_default_pair_takes_its_decisions_and_gives_the_old_ones_their_key(
+    tmp_path: Path,
+) -> None:
+    with open_store(tmp_path) as store:
+        own = store.set_field("s", start=1.0, end=4.0, field="status", value="accepted")
+        other = store.set_field(
+            "s", start=6.0, end=9.0, field="status", value="rejected", pair="0-2"
+        )
+        third = store.set_field("s", start=6.0, end=9.0, field="note", value="x", pair="3-2")
+        elsewhere = store.set_field("t", start=1.0, end=4.0, field="status", value="accepted")
+        assert store.change_default_pair("s", old="0-1", new="0-2", reviewer="me") == 2
+        pairs = {d.id: d.pair for d in store.decisions(None, pair=None)}
+        assert pairs == {own.id: "0-1", other.id: "", third.id: "3-2", elsewhere.id: ""}
+        assert store.change_default_pair("s", old="0-2", new="0-2") == 0
+        for bad in ("", "0-x", "01"):
+            with pytest.raises(StoreError):
+                store.change_default_pair("s", old=bad, new="0-2")

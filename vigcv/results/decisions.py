@@ -384,6 +384,45 @@ class ReviewStore:
             row = conn.execute("SELECT * FROM decisions WHERE id = ?", (decision_id,)).fetchone()
         return _row(row)
 
+    def change_default_pair(self, session: str, *, old: str, new: str, reviewer: str = "") -> int:
+        """The session's default pair changes from ``old`` to ``new`` (``"<parent>-<child>"``
+        keys): the old default's moments become one more pair's and the new pair's become the
+        session's own, so their decisions follow them (the default's are stored with pair
+        ``""``). Each move is logged in ``history`` (field ``pair``, the new key, ``""`` for the
+        default). Returns how many decisions moved; nothing moves when the keys are equal."""
+        for key in (old, new):
+            if not _is_pair_key(key):
+                raise StoreError(f"pair must be <parent>-<child> person ids, got {key!r}")
+        if old == new:
+            return 0
+        now = _now()
+        with self._transaction() as conn:
+            moving = [
+                (_row(r), target)
+                for source, target in (("", old), (new, ""))
+                for r in conn.execute(
+                    "SELECT * FROM decisions WHERE session = ? AND pair = ?", (session, source)
+                ).fetchall()
+            ]
+            for decision, target in moving:
+                conn.execute("UPDATE decisions SET pair = ? WHERE id = ?", (target, decision.id))
+                conn.execute(
+                    "INSERT INTO history"
+                    " (decision_id, session, pair, start, end, field, value, reviewer, at)"
+                    " VALUES (?, ?, ?, ?, ?, 'pair', ?, ?, ?)",
+                    (
+                        decision.id,
+                        session,
+                        target,
+                        decision.start,
+                        decision.end,
+                        target,
+                        reviewer,
+                        now,
+                    ),
+                )
+        return len(moving)
+
 
 def _is_pair_key(text: str) -> bool:
     """``"<parent>-<child>"`` person ids (vigcv.results.folder.pair_key's form)."""

@@ -48,7 +48,7 @@ import pandas as pd
 
 from vigcv.config import section_values
 from vigcv.errors import ConfigError
-from vigcv.results.decisions import DB_NAME, StoreError, write_transaction
+from vigcv.results.decisions import DB_NAME, StoreError, open_store, write_transaction
 from vigcv.results.folder import (
     PEOPLE_CSV_COLUMNS,
     is_family,
@@ -848,7 +848,23 @@ def apply_pair(out: Path, session: str, *, config: Mapping[str, Any] | None = No
     wanted = pair_update(out, session, config=config)
     if wanted is None:
         return False
-    write_pair(Path(out) / session, parent=wanted[0], child=wanted[1])
+    folder = Path(out) / session
+    # The pair the decisions stored for the session's own moments were made on: the one chosen
+    # last (roles.json; the moments follow it once re-scored), else the one scored.
+    before = read_pair(folder) or scored_pair(read_people(folder))
+    if before is None or set(before) == set(wanted) or not (Path(out) / DB_NAME).is_file():
+        write_pair(folder, parent=wanted[0], child=wanted[1])  # a swap keeps the same two
+        return True
+    # The guider's decisions stay with the moments they were made on: the old pair's moments
+    # move to pairs/<old>/, the new pair's become the session's own.
+    old, new = pair_key(*before), pair_key(*wanted)
+    with open_store(out) as store:
+        store.change_default_pair(session, old=old, new=new, reviewer="vigcv")
+        try:
+            write_pair(folder, parent=wanted[0], child=wanted[1])
+        except BaseException:
+            store.change_default_pair(session, old=new, new=old, reviewer="vigcv")
+            raise
     return True
 
 
