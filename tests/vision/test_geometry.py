@@ -151,3 +151,23 @@ def test_five_point_yaw_sign():
     to_left[0, :, 0] -= np.array([8, 14, 18, 8, 12])  # features shift to image left
     assert abs(yaw_from_five_points(frontal, box)[0]) < 15
     assert yaw_from_five_points(to_left, box)[0] > 15
+
+
+def test_a_third_face_is_looked_for_again_only_when_seen_as_steadily_as_the_others():
+    # Four faces far apart: two seen in every frame, a third in 6 of 10, a fourth in 2 (a toy,
+    # a hand). The region re-look follows the two most seen and the third (at least half the
+    # most-seen one's detections, roi_extra_share), never the fourth.
+    from vigcv.config import load_config
+    from vigcv.vision.scan import _followed, _relook_tracks
+
+    vc = load_config()["vision"]
+    tracker = FaceTracker(gate=2.0)
+    boxes = np.array([[0, 0, 40, 40], [200, 0, 240, 40], [400, 0, 440, 40], [600, 0, 640, 40]])
+    for i in range(10):
+        seen = [0, 1] + ([2] if i % 5 < 3 else []) + ([3] if i < 2 else [])
+        tracker.update(i * 0.1, boxes[seen].astype(float))
+    hits = {box[0]: h for _, box, _, h in _relook_tracks(tracker, 0.95, vc)}
+    assert hits == {0.0: 10, 200.0: 10, 400.0: 6}
+    assert _followed(tracker, 0.95, vc) == 3
+    fewer = {**vc, "roi_extra_faces": 0}
+    assert len(_relook_tracks(tracker, 0.95, fewer)) == 2
