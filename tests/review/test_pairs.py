@@ -269,8 +269,17 @@ def test_the_guider_reviews_the_other_pairs_moments_in_a_browser(pairs_out: Path
         whose = [e.text for e in b.find_elements(By.CSS_SELECTOR, ".moment-card .mc-whose")]
         assert whose == ["Mum and Ellie"] * 3
         assert "Mum and Ellie" in b.find_element(By.ID, "whose-moment").text
+
+        def lanes() -> list[str]:
+            return [e.text for e in b.find_elements(By.CSS_SELECTOR, "#timeline .tl-label")]
+
+        # the timeline's lanes name the pair on show
+        wait_for(lambda: any(x.startswith("Ellie smile") for x in lanes()), what="Ellie's lane")
+        assert any(x.startswith("Mum smile") for x in lanes())
+        assert any(x.startswith("Mum") and ("speak" in x or "talk" in x) for x in lanes())
         # to the other pair's moments
         tabs[1].click()
+        wait_for(lambda: any(x.startswith("Sam smile") for x in lanes()), what="Sam's lane")
         wait_for(lambda: len(b.find_elements(By.CSS_SELECTOR, ".moment-card")) == 2,
                  what="Mum and Sam's two moments")  # fmt: skip
         wait_for(lambda: "Mum and Sam" in b.find_element(By.ID, "whose-moment").text,

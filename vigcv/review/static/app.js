@@ -304,6 +304,7 @@
       renderPairs();
       renderList();
       renderDetail();
+      drawTimeline();
     } catch (e) { /* the next reload will tell */ }
   }
 
@@ -334,6 +335,7 @@
     const box = document.getElementById("people");
     if (!box) return;
     state.people = P;
+    drawTimeline(); // the lanes name the pair's people
     const where = P.family ? "every visit of this family" : "this film";
     const head = [
       h("h2", { class: "section", id: "people-title", text: "The people in this film" }),
@@ -864,6 +866,20 @@
     ["Child speaks", "Child talk", "speech", "child", "#a0527a"],
   ];
 
+  // The lanes name the pair on show once the guider has named its people ("Mum smiles");
+  // unnamed, "Parent" and "Child". Long names are cut to fit the label column.
+  function laneNames(room) {
+    const S = state.session || {};
+    const pair = (S.pairs || []).find((p) => p.pair === (S.pair || ""));
+    const named = (id, fallback) => {
+      const people = state.people && state.people.people ? state.people.people : [];
+      const p = id === null || id === undefined ? null : people.find((x) => x.person === id);
+      const name = p && p.name ? p.name : fallback;
+      return name.length > room ? `${name.slice(0, room - 1)}…` : name;
+    };
+    return { Parent: named(pair ? pair.parent : null, "Parent"), Child: named(pair ? pair.child : null, "Child") };
+  }
+
   function drawTimeline() {
     const box = document.getElementById("timeline");
     const T = state.timeline, S = state.session;
@@ -891,11 +907,13 @@
     }
     // lanes
     const w = T.windows || {}, sig = T.signals || {};
+    const names = laneNames(narrow ? 7 : 12);
+    const named = (text) => text.replace(/^(Parent|Child)\b/, (m) => names[m]);
     LANES.forEach(([label, short, kind, key, colour], k) => {
       const y = top + k * (laneH + gap);
       const g = s("g", { class: "tl-lane-group", "data-signal": key, "data-kind": kind });
       const t = s("text", { x: 4, y: y + laneH - 5, class: "tl-label" });
-      t.textContent = narrow ? short : label;
+      t.textContent = named(narrow ? short : label);
       g.append(t, s("rect", { x: left, y, width: plotW, height: laneH, class: "tl-lane" }));
       const area = (ts, vals) => {
         if (!vals || !ts || !ts.length) return;
