@@ -82,10 +82,10 @@ def bench_real(eval_dir: Path, config: dict) -> None:
         )
 
 
-def score_condition(
+def run_condition(
     audio: np.ndarray, ref: pd.DataFrame, condition: Condition, config: dict, folder: Path
-) -> dict[str, float]:
-    """The audio stage on ``audio`` recorded under ``condition``: its figures and CPU time."""
+) -> tuple[pd.DataFrame, float]:
+    """The audio stage's segments on ``audio`` recorded under ``condition``, and its CPU s."""
     import soundfile as sf
 
     speech_mask = speech_samples(ref, n=audio.size, rate=16000)
@@ -93,9 +93,15 @@ def score_condition(
     sf.write(wav, degrade(audio, rate=16000, speech=speech_mask, condition=condition), 16000)
     cpu0 = time.process_time()
     speech = extract_audio(wav, config=config)
-    cpu = time.process_time() - cpu0
+    return speech.segments, time.process_time() - cpu0
+
+
+def score_condition(
+    audio: np.ndarray, ref: pd.DataFrame, condition: Condition, config: dict, folder: Path
+) -> dict[str, float]:
+    """The audio stage on ``audio`` recorded under ``condition``: its figures and CPU time."""
+    hyp, cpu = run_condition(audio, ref, condition, config, folder)
     duration = audio.size / 16000
-    hyp = speech.segments
     return {
         **score_speech(ref, hyp, collar=0.25),
         "speech_s": float((hyp["end"] - hyp["start"]).sum()),
@@ -138,8 +144,6 @@ def bench_recut(eval_dir: Path, config: dict) -> None:
     """Each recording's single-speaker stretches re-laid with gaps of known length
     (:func:`vigcv.evaluation.conditions.recut`), as recorded and far+noise+reverb: voice
     activity, speaker turns and how well the switch latencies (known to the sample) come out."""
-    import soundfile as sf
-
     from vigcv.evaluation.conditions import recut
 
     conditions = [c for c in CONDITIONS if c.name in ("as recorded", "far+noise+reverb")]
@@ -151,11 +155,7 @@ def bench_recut(eval_dir: Path, config: dict) -> None:
             for gaps in RECUT_GAPS:
                 cut, known = recut(audio, ref, rate=16000, gaps_s=gaps)
                 for condition in conditions:
-                    speech_mask = speech_samples(known, n=cut.size, rate=16000)
-                    wav = Path(tmp) / "recut.wav"
-                    made = degrade(cut, rate=16000, speech=speech_mask, condition=condition)
-                    sf.write(wav, made, 16000)
-                    hyp = extract_audio(wav, config=config).segments
+                    hyp, _ = run_condition(cut, known, condition, config, Path(tmp))
                     got = score_speech(known, hyp, collar=0.25)
                     lat = latency_errors(known, hyp, tolerance=1.0)
                     who = known["speaker"].to_numpy()

@@ -8,11 +8,11 @@ import pandas as pd
 import pytest
 import soundfile as sf
 
+from tests.audio.test_level_robust import session
 from vigcv.audio import extract_audio
 from vigcv.audio.turns import floor_switches
 from vigcv.evaluation.conditions import recut, single_speaker_stretches
 from vigcv.evaluation.speech import latency_errors
-from vigcv.synth.voice import synthesize
 
 RATE = 16000
 
@@ -67,16 +67,7 @@ def test_switch_latencies_of_a_recut_dialogue_are_measured(tmp_path, config):
         ("adult", "It is a very wet duck."),
         ("child", "Night night duck, night night little duck."),
     ]
-    pieces, rows, at = [], [], 0
-    for voice, text in lines:
-        wave = synthesize(text, voice=voice, rate=RATE)
-        loud = np.flatnonzero(np.abs(wave) > 0.01 * np.abs(wave).max())
-        wave = wave[loud[0] : loud[-1] + 1]
-        rows.append((at / RATE, (at + wave.size) / RATE, voice))
-        pieces.append(wave)
-        at += wave.size
-    dialogue = np.concatenate(pieces)
-    reference = pd.DataFrame(rows, columns=["start", "end", "speaker"])
+    dialogue, reference = session([0.0] * len(lines), lines)  # who speaks when, to the sample
     audio, known = recut(dialogue, reference, rate=RATE, gaps_s=(0.3, 1.2), lead_s=1.0)
     wav = tmp_path / "dialogue.wav"
     sf.write(wav, audio, RATE)

@@ -365,22 +365,7 @@ class ReviewStore:
                 " reviewer = CASE WHEN ? = '' THEN reviewer ELSE ? END WHERE id = ?",
                 (value, moment.start, moment.end, now, reviewer, reviewer, decision_id),
             )
-            conn.execute(
-                "INSERT INTO history"
-                " (decision_id, session, pair, start, end, field, value, reviewer, at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    decision_id,
-                    session,
-                    pair,
-                    moment.start,
-                    moment.end,
-                    field,
-                    None if value is None else str(value),
-                    reviewer,
-                    now,
-                ),
-            )
+            _log(conn, decision_id, session, pair, moment, field, value, reviewer, now)
             row = conn.execute("SELECT * FROM decisions WHERE id = ?", (decision_id,)).fetchone()
         return _row(row)
 
@@ -406,22 +391,39 @@ class ReviewStore:
             ]
             for decision, target in moving:
                 conn.execute("UPDATE decisions SET pair = ? WHERE id = ?", (target, decision.id))
-                conn.execute(
-                    "INSERT INTO history"
-                    " (decision_id, session, pair, start, end, field, value, reviewer, at)"
-                    " VALUES (?, ?, ?, ?, ?, 'pair', ?, ?, ?)",
-                    (
-                        decision.id,
-                        session,
-                        target,
-                        decision.start,
-                        decision.end,
-                        target,
-                        reviewer,
-                        now,
-                    ),
-                )
+                moment = Segment(decision.start, decision.end)
+                _log(conn, decision.id, session, target, moment, "pair", target, reviewer, now)
         return len(moving)
+
+
+def _log(
+    conn: sqlite3.Connection,
+    decision_id: int,
+    session: str,
+    pair: str,
+    moment: Segment,
+    field: str,
+    value: Any,
+    reviewer: str,
+    at: str,
+) -> None:
+    """Append one action to ``history`` (inside the caller's transaction)."""
+    conn.execute(
+        "INSERT INTO history"
+        " (decision_id, session, pair, start, end, field, value, reviewer, at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            decision_id,
+            session,
+            pair,
+            moment.start,
+            moment.end,
+            field,
+            None if value is None else str(value),
+            reviewer,
+            at,
+        ),
+    )
 
 
 def _is_pair_key(text: str) -> bool:
