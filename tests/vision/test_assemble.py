@@ -14,9 +14,18 @@ from vigcv.vision.scan import MEASURE_FIELDS, ScanResult
 FPS = 10.0
 
 
-def _scan(*, child_missing: slice, parent_missing: slice, n: int = 100) -> ScanResult:
+def _scan(
+    *,
+    child_missing: slice,
+    parent_missing: slice,
+    n: int = 100,
+    parent_happy: np.ndarray | None = None,
+) -> ScanResult:
     """Parent (large face, image left) turned 40 deg towards the child (small face, image
-    right), who is turned 40 deg back; each face is missing in the given frames."""
+    right), who is turned 40 deg back; each face is missing in the given frames. With
+    ``parent_happy`` (per frame), the expression classifier gives the parent that happy
+    probability (neutral the rest; her mouth unread by the face mesh) and the child an even
+    0.3 / 0.3."""
     rows: dict[str, list[float]] = {}
 
     def add(frame: int, track: int, cx: float, size: float, yaw: float) -> None:
@@ -35,6 +44,11 @@ def _scan(*, child_missing: slice, parent_missing: slice, n: int = 100) -> ScanR
             "yaw": yaw,
             "smile": 0.01,
         }
+        if parent_happy is not None:
+            happy = float(parent_happy[frame]) if track == 0 else 0.3
+            values.update(happy=happy, neutral=1.0 - happy if track == 0 else 0.3)
+            if track == 0:  # a mouth the face mesh cannot read: the classifier's cue alone
+                values["smile"] = np.nan
         for key, value in values.items():
             rows.setdefault(key, []).append(float(value))
 
@@ -75,3 +89,18 @@ def test_a_lost_target_is_held_only_for_the_time_given(hold_s):
     known = dyad["parent_looks_at_child"][20:].notna().to_numpy()
     fill = round(hold_s * FPS)
     assert known[:fill].all() and not known[fill:].any()
+
+
+def test_a_face_that_looks_happy_at_rest_is_not_smiling_throughout_when_read_relatively():
+    # The classifier reads this mother's resting face as happy:neutral 2:1 (frames 0-69) and
+    # her smile as 19:1 (70-99). Read as it is, the cue says "smiling" everywhere; read against
+    # her own resting level (happy_relative), only the smile is one.
+    happy = np.where(np.arange(100) < 70, 2.0 / 3.0, 0.95)
+    scan = _scan(child_missing=slice(0, 0), parent_missing=slice(0, 0), parent_happy=happy)
+    absolute = _features(scan, happy_relative=0.0, happy_ratio=1.5).dyad["parent_smile"]
+    relative = _features(scan, happy_relative=1.0, happy_ratio=1.5).dyad["parent_smile"]
+    assert (absolute[10:60] > 0.5).all()
+    assert (relative[10:60] < 0.5).all() and (relative[80:95] > 0.5).all()
+    table = _features(scan, happy_relative=1.0).table
+    level = table.loc[table["role"] == "parent", "happy_baseline"].iloc[0]
+    assert level == pytest.approx(np.log(2.0), abs=0.05)

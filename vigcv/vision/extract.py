@@ -74,6 +74,7 @@ EXTRA_PERSON_COLUMNS = (
     "smile_score",  # head-turn-corrected logit smile, averaged over nearby measurements (NaN: none)
     "smile_baseline",  # the person's resting smile score over the session (logit units)
     "happy_score",  # expression classifier's log(happy / neutral), averaged over nearby frames
+    "happy_baseline",  # the person's resting happy_score over the session (a low quantile)
 )  # fmt: skip
 
 EXTRA_DYAD_COLUMNS = ("facing", "head_distance_m")
@@ -629,9 +630,15 @@ def _assemble(
         )
         happy = happy_score(p["happy_measured"], p["neutral_measured"], smooth_frames=happy_smooth)
         p["happy_score"] = np.where(p["visible"] > 0, happy, np.nan)
+        # The classifier's cue as a change from this person's own resting level in the session
+        # (happy_relative 1) or as it reads (0).
+        level = person_baseline(
+            p["happy_score"], quantile=vc["happy_baseline_quantile"], prior=0.0, prior_frames=0.0
+        )
+        p["happy_baseline"] = np.full(n, level)
         smile = combine_smile(
             p["smile"],
-            happy,
+            happy - float(vc[f"{prefix}happy_relative"]) * level,
             p["visible"] > 0,
             happy_weight=vc[f"{prefix}happy_weight"],
             happy_ratio=vc["happy_ratio"],
@@ -764,6 +771,7 @@ def _assemble(
             "smile_score": p["smile_score"],
             "smile_baseline": p["smile_baseline"],
             "happy_score": p["happy_score"],
+            "happy_baseline": p["happy_baseline"],
             "quality": p["quality"],
         }
         rows.append(pd.DataFrame(table))
