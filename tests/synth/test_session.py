@@ -138,3 +138,43 @@ def test_cached_session_is_reused(textbook: SynthResult) -> None:
     assert again.speech == textbook.speech
     assert [e.source for e in again.events] == [e.source for e in textbook.events]
     assert again.script.attuned_moments == textbook.script.attuned_moments
+
+
+def _ask_for_textbook(cache: str, made: str) -> None:
+    """In a child process: cached_session('textbook') with a generator that logs each call and
+    takes half a second (the real one takes seconds), and a reader that returns the path."""
+    import time
+    from pathlib import Path
+
+    import vigcv.synth as synth
+
+    def generate(out: Path, *, script: Path, seed: int) -> Path:
+        with open(made, "a") as fh:
+            fh.write(f"{out.name}\n")
+        time.sleep(0.5)
+        for path in synth.sidecar_paths(out).values():
+            path.write_text("made")
+        return out
+
+    synth.generate_session = generate  # type: ignore[assignment]
+    synth.load_result = lambda out: out  # type: ignore[assignment]
+    synth.cached_session("textbook", cache_dir=Path(cache))
+
+
+def test_two_processes_asking_for_the_same_session_generate_it_once(tmp_path) -> None:
+    # Two test processes (scripts/test.sh runs two) asking at once: one generates, the other
+    # waits for it and reads what it made.
+    import multiprocessing
+
+    made = tmp_path / "made.txt"
+    context = multiprocessing.get_context("fork")
+    workers = [
+        context.Process(target=_ask_for_textbook, args=(str(tmp_path / "cache"), str(made)))
+        for _ in range(2)
+    ]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=60)
+    assert [worker.exitcode for worker in workers] == [0, 0]
+    assert len(made.read_text().splitlines()) == 1

@@ -16,6 +16,7 @@ teenager nearly the parent's size). The script language is documented in
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import os
 from pathlib import Path
@@ -56,8 +57,9 @@ def cached_session(name: str, *, seed: int = 0, cache_dir: Path | None = None) -
 
     The file name holds the script name, the seed and a hash of the script text and of the
     generator's source code, so an edited script or generator makes a new session. Safe when
-    several processes ask at once: each writes to temporary names and renames into place (the
-    video last).
+    several processes ask at once: the first to ask generates it while the others wait on a lock
+    file beside it (then find it made), and the files are written to temporary names and renamed
+    into place (the video last).
 
     Parameters
     ----------
@@ -79,4 +81,8 @@ def cached_session(name: str, *, seed: int = 0, cache_dir: Path | None = None) -
     out = folder / f"{name}-seed{seed}-{key}.mp4"
     if all(p.is_file() for p in sidecar_paths(out).values()):
         return load_result(out)
-    return generate_session(out, script=path, seed=seed)
+    with out.with_suffix(".lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        if all(p.is_file() for p in sidecar_paths(out).values()):
+            return load_result(out)  # another process made it while this one waited
+        return generate_session(out, script=path, seed=seed)
