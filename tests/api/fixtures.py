@@ -3,6 +3,7 @@ tests/notebooks: both fixtures point at the same folder, so the second finds it 
 
 from __future__ import annotations
 
+import fcntl
 import shutil
 from pathlib import Path
 
@@ -13,11 +14,20 @@ from vigcv.api import demo_session
 
 
 @pytest.fixture(scope="session")
-def demo_out(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def demo_out(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Path:
     """OUT with ``mixed/`` (processed by run_session) and ``labels/mixed.json``. Read-only: copy
-    it (:func:`copy_out`) before writing reviews or re-scoring."""
-    out = tmp_path_factory.getbasetemp() / "demo-out"
-    demo_session(out, name="mixed")
+    it (:func:`copy_out`) before writing reviews or re-scoring.
+
+    Made once per test run: with several test processes (pytest-xdist) in the folder they share,
+    the first making it while the others wait on a lock (pytest-xdist's recipe for session
+    fixtures)."""
+    base = tmp_path_factory.getbasetemp()
+    if worker_id != "master":  # each process has its own basetemp under a shared one
+        base = base.parent
+    out = base / "demo-out"
+    with (base / "demo-out.lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        demo_session(out, name="mixed")  # finds the session done when another process made it
     return out
 
 
