@@ -7,11 +7,11 @@
 
 Shipped scripts (``configs/synth/``, each described in its ``README.md``): ``textbook``,
 ``missed``, ``long_latency``, ``parallel_play`` and the two-minute ``mixed`` demo session; the
-harder scenes ``back_turned``, ``profile``, ``held_toy``, ``shaky`` and ``leaves``; a family's
-three visits ``family_visit1`` to ``family_visit3``; and families of three, ``siblings`` (roles
-parent, child, sibling) and ``two_parents`` (parent, child, parent2), and ``older_child`` (a
-teenager nearly the parent's size). The script language is documented in
-:mod:`vigcv.synth.script`.
+harder scenes ``back_turned``, ``over_shoulder``, ``profile``, ``held_toy``, ``shaky`` and
+``leaves``; a family's three visits ``family_visit1`` to ``family_visit3``; and families of
+three, ``siblings`` (roles parent, child, sibling) and ``two_parents`` (parent, child,
+parent2), and ``older_child`` (a teenager nearly the parent's size). The script language is
+documented in :mod:`vigcv.synth.script`.
 """
 
 from __future__ import annotations

@@ -56,6 +56,10 @@ times in seconds, ``A-B`` is an interval):
 - ``WHO turns her back A-B`` (or ``his``/``their``): the head turns round (yaw 180°, away from
   the other person) so that the camera sees the back of the head and no face; the labels say
   that person is not visible and leave their gaze and smile unknown (``null``) meanwhile;
+- ``WHO looks over her shoulder A-B`` (or ``his``/``their``): the head turns 110° away from the
+  other person, so that the camera sees the side and back of the head (ear, the edge of a cheek,
+  hair) but not the face; a face detector may still find a box there. The labels say that person
+  is not visible and leave their gaze and smile unknown (``null``) meanwhile;
 - ``WHO leaves A-B``: the head moves out of the frame sideways (away from the other person) and
   comes back at B; the labels say that person is not visible, gaze and smile ``null``;
 - ``WHO smiles A-B``;
@@ -93,10 +97,11 @@ ROLES = ("parent", "child")  # always present
 EXTRA_ROLES = ("sibling", "parent2")
 PEOPLE = ROLES + EXTRA_ROLES
 SIDES = ("left", "middle", "right")
-TARGETS = (*PEOPLE, "toy", "camera", "away", "back", "out")
-# Targets set by "turns away" / "turns her back" / "leaves", never by "looks at".
-TURNS = ("away", "back", "out")
-UNSEEN = ("back", "out")  # no face on screen: gaze and smile unknown in the labels
+TARGETS = (*PEOPLE, "toy", "camera", "away", "back", "shoulder", "out")
+# Targets set by "turns away" / "turns her back" / "looks over her shoulder" / "leaves", never by
+# "looks at".
+TURNS = ("away", "back", "shoulder", "out")
+UNSEEN = ("back", "shoulder", "out")  # no face on screen: gaze and smile unknown in the labels
 ACTIONS = ("look", "smile", "say", "blur")
 VIEWS = ("front", "side")
 TOYS = ("table", "held")
@@ -251,6 +256,10 @@ _SENTENCES = (
     ("look", re.compile(rf"^{_WHO}\s+looks\s+at\s+(?P<target>\w+)\s+{_SPAN}$")),
     ("away", re.compile(rf"^{_WHO}\s+turns\s+away\s+{_SPAN}$")),
     ("back", re.compile(rf"^{_WHO}\s+turns\s+(?:her|his|their)\s+back\s+{_SPAN}$")),
+    (
+        "shoulder",
+        re.compile(rf"^{_WHO}\s+looks\s+over\s+(?:her|his|their)\s+shoulder\s+{_SPAN}$"),
+    ),
     ("out", re.compile(rf"^{_WHO}\s+leaves\s+{_SPAN}$")),
     ("blur", re.compile(rf"^(?P<who>camera)\s+shakes\s+{_SPAN}$")),
     ("smile", re.compile(rf"^{_WHO}\s+smiles\s+{_SPAN}$")),
@@ -267,7 +276,7 @@ def parse_event(sentence: str) -> Event:
         if m is None:
             continue
         who = m["who"]
-        if kind in ("look", "away", "back", "out", "smile", "blur"):
+        if kind in ("look", "away", "back", "shoulder", "out", "smile", "blur"):
             start, end = float(m["a"]), float(m["b"])
             if end <= start:
                 raise ScriptError(f"event {sentence!r}: the interval ends before it starts")

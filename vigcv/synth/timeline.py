@@ -28,6 +28,7 @@ TARGET_ANGLES = {
     "camera": (0.0, 0.0),
     "away": (-55.0, 2.0),
     "back": (-180.0, 0.0),  # the back of the head to the camera (turning away from the other)
+    "shoulder": (-110.0, 0.0),  # over the shoulder: the side and back of the head, no face
     "out": (14.0, -26.0),  # out of the frame (``leaves``): never on screen
 }
 # The camera at their side (``view = "side"``): both heads in profile facing each other; the toy
