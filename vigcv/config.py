@@ -56,6 +56,7 @@ SHARES: frozenset[str] = frozenset(
         "vision.link_max_overlap",
         "vision.landmark_confidence",
         "vision.coast_visibility",
+        "vision.face_min",
         "vision.smile_threshold",
         "vision.child_smile_threshold",
         "vision.smile_relative",

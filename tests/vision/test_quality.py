@@ -8,7 +8,7 @@ import numpy as np
 
 from vigcv.config import load_config
 from vigcv.vision.extract import features_from_scan
-from vigcv.vision.quality import combine_quality, quality_components
+from vigcv.vision.quality import combine_quality, face_evidence, quality_components
 from vigcv.vision.scan import MEASURE_FIELDS, POINT_FIELDS, ScanResult
 
 FPS = 10.0
@@ -72,16 +72,45 @@ def test_mesh_floor_keeps_faces_the_mesh_doubts():
     assert np.allclose(q, 0.5)
 
 
-def _scan(n: int = 100, *, child_presence: float = 0.99) -> ScanResult:
+def test_face_evidence_takes_the_surer_of_the_two_face_models():
+    n = 20
+    score = np.full(n, 0.8)
+    args = {"detected": np.ones(n, bool), "present": np.ones(n, bool), "hold_frames": 8}
+    frontal = face_evidence(presence=np.full(n, 0.99), score=score, **args)
+    assert frontal.min() > 0.95
+    # A profile: the mesh sees no face, the detector scores it as it scores this person's
+    # face (its own median): a face.
+    profile = face_evidence(presence=np.zeros(n), score=score, **args)
+    assert profile.min() > 0.9
+    # The side or back of a head: the mesh sees no face and the detector scores it at a
+    # third of the person's usual: neither model is sure.
+    side = score.copy()
+    side[10:] = 0.25
+    doubt = face_evidence(presence=np.zeros(n), score=side, **args)
+    assert doubt[:10].min() > 0.9 and doubt[10:].max() < 0.5
+    # No box: no face; the mesh's reading is held over a short gap only.
+    absent = np.ones(n, bool)
+    absent[5] = False
+    assert face_evidence(presence=np.zeros(n), score=score, **{**args, "present": absent})[5] == 0
+    once = np.full(n, np.nan)
+    once[0] = 0.99
+    held = face_evidence(presence=once, score=np.full(n, np.nan), **args)
+    assert held[:9].min() > 0.9 and held[9:].max() == 0.0
+
+
+def _scan(n: int = 100, *, child_presence: float = 0.99, child_score: float = 0.9) -> ScanResult:
     """Parent (image left) and child (image right) turned 40 deg towards each other and
-    smiling; the child's face-mesh presence is ``child_presence`` in frames 40-69."""
+    smiling; the child's face-mesh presence is ``child_presence`` and her detector score
+    ``child_score`` in frames 40-69 (0.99 and 0.9 elsewhere)."""
     rows: dict[str, list[float]] = {}
 
-    def add(frame: int, track: int, cx: float, size: float, yaw: float, presence: float) -> None:
+    def add(
+        frame: int, track: int, cx: float, size: float, yaw: float, presence: float, score: float
+    ) -> None:
         half = size / 2
         values = {
             "frame": frame, "track": track, "x0": cx - half, "y0": 200 - half,
-            "x1": cx + half, "y1": 200 + half, "score": 0.9, "fp_yaw": yaw,
+            "x1": cx + half, "y1": 200 + half, "score": score, "fp_yaw": yaw,
             "lm_tried": 1.0, "lm_ok": 1.0, **{name: 0.0 for name in MEASURE_FIELDS},
             "yaw": yaw, "smile": 0.5, "happy": 0.9, "neutral": 0.05, "presence": presence,
             "sharpness": 40.0,
@@ -92,8 +121,17 @@ def _scan(n: int = 100, *, child_presence: float = 0.99) -> ScanResult:
             rows.setdefault(key, []).append(float(value))
 
     for i in range(n):
-        add(i, 0, 160.0, 90.0, -40.0, 0.99)
-        add(i, 1, 460.0, 60.0, 40.0, child_presence if 40 <= i < 70 else 0.99)
+        add(i, 0, 160.0, 90.0, -40.0, 0.99, 0.9)
+        turned = 40 <= i < 70
+        add(
+            i,
+            1,
+            460.0,
+            60.0,
+            40.0,
+            child_presence if turned else 0.99,
+            child_score if turned else 0.9,
+        )
     return ScanResult(np.arange(n) / FPS, {k: np.asarray(v) for k, v in rows.items()}, 640, 480)
 
 
@@ -119,6 +157,26 @@ def test_below_the_floor_gaze_and_smile_are_unknown_not_carried_over():
     assert (dyad["parent_quality"] > 0.9).all()
     child = features.table[features.table["role"] == "child"]
     assert child["quality"].to_numpy()[inside].max() < 0.05
+
+
+def test_a_box_neither_face_model_is_sure_of_gives_unknown_gaze_and_smile():
+    # Frames 40-69: the mesh sees no face and the detector scores the box at a third of the
+    # child's usual (the side or back of her head): by default, unknown, not the smile and gaze
+    # carried over from before.
+    features = _features(_scan(child_presence=0.01, child_score=0.3))
+    dyad = features.dyad
+    inside = slice(45, 65)
+    for column in ("child_looks_at_parent", "child_smile", "mutual_gaze"):
+        assert dyad[column][inside].isna().all(), column
+    assert (dyad["child_looks_at_parent"][:35] > 0.5).all()
+    assert (dyad["child_smile"][75:] > 0.5).all()
+    assert (dyad["parent_looks_at_child"] > 0.5).all() and (dyad["parent_smile"] > 0.5).all()
+    # A profile (the mesh doubts it, the detector scores it as usual) stays measured ...
+    profile = _features(_scan(child_presence=0.01, child_score=0.9)).dyad
+    assert profile["child_looks_at_parent"].notna().all() and profile["child_smile"].notna().all()
+    # ... and with the check off (face_min 0) the doubtful box is read as a face.
+    off = _features(_scan(child_presence=0.01, child_score=0.3), face_min=0.0).dyad
+    assert off["child_smile"][inside].notna().all()
 
 
 def test_the_floor_off_changes_nothing_and_a_real_face_is_kept():

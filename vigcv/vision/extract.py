@@ -30,7 +30,7 @@ from vigcv.vision.people import (
     turn_errors,
 )
 from vigcv.vision.pose import combine_gaze, gaze_vector
-from vigcv.vision.quality import combine_quality, quality_components
+from vigcv.vision.quality import combine_quality, face_evidence, quality_components
 from vigcv.vision.roles import RoleAssignment
 from vigcv.vision.scan import MEASURE_FIELDS, POINT_FIELDS, ScanResult, scan_video
 from vigcv.vision.signals import (
@@ -224,6 +224,23 @@ def person_quality(
         mesh_floor=vc["quality_mesh_floor"],
     )
     return combine_quality(parts)
+
+
+def person_face_evidence(
+    p: dict[str, np.ndarray], vc: dict[str, Any], fps: float, available: bool = True
+) -> np.ndarray:
+    """How sure the face models are that a person's box is a face, per frame, 0..1
+    (:func:`vigcv.vision.quality.face_evidence`); NaN everywhere for a scan made before the
+    mesh's presence was recorded (unknown, which gates nothing)."""
+    if not available:
+        return np.full(p["visible"].size, np.nan)
+    return face_evidence(
+        presence=p["presence"],
+        detected=p["detected"] >= 1.0,
+        present=p["visible"] > 0,
+        score=p["det_score"],
+        hold_frames=round(float(vc["quality_hold_s"] * fps)),
+    )
 
 
 def swap_frames(a: dict[str, np.ndarray], b: dict[str, np.ndarray], start: int, stop: int) -> None:
@@ -593,7 +610,12 @@ def _assemble(
         p["quality"] = person_quality(
             p, vc, fps, (scan.width, scan.height), "presence" in scan.faces
         )
-    quality_min = float(vc["quality_min"])
+        p["face_evidence"] = person_face_evidence(p, vc, fps, "presence" in scan.faces)
+        # Where neither face model is sure of a face, or the measurement quality is below the
+        # floor, looks-at and smile are unknown (NaN never gates).
+        p["unmeasured"] = (p["face_evidence"] < float(vc["face_min"])) | (
+            p["quality"] < float(vc["quality_min"])
+        )
 
     def is_child(k: int) -> bool:
         """The pair's child, or, outside the pair, a person guessed to be a child."""
@@ -604,7 +626,7 @@ def _assemble(
     for k, p in people.items():
         prefix = "child_" if is_child(k) else ""
         # Below the floor this face cannot be measured: its looks-at and smile are unknown.
-        unseen = p["quality"] < quality_min  # NaN (a scan without the parts) never gates
+        unseen = p["unmeasured"]
         score = smile_log_score(
             p["smile_measured"], p["yaw"], smooth_frames=smooth, yaw_gain=vc["smile_yaw_gain"]
         )
@@ -721,7 +743,7 @@ def _assemble(
             }
         for o, looks in looks_at.items():
             # Unknown before the median, so no value leaks into frames that cannot be measured.
-            looks = np.where(p["quality"] < quality_min, np.nan, looks)
+            looks = np.where(p["unmeasured"], np.nan, looks)
             looks = running_median(looks, round(float(vc["gaze_smooth_s"] * fps)))
             looks_at[o] = require_probability(looks, what="looks-at probability", allow_nan=True)
             looks_rows.append(

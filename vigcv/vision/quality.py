@@ -20,6 +20,12 @@ Built only from what the models already give, so it costs nothing extra:
 
 The quality is their product. Below a floor (``[vision] quality_min``) vigcv reports the
 person's looks-at and smile as unknown (NaN) rather than a guess (:mod:`vigcv.vision.extract`).
+
+Beside it, :func:`face_evidence` asks whether the box holds a face at all: the larger of the
+mesh's presence and the detector's score relative to the person's own median, so that a profile
+(which the mesh doubts and the detector does not) counts as a face and the side or back of a head
+(which both doubt) does not. Below ``[vision] face_min`` the person's looks-at and smile are
+unknown too.
 The relative parts (detection, sharpness) compare a person only with themself, so a dim webcam or
 a rendered face is not penalised as a whole.
 """
@@ -125,6 +131,32 @@ def quality_components(
     else:
         out["sharpness"] = np.ones(n)
     return {k: np.where(present, v, 0.0) for k, v in out.items()}
+
+
+def face_evidence(
+    *,
+    presence: np.ndarray,
+    detected: np.ndarray,
+    present: np.ndarray,
+    score: np.ndarray,
+    hold_frames: int,
+) -> np.ndarray:
+    """How sure the two face models are that a person's box holds a face, per frame, 0..1.
+
+    The larger of the face mesh's face-presence probability (sure of a face seen from the front
+    or three-quarters, unsure of a profile) and the detector's score relative to the person's
+    own median over the session (sure of a profile too; a box on the side or back of a head,
+    hair, or a hand over the face scores well below the person's usual face). Both come from
+    the nearest frame that has them within ``hold_frames`` (the mesh runs every few frames;
+    boxes are interpolated over short gaps); farther counts as 0. 0 where the person has no
+    box. A box that both models doubt is not measured as a face (``[vision] face_min``).
+    """
+    present = np.asarray(present, dtype=bool)
+    mesh = np.clip(hold(np.asarray(presence, dtype=float), hold_frames), 0.0, 1.0)
+    det = _relative(np.where(np.asarray(detected, dtype=bool), score, np.nan), 1.0)
+    det = hold(det, hold_frames)
+    either = np.fmax(mesh, det)  # fmax: one NaN takes the other
+    return np.where(present, np.nan_to_num(either, nan=0.0), 0.0)
 
 
 def combine_quality(parts: dict[str, np.ndarray]) -> np.ndarray:
