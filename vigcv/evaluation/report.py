@@ -36,7 +36,7 @@ import pandas as pd
 
 from vigcv import results as session_folder
 from vigcv.errors import VigcvError
-from vigcv.evaluation.coding import Coding, read_coding, sessions_with_coding
+from vigcv.evaluation.coding import EAF_STEP_S, Coding, read_coding, sessions_with_coding
 from vigcv.evaluation.frames import FRAME_SIGNALS, frame_scores, values_at
 from vigcv.evaluation.moments import (
     LabelledMoment,
@@ -476,6 +476,7 @@ def evaluate_out(
     *,
     config: dict[str, Any] | None = None,
     seed: int = 0,
+    eaf_step_s: float = EAF_STEP_S,
 ) -> Evaluation:
     """Evaluate every processed session of ``out`` that has a coding file in ``labels_dir``.
 
@@ -490,6 +491,8 @@ def evaluate_out(
         (nothing is written); default: the moments and timeline on disk.
     seed : int
         Seed of the random baseline.
+    eaf_step_s : float
+        Sampling step in seconds of ``.eaf`` tiers into per-frame labels.
 
     Returns
     -------
@@ -512,7 +515,7 @@ def evaluate_out(
         folder = by_name[name]
         run = session_folder.read_run(folder)
         duration = float(run.get("media", {}).get("duration_s", 0.0)) or None
-        coding = read_coding(coding_path, duration=duration)
+        coding = read_coding(coding_path, duration=duration, step_s=eaf_step_s)
         if config is None:
             timeline = read_timeline(folder)
             suggestions = read_suggestions(folder)
