@@ -75,6 +75,7 @@ SHARES: frozenset[str] = frozenset(
         "scoring.present",
         "scoring.reason_common_share",
         "scoring.reason_measured_share",
+        "scoring.note_unread_share",
         "scoring.answer_gaze_weight",
         "scoring.principles.attentive",
         "scoring.principles.encouraging",

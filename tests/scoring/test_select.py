@@ -172,6 +172,29 @@ def test_low_face_coverage_is_reported():
     assert any("Both faces were visible in 33% of the session" in n for n in notes)
 
 
+def test_a_face_in_view_that_could_not_be_read_is_reported():
+    # The child's face is found throughout, but for 12 of 30 s her gaze and smile are unknown
+    # (vision's face checks: turned away, hidden): the notes say so, naming her; the parent's
+    # face, read throughout, gets no such note.
+    frames = make_frames(30.0, parent_looks=[(0, 30)], child_looks=[(0, 30)])
+    dyad = frames.dyad
+    unread = (dyad["t"] >= 10.0) & (dyad["t"] < 22.0)
+    for column in ("child_looks_at_parent", "child_smile", "mutual_gaze"):
+        dyad.loc[unread, column] = np.nan
+    config = load_config()
+    config["scoring"]["names"]["child"] = "Ellie"
+    notes = score_session(frames, SpeechTrack.empty(), config=config)[2]
+    said = [n for n in notes if "could not be read" in n]
+    assert len(said) == 1 and said[0].startswith("Ellie's face was in view")
+    assert "in 40% of the frames with both faces" in said[0]
+    # Read throughout: no note.
+    plain = make_frames(30.0, parent_looks=[(0, 30)], child_looks=[(0, 30)])
+    assert not any(
+        "could not be read" in n
+        for n in score_session(plain, SpeechTrack.empty(), config=load_config())[2]
+    )
+
+
 def test_speech_turn_taking_moment_has_turn_reason():
     speech = make_speech(
         segments=[

@@ -50,6 +50,7 @@ def session_notes(
                 f"Both faces were visible in {round(100 * share)}% of the session, so gaze and "
                 "smiles are scored only where they could be seen."
             )
+        notes.extend(_unread_notes(tl.table, config=config))
     top_k = int(config["selection"]["top_k"])
     if len(moments) == 0:
         notes.append("No stretch of the session stood out, so no moments are suggested.")
@@ -57,6 +58,32 @@ def session_notes(
         gap = float(config["selection"]["min_gap_s"])
         stood = "1 moment stood out" if len(moments) == 1 else f"{len(moments)} moments stood out"
         notes.append(f"{stood} (of up to {top_k}), kept at least {gap:g} s apart.")
+    return notes
+
+
+def _unread_notes(table: Any, *, config: Mapping[str, Any]) -> list[str]:
+    """A note per person whose face, found with the other's, could often not be read.
+
+    Among the steps where both faces were found, the share where the person's gaze is unknown
+    (the face turned away, hidden, blurred: vigcv.vision's measurement checks); a note when it
+    is at least ``[scoring] note_unread_share``.
+    """
+    sc = config["scoring"]
+    names = {"parent": str(sc["names"]["parent"]), "child": str(sc["names"]["child"])}
+    both = np.nan_to_num(table["both_visible"].to_numpy(dtype=float), nan=0.0) >= 0.5
+    if both.sum() == 0:
+        return []
+    notes = []
+    for role, other in (("child", "parent"), ("parent", "child")):
+        unread = float(np.mean(np.isnan(table[f"{role}_looks"].to_numpy(dtype=float)[both])))
+        if unread >= float(sc["note_unread_share"]):
+            name = names[role]
+            notes.append(
+                f"{name[:1].upper() + name[1:]}'s face was in view but could not be read "
+                f"(turned away, hidden or blurred) in {round(100 * unread)}% of the frames "
+                f"with both faces, so {name}'s gaze and smiles count only where they could be "
+                f"read; elsewhere the moments rest on speech and {names[other]}'s face."
+            )
     return notes
 
 
