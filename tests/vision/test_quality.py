@@ -168,6 +168,10 @@ def test_a_box_neither_face_model_is_sure_of_gives_unknown_gaze_and_smile():
     inside = slice(45, 65)
     for column in ("child_looks_at_parent", "child_smile", "mutual_gaze"):
         assert dyad[column][inside].isna().all(), column
+    # Nor is a mouth read off it (it would name a speaker: vigcv.audio.attribution).
+    child = features.table[features.table["role"] == "child"]
+    assert np.isnan(child["mouth_open"].to_numpy()[inside]).all()
+    assert np.isfinite(child["mouth_open"].to_numpy()[:35]).all()
     assert (dyad["child_looks_at_parent"][:35] > 0.5).all()
     assert (dyad["child_smile"][75:] > 0.5).all()
     assert (dyad["parent_looks_at_child"] > 0.5).all() and (dyad["parent_smile"] > 0.5).all()

@@ -616,6 +616,9 @@ def _assemble(
         p["unmeasured"] = (p["face_evidence"] < float(vc["face_min"])) | (
             p["quality"] < float(vc["quality_min"])
         )
+        # The mouth too: a mouth read off a box that is no face, or held from before it, would
+        # name the wrong speaker (vigcv.audio.attribution).
+        p["mouth_open"] = np.where(p["unmeasured"], np.nan, p["mouth_open"])
 
     def is_child(k: int) -> bool:
         """The pair's child, or, outside the pair, a person guessed to be a child."""
