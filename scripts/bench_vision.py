@@ -16,7 +16,9 @@ in-sample table only (fast). ``--ceiling`` adds the other bound: each
 signal's best F1 over every decision threshold (0.02 to 0.98), chosen on the very clips it is
 scored on, per family and overall, so it shows how far a threshold alone could take a signal.
 Smile calibration stands beside the tables: expected calibration error (10 bins) and the share of
-coded frames said "on" against the coders' share, held out and in-sample. ``--sessions`` scores
+coded frames said "on" against the coders' share, held out and in-sample. Last, what F1 does not
+see (:func:`unsupported_claims`): on the frames the coders marked "cannot tell" where vigcv found
+the face, the share it said "yes" and the share it left unknown. ``--sessions`` scores
 the two whole sessions (sessions/*.session.mp4, one per family) instead of the clips. With
 ``--set smile_model='"relative"'`` each fold fits the person-relative smile model on the other
 family (:func:`fit_relative_smile`) instead of sweeping the smile thresholds.
@@ -208,6 +210,59 @@ def evaluate(
         )
         feats[name] = features
     return pd.DataFrame(per_clip), pd.concat(counts, ignore_index=True), feats
+
+
+# Whose face a signal needs: vigcv has "found" the frame when these are visible there.
+NEEDS = {
+    "mutual_gaze": ("parent", "child"),
+    "parent_looks_at_child": ("parent",),
+    "child_looks_at_parent": ("child",),
+    "parent_smile": ("parent",),
+    "child_smile": ("child",),
+}
+
+
+def unsupported_claims(feats: dict[str, Any], labels: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """Per family and pooled, per signal: among the labelled frames the coders marked "cannot
+    tell" (null) where vigcv found the face(s) the signal needs, the share vigcv said yes and
+    the share it left unknown. F1 skips these frames, so it rewards a guess there as much as an
+    honest "unknown"; this is where claiming what was not seen shows."""
+    rows = []
+    for name, features in feats.items():
+        lab = labels[name]
+        t = lab["t"].to_numpy()
+        dyad = features.dyad
+        for signal, people in NEEDS.items():
+            seen = np.ones(t.size, bool)
+            for person in people:
+                v = values_at(dyad, t, f"{person}_visible", tolerance_s=0.25)
+                seen &= np.nan_to_num(v) >= 0.5
+            null = lab[signal].isna().to_numpy() & seen
+            said = values_at(dyad, t, signal, tolerance_s=0.25)[null]
+            rows.append(
+                {
+                    "family": name.split(".")[0],
+                    "signal": signal,
+                    "n": int(null.sum()),
+                    "yes": int(np.sum(np.nan_to_num(said) >= 0.5)),
+                    "unknown": int(np.sum(np.isnan(said))),
+                }
+            )
+    table = pd.DataFrame(rows)
+    out = []
+    for family, g in [*table.groupby("family"), ("ALL", table)]:
+        for signal, h in g.groupby("signal", sort=False):
+            n = int(h["n"].sum())
+            out.append(
+                {
+                    "family": family,
+                    "signal": signal,
+                    "null_frames_found": n,
+                    "said_yes": h["yes"].sum() / max(n, 1),
+                    "left_unknown": h["unknown"].sum() / max(n, 1),
+                }
+            )
+    return pd.DataFrame(out)
 
 
 def _figures(s: pd.Series) -> dict[str, float]:
@@ -630,6 +685,11 @@ def main() -> None:
     print(insample[show].round(3).to_string(index=False))
     print("smile calibration, in-sample:")
     print(smile_calibration(feats, labels).round(3).to_string(index=False))
+    print(
+        "\nsaid where the coders could not tell (label null) though vigcv found the face(s), "
+        "in-sample: share said yes (>= 0.5), share left unknown (F1 does not see these frames)"
+    )
+    print(unsupported_claims(feats, labels).round(3).to_string(index=False))
     if args.ceiling:
         print(
             "\n## Threshold ceiling (each signal's best decision threshold, chosen on the very "
