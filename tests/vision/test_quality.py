@@ -96,6 +96,14 @@ def test_face_evidence_takes_the_surer_of_the_two_face_models():
     once[0] = 0.99
     held = face_evidence(presence=once, score=np.full(n, np.nan), **args)
     assert held[:9].min() > 0.9 and held[9:].max() == 0.0
+    # A box a third of the person's usual size, however sure the models, is not her face
+    # (something else given her track); at 0.6 of it, it is.
+    size = np.full(n, 75.0)
+    size[3], size[4] = 26.0, 45.0
+    small = face_evidence(
+        presence=np.full(n, 0.99), score=score, size=size, min_size_ratio=0.5, **args
+    )
+    assert small[3] == 0.0 and small[4] > 0.95 and np.delete(small, 3).min() > 0.95
 
 
 def _scan(n: int = 100, *, child_presence: float = 0.99, child_score: float = 0.9) -> ScanResult:

@@ -240,6 +240,8 @@ def person_face_evidence(
         present=p["visible"] > 0,
         score=p["det_score"],
         hold_frames=round(float(vc["quality_hold_s"] * fps)),
+        size=np.sqrt(np.abs(p["w"] * p["h"])),
+        min_size_ratio=float(vc["face_min_size_ratio"]),
     )
 
 

@@ -140,6 +140,8 @@ def face_evidence(
     present: np.ndarray,
     score: np.ndarray,
     hold_frames: int,
+    size: np.ndarray | None = None,
+    min_size_ratio: float = 0.0,
 ) -> np.ndarray:
     """How sure the two face models are that a person's box holds a face, per frame, 0..1.
 
@@ -149,14 +151,23 @@ def face_evidence(
     hair, or a hand over the face scores well below the person's usual face). Both come from
     the nearest frame that has them within ``hold_frames`` (the mesh runs every few frames;
     boxes are interpolated over short gaps); farther counts as 0. 0 where the person has no
-    box. A box that both models doubt is not measured as a face (``[vision] face_min``).
+    box, and where the box (``size``: the square root of its area) is smaller than
+    ``min_size_ratio`` times the person's median box: a face does not shrink to a fraction of
+    itself in a moment, so such a box is something else given the person's track (a dark patch,
+    a toy). A box that both models doubt is not measured as a face (``[vision] face_min``).
     """
     present = np.asarray(present, dtype=bool)
     mesh = np.clip(hold(np.asarray(presence, dtype=float), hold_frames), 0.0, 1.0)
     det = _relative(np.where(np.asarray(detected, dtype=bool), score, np.nan), 1.0)
     det = hold(det, hold_frames)
-    either = np.fmax(mesh, det)  # fmax: one NaN takes the other
-    return np.where(present, np.nan_to_num(either, nan=0.0), 0.0)
+    either = np.nan_to_num(np.fmax(mesh, det), nan=0.0)  # fmax: one NaN takes the other
+    if size is not None and min_size_ratio > 0:
+        s = np.asarray(size, dtype=float)
+        valid = s[present & np.isfinite(s)]
+        if valid.size:
+            tiny = s < min_size_ratio * float(np.median(valid))  # NaN compares False
+            either = np.where(tiny, 0.0, either)
+    return np.where(present, either, 0.0)
 
 
 def combine_quality(parts: dict[str, np.ndarray]) -> np.ndarray:
