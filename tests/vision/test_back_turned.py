@@ -108,9 +108,9 @@ def _turned(session, times):
 
 
 def test_no_gaze_and_few_smiles_read_off_the_side_of_a_head(over_shoulder):
-    # Measured on seed 0: the detector finds a box on the side of her head in 30% of the turned
+    # Measured on seed 0: the detector finds a box on the side of her head in 27% of the turned
     # frames (scored at 0.4-0.8 of her usual face); with the face check off the smile held from
-    # before says "yes" in 30% of them, with it on (face_min 0.4) in 12%: the frames at the start
+    # before says "yes" in 27% of them, with it on (face_min 0.4) in 12%: the frames at the start
     # and end of the turn, where the detector still scores the box at more than 0.4 of her
     # usual face. No gaze is read off the side of her head either way.
     on, off, session = over_shoulder
