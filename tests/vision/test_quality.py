@@ -176,8 +176,11 @@ def test_a_box_neither_face_model_is_sure_of_gives_unknown_gaze_and_smile():
     inside = slice(45, 65)
     for column in ("child_looks_at_parent", "child_smile", "mutual_gaze"):
         assert dyad[column][inside].isna().all(), column
-    # Nor is a mouth read off it (it would name a speaker: vigcv.audio.attribution).
+    # Nor is a mouth read off it (it would name a speaker: vigcv.audio.attribution). The
+    # per-person table says why: the face evidence there is below face_min.
     child = features.table[features.table["role"] == "child"]
+    evidence = child["face_evidence"].to_numpy()
+    assert evidence[inside].max() < 0.4 and evidence[:35].min() > 0.9
     assert np.isnan(child["mouth_open"].to_numpy()[inside]).all()
     assert np.isfinite(child["mouth_open"].to_numpy()[:35]).all()
     assert (dyad["child_looks_at_parent"][:35] > 0.5).all()

@@ -75,6 +75,7 @@ EXTRA_PERSON_COLUMNS = (
     "smile_baseline",  # the person's resting smile score over the session (logit units)
     "happy_score",  # expression classifier's log(happy / neutral), averaged over nearby frames
     "happy_baseline",  # the person's resting happy_score over the session (a low quantile)
+    "face_evidence",  # 0..1 how sure the face models are the box is a face (quality.face_evidence)
 )  # fmt: skip
 
 EXTRA_DYAD_COLUMNS = ("facing", "head_distance_m")
@@ -800,6 +801,7 @@ def _assemble(
             "happy_score": p["happy_score"],
             "happy_baseline": p["happy_baseline"],
             "quality": p["quality"],
+            "face_evidence": p["face_evidence"],
         }
         rows.append(pd.DataFrame(table))
     columns = list(PERSON_COLUMNS) + list(EXTRA_PERSON_COLUMNS)
