@@ -72,6 +72,14 @@ def test_frame_scores_match_hand_count():
     assert row.recall == pytest.approx(0.5)
     assert row.f1 == pytest.approx(2 * 2 / (2 * 2 + 1 + 2))
     assert row.f1_all_yes == pytest.approx(2 * 4 / (2 * 4 + 2))
+    # What F1 skips: t=1.5, left null by the coders, where the system said yes (0.7).
+    assert (row.uncoded, row.uncoded_yes) == (1, 1)
+    unknown = timeline.assign(
+        mutual_gaze=np.where(timeline["t"] == 1.5, np.nan, timeline["mutual_gaze"])
+    )
+    honest = frame_scores(unknown, labels, signals=("mutual_gaze",)).loc["mutual_gaze"]
+    assert (honest.uncoded, honest.uncoded_yes) == (1, 0)
+    assert (honest.tp, honest.fp, honest.fn, honest.tn) == (2, 1, 2, 1)  # F1 cannot tell them apart
 
 
 def test_frame_scores_threshold_and_tolerance_are_parameters():

@@ -30,23 +30,30 @@ def _f(value: float, digits: int = 2) -> str:
     )
 
 
-def _signal_table(title: str, blocks: list[tuple[str, object]]) -> Table:
+def _signal_table(title: str, blocks: list[tuple[str, object]], *, uncoded: bool = False) -> Table:
+    """Precision, recall, F1 and n per session and signal; with ``uncoded`` (frame level) also
+    the frames the coders left null where vigcv said yes, of all they left null."""
     table = Table(title=title, title_justify="left")
     table.add_column("session")
     table.add_column("signal")
     for col in ("precision", "recall", "F1", "n"):
         table.add_column(col, justify="right")
+    if uncoded:
+        table.add_column("said yes where the coders could not tell", justify="right")
     for name, frame in blocks:
         for signal, row in frame.iterrows():  # type: ignore[attr-defined]
             n = row["n"] if "n" in row else f"{int(row['system'])}/{int(row['labelled'])}"
-            table.add_row(
+            cells = [
                 name,
                 str(signal),
                 _f(row["precision"]),
                 _f(row["recall"]),
                 _f(row["f1"]),
                 str(int(n)) if not isinstance(n, str) else n,
-            )
+            ]
+            if uncoded:
+                cells.append(f"{int(row['uncoded_yes'])}/{int(row['uncoded'])}")
+            table.add_row(*cells)
         table.add_section()
     return table
 
@@ -92,7 +99,9 @@ def evaluate(
     if pooled:
         frame_blocks.append(("all", pooled["frame"]))
         event_blocks.append(("all", pooled["event"]))
-    console.print(_signal_table("Frame level (label times, threshold 0.5)", frame_blocks))
+    console.print(
+        _signal_table("Frame level (label times, threshold 0.5)", frame_blocks, uncoded=True)
+    )
     console.print(
         _signal_table("Event level (temporal IoU >= 0.5; n = system/labelled)", event_blocks)
     )

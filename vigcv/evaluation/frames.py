@@ -74,8 +74,10 @@ def frame_scores(
     -------
     DataFrame
         Indexed by signal; columns ``tp, fp, fn, tn`` (counts), ``support`` (labelled yes),
-        ``n`` (non-null labels), ``precision, recall, f1`` (NaN when undefined) and
-        ``f1_all_yes`` (F1 of answering yes everywhere).
+        ``n`` (non-null labels), ``precision, recall, f1`` (NaN when undefined),
+        ``f1_all_yes`` (F1 of answering yes everywhere), and what F1 does not see: ``uncoded``
+        (labels left null, the coders could not tell) and ``uncoded_yes`` (of those, frames the
+        system said yes: a claim nobody could check; "unknown" there is the honest answer).
     """
     rows = []
     for name in signals:
@@ -94,8 +96,11 @@ def frame_scores(
         f1 = 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else np.nan
         pos = tp + fn
         f1_yes = 2 * pos / (2 * pos + (fp + tn)) if pos + fp + tn else np.nan
+        unsure = values_at(timeline, times[~keep], name, tolerance_s=tolerance_s)
+        uncoded_yes = int(np.sum(np.nan_to_num(unsure, nan=-np.inf) >= threshold))
         rows.append(
             dict(signal=name, tp=tp, fp=fp, fn=fn, tn=tn, support=pos, n=int(keep.sum()),
-                 precision=precision, recall=recall, f1=f1, f1_all_yes=f1_yes)
+                 precision=precision, recall=recall, f1=f1, f1_all_yes=f1_yes,
+                 uncoded=int((~keep).sum()), uncoded_yes=uncoded_yes)
         )  # fmt: skip
     return pd.DataFrame(rows).set_index("signal")

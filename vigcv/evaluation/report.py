@@ -337,7 +337,7 @@ class Evaluation:
             blocks.append(("all", p["frame"], p["event"], p["moments"], p["random"]))
         for name, frame, event, mom, rnd in blocks:
             for level, table, metrics in (
-                ("frame", frame, (*PRF, "tp", "fp", "fn", "n")),
+                ("frame", frame, (*PRF, "tp", "fp", "fn", "n", "uncoded", "uncoded_yes")),
                 ("event", event, (*PRF, "tp", "system", "labelled")),
             ):
                 for signal, row in table.iterrows():
