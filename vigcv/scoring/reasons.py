@@ -55,8 +55,15 @@ _ALREADY = {
 _ORDER = {"gaze": 0, "vocal": 1, "smile": 2}
 
 
-def _cap(text: str) -> str:
+def capitalise(text: str) -> str:
+    """``text`` with its first letter upper-case ("the child" -> "The child")."""
     return text[:1].upper() + text[1:]
+
+
+def people_names(config: Mapping[str, Any]) -> dict[str, str]:
+    """How reasons and notes name the two people: ``[scoring.names]`` by role."""
+    names = config["scoring"]["names"]
+    return {"parent": str(names["parent"]), "child": str(names["child"])}
 
 
 def about_seconds(seconds: float) -> str:
@@ -200,7 +207,7 @@ def _smile_sentence(
             t0,
             step,
             present,
-            f"{_cap(c)} smiled for {{dur}}, from {{at}}.",
+            f"{capitalise(c)} smiled for {{dur}}, from {{at}}.",
             0.5,
         )
     if parent:
@@ -209,7 +216,7 @@ def _smile_sentence(
             t0,
             step,
             present,
-            f"{_cap(p)} smiled for {{dur}}, from {{at}}.",
+            f"{capitalise(p)} smiled for {{dur}}, from {{at}}.",
             0.5,
         )
     return None
@@ -243,7 +250,7 @@ def moment_reasons(
         One to five sentences; never empty.
     """
     sc = config["scoring"]
-    names = {"parent": str(sc["names"]["parent"]), "child": str(sc["names"]["child"])}
+    names = people_names(config)
     present = float(sc["present"])
     common = float(sc["reason_common_share"])
     step = timeline.step
@@ -269,7 +276,7 @@ def moment_reasons(
     reasons = _initiative_sentences(
         timeline, segment, names, limit=max_initiatives, skip_already=skip
     )
-    reasons += [_cap(text) for text in (gaze, smiles) if text]
+    reasons += [capitalise(text) for text in (gaze, smiles) if text]
     parent_smiles = informative(timeline.column("parent_smile"), present, common) & (
         np.nan_to_num(part("parent_smile")) >= present
     )
@@ -296,9 +303,9 @@ def moment_reasons(
         and informative(timeline.column("parent_looks"), present, common)
         and np.nanmean(looks) >= 0.7
     ):
-        reasons.append(_cap(f"{p} mostly kept their eyes on {c} in this moment."))
+        reasons.append(capitalise(f"{p} mostly kept their eyes on {c} in this moment."))
     if components.get("proximity", 0.0) >= 0.7:
-        reasons.append(_cap(f"{p} and {c} stayed close to each other."))
+        reasons.append(capitalise(f"{p} and {c} stayed close to each other."))
     if not reasons:
         reasons.append(_fallback(segment, part, present, names))
     return tuple(reasons)

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from vigcv.scoring.combine import Combiner, WindowScores, score_windows
+from vigcv.scoring.reasons import capitalise, people_names
 from vigcv.scoring.select import select_moments
 from vigcv.scoring.windows import Windows, compute_windows
 from vigcv.types import FrameFeatures, Moment, SpeechTrack
@@ -68,18 +69,17 @@ def _unread_notes(table: Any, *, config: Mapping[str, Any]) -> list[str]:
     (the face turned away, hidden, blurred: vigcv.vision's measurement checks); a note when it
     is at least ``[scoring] note_unread_share``.
     """
-    sc = config["scoring"]
-    names = {"parent": str(sc["names"]["parent"]), "child": str(sc["names"]["child"])}
+    names = people_names(config)
     both = np.nan_to_num(table["both_visible"].to_numpy(dtype=float), nan=0.0) >= 0.5
     if both.sum() == 0:
         return []
     notes = []
     for role, other in (("child", "parent"), ("parent", "child")):
         unread = float(np.mean(np.isnan(table[f"{role}_looks"].to_numpy(dtype=float)[both])))
-        if unread >= float(sc["note_unread_share"]):
+        if unread >= float(config["scoring"]["note_unread_share"]):
             name = names[role]
             notes.append(
-                f"{name[:1].upper() + name[1:]}'s face was in view but could not be read "
+                f"{capitalise(name)}'s face was in view but could not be read "
                 f"(turned away, hidden or blurred) in {round(100 * unread)}% of the frames "
                 f"with both faces, so {name}'s gaze and smiles count only where they could be "
                 f"read; elsewhere the moments rest on speech and {names[other]}'s face."

@@ -631,8 +631,6 @@ def _assemble(
 
     for k, p in people.items():
         prefix = "child_" if is_child(k) else ""
-        # Below the floor this face cannot be measured: its looks-at and smile are unknown.
-        unseen = p["unmeasured"]
         score = smile_log_score(
             p["smile_measured"], p["yaw"], smooth_frames=smooth, yaw_gain=vc["smile_yaw_gain"]
         )
@@ -674,7 +672,7 @@ def _assemble(
         )
         if vc.get("smile_model", "baseline") == "relative":
             smile, p["smile_baseline"] = _relative_smile(p, score, happy, vc, prefix, hold_frames)
-        smile = np.where(unseen, np.nan, smile)
+        smile = np.where(p["unmeasured"], np.nan, smile)  # not a readable face: unknown
         p["smile"] = require_probability(smile, what="smile probability", allow_nan=True)
         width_m = vc["child_head_width_m"] if is_child(k) else vc["parent_head_width_m"]
         box = np.stack([p["x"], p["y"], p["w"], p["h"]], axis=1)

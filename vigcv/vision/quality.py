@@ -20,14 +20,14 @@ Built only from what the models already give, so it costs nothing extra:
 
 The quality is their product. Below a floor (``[vision] quality_min``) vigcv reports the
 person's looks-at and smile as unknown (NaN) rather than a guess (:mod:`vigcv.vision.extract`).
-
-Beside it, :func:`face_evidence` asks whether the box holds a face at all: the larger of the
-mesh's presence and the detector's score relative to the person's own median, so that a profile
-(which the mesh doubts and the detector does not) counts as a face and the side or back of a head
-(which both doubt) does not. Below ``[vision] face_min`` the person's looks-at and smile are
-unknown too.
 The relative parts (detection, sharpness) compare a person only with themself, so a dim webcam or
 a rendered face is not penalised as a whole.
+
+Beside it, :func:`face_evidence` asks whether the box holds a face at all, from the same two
+readings (:func:`held_presence`, :func:`relative_score`): the larger of the mesh's presence and
+the detector's relative score, so that a profile (which the mesh doubts and the detector does
+not) counts as a face and the side or back of a head (which both doubt) does not. Below
+``[vision] face_min`` the person's looks-at, smile and mouth opening are unknown too.
 """
 
 from __future__ import annotations
@@ -49,6 +49,18 @@ def _relative(values: np.ndarray, ratio: float) -> np.ndarray:
     if median <= 0:
         return np.where(np.isnan(v), np.nan, 1.0)
     return np.clip(v / (ratio * median), 0.0, 1.0)
+
+
+def held_presence(presence: np.ndarray, hold_frames: int) -> np.ndarray:
+    """The mesh's face-presence probability (NaN where not run) from the nearest frame that has
+    it within ``hold_frames``, clipped to [0, 1]; NaN farther away."""
+    return np.clip(hold(np.asarray(presence, dtype=float), hold_frames), 0.0, 1.0)
+
+
+def relative_score(score: np.ndarray, detected: np.ndarray) -> np.ndarray:
+    """The detector's score over the person's own median score, clipped to [0, 1]; NaN where
+    the face was not detected."""
+    return _relative(np.where(np.asarray(detected, dtype=bool), score, np.nan), 1.0)
 
 
 def quality_components(
@@ -102,8 +114,7 @@ def quality_components(
     detected = np.asarray(detected, dtype=bool)
     n = present.size
     out: dict[str, np.ndarray] = {}
-    mesh = hold(np.asarray(presence, dtype=float), hold_frames)
-    mesh = np.nan_to_num(np.clip(mesh, 0.0, 1.0), nan=0.0)
+    mesh = np.nan_to_num(held_presence(presence, hold_frames), nan=0.0)
     out["mesh"] = mesh_floor + (1.0 - mesh_floor) * mesh
     width, height = frame_size
     p = np.asarray(points, dtype=float).reshape(n, -1, 2)
@@ -123,7 +134,7 @@ def quality_components(
         (np.abs(np.asarray(yaw, dtype=float)) - yaw_deg) / max(90.0 - yaw_deg, 1e-6), 0, 1
     )
     out["turn"] = 1.0 - (1.0 - yaw_floor) * np.nan_to_num(past, nan=0.0)
-    det = _relative(np.where(detected, score, np.nan), 1.0)
+    det = relative_score(score, detected)
     out["detection"] = np.where(detected, np.nan_to_num(det, nan=1.0), coast)
     if sharp_ratio > 0:
         sharp = _relative(np.where(detected, sharpness, np.nan), sharp_ratio)
@@ -157,9 +168,8 @@ def face_evidence(
     a toy). A box that both models doubt is not measured as a face (``[vision] face_min``).
     """
     present = np.asarray(present, dtype=bool)
-    mesh = np.clip(hold(np.asarray(presence, dtype=float), hold_frames), 0.0, 1.0)
-    det = _relative(np.where(np.asarray(detected, dtype=bool), score, np.nan), 1.0)
-    det = hold(det, hold_frames)
+    mesh = held_presence(presence, hold_frames)
+    det = hold(relative_score(score, detected), hold_frames)
     either = np.nan_to_num(np.fmax(mesh, det), nan=0.0)  # fmax: one NaN takes the other
     if size is not None and min_size_ratio > 0:
         s = np.asarray(size, dtype=float)
