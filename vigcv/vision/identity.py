@@ -18,6 +18,8 @@ wheel is built with AVX; it refuses to import on a CPU without it.
 from __future__ import annotations
 
 import math
+from functools import lru_cache
+from typing import Any
 
 import numpy as np
 
@@ -42,6 +44,16 @@ def dlib_box(box: np.ndarray) -> tuple[int, int, int, int]:
     return round(cx - half), round(cy - half), round(cx + half), round(cy + half)
 
 
+@lru_cache(maxsize=1)
+def _dlib_models() -> tuple[Any, Any]:
+    """dlib's 5-point predictor and recognition ResNet, loaded once per process (0.15 s each
+    time otherwise: a batch worker scans many short recordings)."""
+    import dlib
+
+    predictor = dlib.shape_predictor(str(model_path("face_landmarks_5")))
+    return predictor, dlib.face_recognition_model_v1(str(model_path("face_identity")))
+
+
 class FaceIdentity:
     """dlib's 5-point alignment and face recognition ResNet, loaded once.
 
@@ -56,8 +68,7 @@ class FaceIdentity:
         import dlib
 
         self._dlib = dlib
-        self._landmarks = dlib.shape_predictor(str(model_path("face_landmarks_5")))
-        self._net = dlib.face_recognition_model_v1(str(model_path("face_identity")))
+        self._landmarks, self._net = _dlib_models()
         self.min_face_px = float(min_face_px)
 
     def embed(self, rgb: np.ndarray, boxes: np.ndarray) -> np.ndarray:
