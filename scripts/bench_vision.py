@@ -75,12 +75,23 @@ GRID: dict[str, list[dict[str, Any]]] = {
         for h in (0.3, 0.5, 1.0)
     ],
     "gaze": [
-        {"looks_at_model": "angle", "looks_at_threshold_deg": a}
+        {
+            "head_pose_source": "mesh",
+            "looks_at_threshold_mode": "fixed",
+            "child_looks_at_threshold_mode": "fixed",
+            "looks_at_model": "angle",
+            "looks_at_depth": "face_size",
+            "looks_at_threshold_deg": a,
+            "child_looks_at_threshold_deg": a,
+        }
         for a in (60.0, 70.0, 75.0, 80.0, 90.0)
     ]
     + [
         {
+            "head_pose_source": source_of_pose,
             "looks_at_model": "towards",
+            "looks_at_threshold_mode": "fixed",
+            "child_looks_at_threshold_mode": "fixed",
             "looks_towards_deg": p,
             "child_looks_towards_deg": p,
             "eye_source": source,
@@ -89,12 +100,72 @@ GRID: dict[str, list[dict[str, Any]]] = {
             "child_gaze_target_hold_s": child_hold,
             "mutual_gaze_combine": combine,
         }
+        for source_of_pose in ("mesh_whenet", "mesh")
         for p in (-10.0, 0.0, 10.0, 20.0, 30.0)
         for source, eye_range in (("eye", 30.0), ("iris", 90.0))
         for hold, child_hold in ((0.0, 0.0), (3.0, 0.0), (3.0, 3.0))
         for combine in ("min", "product")
     ],
 }
+# Measured, not shipped (docs/benchmarks.md, "Full-range head pose"): WHENet's head pose with
+# the 3-D angle to the other's head, fixed thresholds or each parent's own split of her angles
+# (looks_at_threshold_mode "session"). `--whenet-angle` adds them to the gaze grid.
+WHENET_ANGLE_GRID: list[dict[str, Any]] = (
+    [  # WHENet's head pose, the 3-D angle, each person's own (isodata) split within bounds
+        {
+            "head_pose_source": "whenet",
+            "looks_at_model": "angle",
+            "looks_at_depth": "shared",
+            "looks_at_threshold_mode": "session",
+            "looks_at_threshold_min_deg": low,
+            "looks_at_threshold_max_deg": high,
+            "child_looks_at_threshold_mode": child_mode,
+            "child_looks_at_threshold_deg": child,
+            "gaze_target_hold_s": 3.0,
+            "child_gaze_target_hold_s": 0.0,
+            "mutual_gaze_combine": combine,
+        }
+        for low, high in ((40.0, 75.0), (30.0, 80.0), (45.0, 70.0))
+        for child_mode, child in (
+            ("fixed", 60.0),
+            ("fixed", 70.0),
+            ("fixed", 75.0),
+            ("fixed", 80.0),
+            ("session", 75.0),
+        )
+        for combine in ("min", "product")
+    ]
+    + [  # WHENet's full-range head pose, the 3-D angle to the other's head at a shared depth
+        {
+            "looks_at_threshold_mode": "fixed",
+            "child_looks_at_threshold_mode": "fixed",
+            "head_pose_source": "whenet",
+            "looks_at_model": "angle",
+            "looks_at_depth": "shared",
+            "looks_at_threshold_deg": p,
+            "child_looks_at_threshold_deg": c,
+            "gaze_target_hold_s": 3.0,
+            "child_gaze_target_hold_s": 0.0,
+            "mutual_gaze_combine": combine,
+        }
+        for p in (40.0, 50.0, 60.0, 70.0)
+        for c in (50.0, 60.0, 70.0, 80.0)
+        for combine in ("min", "product")
+    ]
+    + [
+        {
+            "head_pose_source": "whenet",
+            "looks_at_model": "towards",
+            "looks_at_threshold_mode": "fixed",
+            "child_looks_at_threshold_mode": "fixed",
+            "looks_towards_deg": p,
+            "child_looks_towards_deg": p,
+            "gaze_target_hold_s": 3.0,
+            "child_gaze_target_hold_s": 0.0,
+        }
+        for p in (10.0, 20.0, 30.0, 40.0)
+    ]
+)
 # Chosen after gaze and smile, per fold, on the mean F1 of all five signals (they gate both):
 # the quality floor, and the face check (face_min; the shipped 0.4 first, so that a tie keeps it).
 QUALITY_GRID: list[dict[str, Any]] = [
@@ -588,12 +659,20 @@ def main() -> None:
         "--ceiling", action="store_true", help="best F1 over thresholds chosen on the clips"
     )
     parser.add_argument(
+        "--whenet-angle",
+        action="store_true",
+        help="add WHENet's 3-D angle models (WHENET_ANGLE_GRID, measured, not shipped) to the "
+        "gaze settings the held-out folds choose from",
+    )
+    parser.add_argument(
         "--set",
         nargs="*",
         default=[],
         help="override config keys ([vision] unless named): detect_every=2 ingest.analysis_fps=5",
     )
     args = parser.parse_args()
+    if args.whenet_angle:
+        GRID["gaze"] = GRID["gaze"] + WHENET_ANGLE_GRID
     config = load_config()
     for item in args.set:
         key, value = item.split("=", 1)

@@ -185,9 +185,10 @@ def test_every_string_key_of_the_default_file_is_a_choice_or_free_text() -> None
     check_config(load_config())
 
 
-def _scan() -> ScanResult:
+def _scan(mesh_fails_every: int = 0) -> ScanResult:
     """Parent (large face, image left) and child (small face, image right) turned towards each
-    other, eyes looking one way by the blendshapes and another by the iris."""
+    other, eyes looking one way by the blendshapes and another by the iris; the face mesh fails
+    on every ``mesh_fails_every``-th frame (0: never), where the five-point yaw reads half."""
     rows: dict[str, list[float]] = {}
     n = 40
     for i in range(n):
@@ -209,15 +210,22 @@ def _scan() -> ScanResult:
                 "smile": 0.01,
                 "eye_x": 0.3 if track == 0 else -0.3,
                 "iris_x": -0.3 if track == 0 else 0.3,
+                # WHENet's head pose: turned further than the mesh's on two frames of three,
+                # nearly frontal on the third (two groups of angles to split)
+                "hp_yaw": yaw * 2.3 if i % 3 else yaw * 0.2,
+                "hp_pitch": 0.0,
             }
+            if mesh_fails_every and i % mesh_fails_every == 0:
+                values.update({name: np.nan for name in MEASURE_FIELDS}, lm_ok=0.0)
+                values["fp_yaw"] = yaw / 2
             for key, value in values.items():
                 rows.setdefault(key, []).append(float(value))
     return ScanResult(np.arange(n) / 10.0, {k: np.asarray(v) for k, v in rows.items()}, 640, 480)
 
 
-def _dyad(**vision: str) -> np.ndarray:
+def _dyad(mesh_fails_every: int = 0, **vision: str) -> np.ndarray:
     config = load_config(overrides={"vision": vision})
-    dyad = features_from_scan(_scan(), config=config, rate=10.0).dyad
+    dyad = features_from_scan(_scan(mesh_fails_every), config=config, rate=10.0).dyad
     cols = ["parent_looks_at_child", "child_looks_at_parent", "mutual_gaze"]
     return dyad[cols].to_numpy(dtype=float)
 
@@ -262,6 +270,11 @@ def _resolve(name: str, choice: str) -> object:
         return dyad[["parent_smile", "child_smile"]].to_numpy(dtype=float)
     if name in ("vision.looks_at_model", "vision.eye_source"):
         return _dyad(**{key: value})
+    if name == "vision.head_pose_source":
+        return _dyad(mesh_fails_every=2, looks_at_model="angle", **{key: value})
+    if name in ("vision.looks_at_threshold_mode", "vision.child_looks_at_threshold_mode"):
+        fixed = {"looks_at_threshold_deg": 89.0, "child_looks_at_threshold_deg": 89.0}
+        return _dyad(looks_at_model="angle", head_pose_source="whenet", **fixed, **{key: value})
     raise AssertionError(f"no test resolves {name}: add one here")
 
 

@@ -20,6 +20,7 @@ from vigcv.vision.signals import (
     person_baseline,
     person_neutral,
     relative_to_neutral,
+    session_threshold,
     smile_design,
     smile_log_score,
     smile_probability_series,
@@ -409,3 +410,18 @@ def test_expected_calibration_error_known_values():
     assert expected_calibration_error(p, y) == pytest.approx(0.05)
     assert expected_calibration_error(np.full(4, 0.5), np.array([1.0, 1, 1, 1])) == 0.5
     assert np.isnan(expected_calibration_error(np.full(2, np.nan), np.ones(2)))
+
+
+def test_a_person_is_split_at_their_own_gap_within_bounds():
+    rng = np.random.default_rng(0)
+    # Two groups of angles: at the other person (~20 deg) and elsewhere (~80 deg).
+    angles = np.r_[rng.normal(20, 4, 60), rng.normal(80, 5, 140), [np.nan] * 5]
+    cut = session_threshold(angles, low=10.0, high=100.0, fallback=60.0)
+    assert 35.0 < cut < 65.0
+    # The bounds hold the split where a session's groups sit somewhere odd ...
+    assert session_threshold(angles, low=55.0, high=75.0, fallback=60.0) == 55.0
+    assert session_threshold(angles + 60.0, low=40.0, high=75.0, fallback=60.0) == 75.0
+    # ... and too few measured frames, or no spread, give the fixed threshold.
+    assert session_threshold(angles[:9], low=10.0, high=100.0, fallback=60.0) == 60.0
+    assert session_threshold(np.full(30, 42.0), low=10.0, high=100.0, fallback=60.0) == 60.0
+    assert session_threshold(np.full(30, np.nan), low=10.0, high=100.0, fallback=60.0) == 60.0

@@ -43,6 +43,7 @@ from vigcv.vision.signals import (
     person_neutral,
     relative_to_neutral,
     running_median,
+    session_threshold,
     sigmoid,
     smile_log_score,
     smile_probability_series,
@@ -76,6 +77,7 @@ EXTRA_PERSON_COLUMNS = (
     "happy_score",  # expression classifier's log(happy / neutral), averaged over nearby frames
     "happy_baseline",  # the person's resting happy_score over the session (a low quantile)
     "face_evidence",  # 0..1 how sure the face models are the box is a face (quality.face_evidence)
+    "head_pose_yaw", "head_pose_pitch",  # WHENet's full-range head pose, degrees (NaN: not run)
 )  # fmt: skip
 
 EXTRA_DYAD_COLUMNS = ("facing", "head_distance_m")
@@ -91,6 +93,19 @@ def _fill(values: np.ndarray, max_frames: int) -> np.ndarray:
     return np.where(s.isna() & (gap > max_frames), np.nan, filled.to_numpy())
 
 
+def _fill_angle(degrees: np.ndarray, max_frames: int) -> np.ndarray:
+    """:func:`_fill` for angles in degrees on a circle: interpolated the short way round
+    (170 deg and -170 deg meet at 180, not at 0), wrapped back into -180..180."""
+    a = np.asarray(degrees, dtype=float)
+    ok = ~np.isnan(a)
+    if ok.sum() < 2:
+        return a.copy()
+    unwrapped = a.copy()
+    unwrapped[ok] = np.degrees(np.unwrap(np.radians(a[ok])))
+    filled = _fill(unwrapped, max_frames)
+    return (filled + 180.0) % 360.0 - 180.0
+
+
 def _person_arrays(
     scan: ScanResult, mask: np.ndarray, vc: dict[str, Any], fps: float
 ) -> dict[str, np.ndarray]:
@@ -104,6 +119,7 @@ def _person_arrays(
     col = {}
     names: tuple[str, ...] = ("x0", "y0", "x1", "y1", "score", "fp_yaw", "lm_tried", "lm_ok")
     names += ("happy", "neutral", "presence", *POINT_FIELDS, "sharpness")  # NaN when absent
+    names += ("hp_yaw", "hp_pitch")
     for name in (*names, *MEASURE_FIELDS):
         arr = np.full(n, np.nan)
         if name in f:  # scans made without the expression classifier have no "happy" ...
@@ -111,6 +127,13 @@ def _person_arrays(
         col[name] = arr
     detected = ~np.isnan(col["x0"])
     gap = round(float(vc["interp_max_s"] * fps))
+    # Not where the face is blurred well beyond the person's usual (motion blur: WHENet still
+    # reads a pose there; the face mesh, whose pose is used instead, fails).
+    with np.errstate(invalid="ignore"):
+        usual = np.nanmedian(col["sharpness"]) if np.any(~np.isnan(col["sharpness"])) else np.nan
+        blurred = col["sharpness"] < float(vc["head_pose_min_sharpness"]) * usual
+    for name in ("hp_yaw", "hp_pitch"):
+        col[name] = np.where(blurred, np.nan, col[name])
     out: dict[str, np.ndarray] = {}
     for name in ("x0", "y0", "x1", "y1"):
         col[name] = _fill(col[name], gap)
@@ -127,10 +150,18 @@ def _person_arrays(
     source = np.where((source == "") & ~np.isnan(yaw), "interpolated", source)
     out["yaw"] = np.where(present, yaw, np.nan)
     out["yaw_source"] = np.where(present, source, "")
+    # The mesh's yaw where it measured, WHENet's (filled) where it failed, interpolated between.
+    mixed = np.where(failed, _fill_angle(col["hp_yaw"], gap), col["yaw"])
+    out["mesh_whenet_yaw"] = np.where(present, _fill_angle(mixed, gap), np.nan)
     pitch_med = np.nanmedian(col["pitch"]) if np.any(~np.isnan(col["pitch"])) else 0.0
     angles = (("pitch", pitch_med), ("roll", 0.0), ("eye_x", 0.0), ("eye_y", 0.0))
     for name, default in (*angles, ("iris_x", 0.0), ("iris_y", 0.0)):
         out[name] = np.where(present, np.nan_to_num(_fill(col[name], gap), nan=default), np.nan)
+    # WHENet's head pose, run on every head_pose_every-th frame: interpolated in between (yaw
+    # the short way round the circle) over the same gaps as the boxes.
+    out["hp_measured"] = present & ~np.isnan(col["hp_yaw"])
+    out["hp_yaw"] = np.where(present, _fill_angle(col["hp_yaw"], gap), np.nan)
+    out["hp_pitch"] = np.where(present, _fill(col["hp_pitch"], gap), np.nan)
     held = round(float(vc["smile_hold_s"] * fps))
     raw = hold(col["smile"], held)
     out["smile_raw"] = np.where(present, raw, np.nan)
@@ -677,9 +708,15 @@ def _assemble(
         width_m = vc["child_head_width_m"] if is_child(k) else vc["parent_head_width_m"]
         box = np.stack([p["x"], p["y"], p["w"], p["h"]], axis=1)
         p["head"] = head_positions(box, head_width_m=width_m, focal_px=focal, centre=centre)
+        head_yaw, head_pitch = p["yaw"], p["pitch"]
+        if vc["head_pose_source"] == "whenet":  # WHENet's head where it ran, else the mesh's
+            head_yaw = np.where(np.isnan(p["hp_yaw"]), head_yaw, p["hp_yaw"])
+            head_pitch = np.where(np.isnan(p["hp_pitch"]), head_pitch, p["hp_pitch"])
+        elif vc["head_pose_source"] == "mesh_whenet":  # WHENet where the mesh could not measure
+            head_yaw = np.where(np.isnan(p["mesh_whenet_yaw"]), head_yaw, p["mesh_whenet_yaw"])
         gy, gp = combine_gaze(
-            p["yaw"],
-            p["pitch"],
+            head_yaw,
+            head_pitch,
             p[f"{vc['eye_source']}_x"],
             p[f"{vc['eye_source']}_y"],
             eye_range_deg=vc["eye_range_deg"],
@@ -716,17 +753,26 @@ def _assemble(
             )
             if vc["looks_at_model"] == "towards":
                 towards = looks_towards(p["gaze_yaw"], p["head"][:, 0], target[:, 0])
-                looks = sigmoid(
-                    (towards - vc[f"{prefix}looks_towards_deg"]) / vc["looks_towards_scale_deg"]
-                )
+                threshold = float(vc[f"{prefix}looks_towards_deg"])
+                looks = sigmoid((towards - threshold) / vc["looks_towards_scale_deg"])
             else:
                 mine, theirs = p["head"], target
                 if vc["looks_at_depth"] == "shared":
                     mine, theirs = shared_depth(mine, theirs)
+                angle = angle_to_target(p["gaze"], mine, theirs)
+                threshold = float(vc[f"{prefix}looks_at_threshold_deg"])
+                if vc[f"{prefix}looks_at_threshold_mode"] == "session":  # the person's own split
+                    # Split on the frames WHENet measured (interpolated ones fill the gap
+                    # between the two groups), where it ran; on every frame otherwise.
+                    sampled = p["hp_measured"] if p["hp_measured"].sum() >= 10 else True
+                    threshold = session_threshold(
+                        np.where(p["unmeasured"] | ~sampled, np.nan, angle),
+                        low=vc["looks_at_threshold_min_deg"],
+                        high=vc["looks_at_threshold_max_deg"],
+                        fallback=threshold,
+                    )
                 looks = looks_at_probability(
-                    angle_to_target(p["gaze"], mine, theirs),
-                    threshold_deg=vc["looks_at_threshold_deg"],
-                    scale_deg=vc["looks_at_scale_deg"],
+                    angle, threshold_deg=threshold, scale_deg=vc["looks_at_scale_deg"]
                 )
             looks_at[o] = looks
         if len(others) > 1:  # several people to look at: the one nearest the gaze claims it
@@ -800,6 +846,8 @@ def _assemble(
             "happy_baseline": p["happy_baseline"],
             "quality": p["quality"],
             "face_evidence": p["face_evidence"],
+            "head_pose_yaw": p["hp_yaw"],
+            "head_pose_pitch": p["hp_pitch"],
         }
         rows.append(pd.DataFrame(table))
     columns = list(PERSON_COLUMNS) + list(EXTRA_PERSON_COLUMNS)

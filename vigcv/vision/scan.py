@@ -27,6 +27,7 @@ from vigcv.hooks import Hook, no_hook
 from vigcv.io import VideoFrame, iter_frames
 from vigcv.vision.detect import Detections, detect_faces, detect_in_regions
 from vigcv.vision.expression import HAPPY, NEUTRAL, expression_probabilities, face_input
+from vigcv.vision.headpose import head_angles
 from vigcv.vision.identity import DIM as EMBEDDING_DIM
 from vigcv.vision.identity import FaceIdentity
 from vigcv.vision.landmarks import FaceMeasures, Landmarker
@@ -59,7 +60,10 @@ class ScanResult:
         ``reye_x, reye_y, leye_x, leye_y, nose_x, nose_y``: CenterFace's eye and nose points
         (original pixels; it places them on anything it calls a face, the back of a head too);
         ``sharpness``: variance of the Laplacian of the face box, grey, resized to
-        :data:`SHARP_SIDE` pixels (low on a blurred face; compare within a person only).
+        :data:`SHARP_SIDE` pixels (low on a blurred face; compare within a person only);
+        ``hp_yaw``, ``hp_pitch``: WHENet's head yaw (-180..180) and pitch in degrees
+        (:mod:`vigcv.vision.headpose`) on every ``[vision] head_pose_every``-th analysed frame,
+        NaN on the others.
         One field is two-dimensional: ``embedding``, shape (n_faces, 128) float32, each face's
         identity descriptor (:mod:`vigcv.vision.identity`) where it was computed: a track's
         face is described the first time the face mesh measures it once the track has lasted
@@ -259,6 +263,7 @@ def scan_video(
     lm_every = max(1, int(vc["landmark_every"]))
     lm_every_failed = max(1, int(vc["landmark_every_failed"]))
     happy_every = int(vc["expression_every"])
+    pose_every = int(vc["head_pose_every"])
     id_every = float(vc["identity_every_s"])
     identity = FaceIdentity(min_face_px=vc["identity_min_face_px"]) if id_every > 0 else None
     id_slack = 0.5 / fps if fps > 0 else 0.0  # frame times jitter: due within half a frame
@@ -328,6 +333,9 @@ def scan_video(
             happy, neutral = _expression(rgb, dets.boxes, i, every=happy_every, vc=vc)
             rows["happy"].extend(happy)
             rows["neutral"].extend(neutral)
+            hp_yaw, hp_pitch = _head_pose(rgb, dets.boxes, i, every=pose_every)
+            rows["hp_yaw"].extend(hp_yaw)
+            rows["hp_pitch"].extend(hp_pitch)
             emb = np.full((len(dets), EMBEDDING_DIM), np.nan, np.float32)
             if identity is not None and describe:
                 emb[describe] = identity.embed(rgb, dets.boxes[describe])
@@ -346,8 +354,23 @@ def scan_video(
 
 _BASE_FIELDS = ("frame", "track", "x0", "y0", "x1", "y1", "score", "fp_yaw", "lm_tried", "lm_ok")
 _FIELDS: tuple[str, ...] = (
-    _BASE_FIELDS + MEASURE_FIELDS + ("happy", "neutral", "presence") + POINT_FIELDS + ("sharpness",)
+    _BASE_FIELDS
+    + MEASURE_FIELDS
+    + ("happy", "neutral", "presence")
+    + POINT_FIELDS
+    + ("sharpness", "hp_yaw", "hp_pitch")
 )
+
+
+def _head_pose(
+    rgb: np.ndarray, boxes: np.ndarray, index: int, *, every: int
+) -> tuple[list[float], list[float]]:
+    """WHENet's head yaw and pitch of each face in one frame, on every ``every``-th analysed
+    frame (NaN on the others, and for all with ``every`` 0)."""
+    if every <= 0 or index % every or not len(boxes):
+        return [math.nan] * len(boxes), [math.nan] * len(boxes)
+    yaw, pitch = head_angles(rgb, boxes)
+    return yaw.tolist(), pitch.tolist()
 
 
 def _expression(

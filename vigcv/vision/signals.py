@@ -204,7 +204,27 @@ def looks_towards(gaze_yaw: np.ndarray, own_x: np.ndarray, other_x: np.ndarray) 
         Horizontal head positions (any unit, same for both); NaN gives NaN.
     """
     side = np.sign(np.asarray(other_x, dtype=float) - np.asarray(own_x, dtype=float))
-    return -np.asarray(gaze_yaw, dtype=float) * np.where(side == 0, 1.0, side)
+    # A head turned past 90 deg (the back towards the camera, from a full-range head pose) turns
+    # sideways by as much as its mirror image in front: 170 deg is 10 deg to the left.
+    sideways = np.degrees(np.arcsin(np.sin(np.radians(np.asarray(gaze_yaw, dtype=float)))))
+    return -sideways * np.where(side == 0, 1.0, side)
+
+
+def session_threshold(
+    values: np.ndarray, *, low: float, high: float, fallback: float, min_frames: int = 10
+) -> float:
+    """A person's own split of one measure over the session: the isodata threshold of its values
+    (Ridler and Calvard: the cut midway between the means of the two groups it makes, looking
+    at someone and looking elsewhere; Otsu's cut lands at the edge of a gap instead), kept
+    within ``low..high``; ``fallback`` with fewer than ``min_frames`` values or no spread.
+    """
+    from skimage.filters import threshold_isodata
+
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v)]
+    if v.size < min_frames or float(np.ptp(v)) == 0.0:
+        return float(fallback)
+    return float(np.clip(threshold_isodata(v), low, high))
 
 
 def person_neutral(score: np.ndarray, *, quantile: float) -> tuple[float, int]:
