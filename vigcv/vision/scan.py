@@ -62,8 +62,9 @@ class ScanResult:
         ``sharpness``: variance of the Laplacian of the face box, grey, resized to
         :data:`SHARP_SIDE` pixels (low on a blurred face; compare within a person only);
         ``hp_yaw``, ``hp_pitch``: WHENet's head yaw (-180..180) and pitch in degrees
-        (:mod:`vigcv.vision.headpose`) on every ``[vision] head_pose_every``-th analysed frame,
-        NaN on the others.
+        (:mod:`vigcv.vision.headpose`) where the face mesh was tried on the face and failed
+        (``[vision] head_pose_on_mesh_failures``) and on every ``head_pose_every``-th analysed
+        frame (0: none), NaN elsewhere.
         One field is two-dimensional: ``embedding``, shape (n_faces, 128) float32, each face's
         identity descriptor (:mod:`vigcv.vision.identity`) where it was computed: a track's
         face is described the first time the face mesh measures it once the track has lasted
@@ -264,6 +265,7 @@ def scan_video(
     lm_every_failed = max(1, int(vc["landmark_every_failed"]))
     happy_every = int(vc["expression_every"])
     pose_every = int(vc["head_pose_every"])
+    pose_on_failures = bool(vc["head_pose_on_mesh_failures"])
     id_every = float(vc["identity_every_s"])
     identity = FaceIdentity(min_face_px=vc["identity_min_face_px"]) if id_every > 0 else None
     id_slack = 0.5 / fps if fps > 0 else 0.0  # frame times jitter: due within half a frame
@@ -301,6 +303,7 @@ def scan_video(
             ids = tracker.update(frame.t, dets.boxes)
             fp_yaw = yaw_from_five_points(dets.landmarks, dets.boxes)
             describe = []  # faces the face mesh measured whose track is due a descriptor
+            mesh_failed = []  # faces the face mesh was tried on and could not measure
             for k in range(len(dets)):
                 tid = int(ids[k])
                 first_seen.setdefault(tid, frame.t)
@@ -316,6 +319,8 @@ def scan_video(
                     )
                     mirror_next[tid] = mirror_every and not mirror
                     last_ok[tid] = measures is not None
+                    if measures is None:
+                        mesh_failed.append(k)
                     due = frame.t - last_id.get(tid, -math.inf) >= id_every - id_slack
                     # A track that lasts: most tracks are fragments of a second, which the
                     # linking joins by place and size alone.
@@ -333,7 +338,9 @@ def scan_video(
             happy, neutral = _expression(rgb, dets.boxes, i, every=happy_every, vc=vc)
             rows["happy"].extend(happy)
             rows["neutral"].extend(neutral)
-            hp_yaw, hp_pitch = _head_pose(rgb, dets.boxes, i, every=pose_every)
+            posed = [k for k in range(len(dets)) if pose_every > 0 and i % pose_every == 0]
+            posed = posed or (mesh_failed if pose_on_failures else [])
+            hp_yaw, hp_pitch = _head_pose(rgb, dets.boxes, posed)
             rows["hp_yaw"].extend(hp_yaw)
             rows["hp_pitch"].extend(hp_pitch)
             emb = np.full((len(dets), EMBEDDING_DIM), np.nan, np.float32)
@@ -363,13 +370,14 @@ _FIELDS: tuple[str, ...] = (
 
 
 def _head_pose(
-    rgb: np.ndarray, boxes: np.ndarray, index: int, *, every: int
+    rgb: np.ndarray, boxes: np.ndarray, due: list[int]
 ) -> tuple[list[float], list[float]]:
-    """WHENet's head yaw and pitch of each face in one frame, on every ``every``-th analysed
-    frame (NaN on the others, and for all with ``every`` 0)."""
-    if every <= 0 or index % every or not len(boxes):
-        return [math.nan] * len(boxes), [math.nan] * len(boxes)
-    yaw, pitch = head_angles(rgb, boxes)
+    """WHENet's head yaw and pitch of the faces ``due`` (indices into ``boxes``) in one frame;
+    NaN for the others."""
+    yaw = np.full(len(boxes), np.nan)
+    pitch = np.full(len(boxes), np.nan)
+    if due:
+        yaw[due], pitch[due] = head_angles(rgb, boxes[due])
     return yaw.tolist(), pitch.tolist()
 
 
