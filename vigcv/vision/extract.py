@@ -150,17 +150,18 @@ def _person_arrays(
     source = np.where((source == "") & ~np.isnan(yaw), "interpolated", source)
     out["yaw"] = np.where(present, yaw, np.nan)
     out["yaw_source"] = np.where(present, source, "")
-    # The mesh's yaw where it measured, WHENet's (filled) where it failed, interpolated between.
-    mixed = np.where(failed, _fill_angle(col["hp_yaw"], gap), col["yaw"])
+    # WHENet's head pose (run where the mesh failed, and on every head_pose_every-th frame):
+    # interpolated in between (yaw the short way round the circle) over the boxes' gaps.
+    hp_yaw = _fill_angle(col["hp_yaw"], gap)
+    # The mesh's yaw where it measured, WHENet's where it failed, interpolated between.
+    mixed = np.where(failed, hp_yaw, col["yaw"])
     out["mesh_whenet_yaw"] = np.where(present, _fill_angle(mixed, gap), np.nan)
     pitch_med = np.nanmedian(col["pitch"]) if np.any(~np.isnan(col["pitch"])) else 0.0
     angles = (("pitch", pitch_med), ("roll", 0.0), ("eye_x", 0.0), ("eye_y", 0.0))
     for name, default in (*angles, ("iris_x", 0.0), ("iris_y", 0.0)):
         out[name] = np.where(present, np.nan_to_num(_fill(col[name], gap), nan=default), np.nan)
-    # WHENet's head pose, run on every head_pose_every-th frame: interpolated in between (yaw
-    # the short way round the circle) over the same gaps as the boxes.
     out["hp_measured"] = present & ~np.isnan(col["hp_yaw"])
-    out["hp_yaw"] = np.where(present, _fill_angle(col["hp_yaw"], gap), np.nan)
+    out["hp_yaw"] = np.where(present, hp_yaw, np.nan)
     out["hp_pitch"] = np.where(present, _fill(col["hp_pitch"], gap), np.nan)
     held = round(float(vc["smile_hold_s"] * fps))
     raw = hold(col["smile"], held)
@@ -753,8 +754,9 @@ def _assemble(
             )
             if vc["looks_at_model"] == "towards":
                 towards = looks_towards(p["gaze_yaw"], p["head"][:, 0], target[:, 0])
-                threshold = float(vc[f"{prefix}looks_towards_deg"])
-                looks = sigmoid((towards - threshold) / vc["looks_towards_scale_deg"])
+                looks = sigmoid(
+                    (towards - vc[f"{prefix}looks_towards_deg"]) / vc["looks_towards_scale_deg"]
+                )
             else:
                 mine, theirs = p["head"], target
                 if vc["looks_at_depth"] == "shared":
@@ -764,7 +766,9 @@ def _assemble(
                 if vc[f"{prefix}looks_at_threshold_mode"] == "session":  # the person's own split
                     # Split on the frames WHENet measured (interpolated ones fill the gap
                     # between the two groups), where it ran; on every frame otherwise.
-                    sampled = p["hp_measured"] if p["hp_measured"].sum() >= 10 else True
+                    sampled = p["hp_measured"]
+                    if sampled.sum() < 10:
+                        sampled = np.ones_like(sampled)
                     threshold = session_threshold(
                         np.where(p["unmeasured"] | ~sampled, np.nan, angle),
                         low=vc["looks_at_threshold_min_deg"],
