@@ -133,25 +133,44 @@ def test_scan_describes_each_track_where_the_mesh_measured_at_most_at_the_rate(
         assert times.size >= 0.4 * duration / EVERY_S
 
 
+def _scripted_yaw(scan: ScanResult, truth: pd.DataFrame, roles: np.ndarray) -> np.ndarray:
+    """Each face's scripted head yaw (degrees) at its frame, from the truth row of its role."""
+    out = []
+    for r, role in enumerate(roles):
+        t = scan.times[int(scan.faces["frame"][r])]
+        rows = truth[truth["role"] == role]
+        out.append(float(rows["yaw"].iloc[(rows["t"] - t).abs().argmin()]))
+    return np.array(out)
+
+
 def test_synthetic_people_are_apart_and_each_stays_close(
     synth_scan: tuple[ScanResult, pd.DataFrame],
 ) -> None:
-    """Measured on this scene: the two people's mean descriptors are 0.70 apart (every single
-    cross pair > 0.64); a person's descriptors lie within 0.16-0.24 of their mean (median),
-    up to 0.5 when the parent turns ~35 degrees to look at the child."""
+    """Measured on this scene (seed 0): described near the front (scripted yaw within 40 deg),
+    the two people's mean descriptors are 0.70 apart and a person's descriptors lie within a
+    median 0.11-0.13 (at most 0.31) of their mean. Turned 50 deg to look at each other they
+    are less distinctive: over all descriptors the means are 0.56 apart, a person's within 0.21-
+    0.34 (at most 0.49), and every single one is still nearer its own person than the other."""
     scan, truth = synth_scan
     emb = scan.faces[EMBEDDING]
     done = ~np.isnan(emb).any(axis=1)
     roles = _roles(scan, truth)
+    front = np.abs(_scripted_yaw(scan, truth, roles)) <= 40.0
     parent, child = emb[done & (roles == "parent")], emb[done & (roles == "child")]
     assert len(parent) >= 10 and len(child) >= 10
     means = {"parent": mean_embedding(parent), "child": mean_embedding(child)}
-    assert identity_distance(means["parent"], means["child"]) > SAME_PERSON
     for rows, own, other in ((parent, "parent", "child"), (child, "child", "parent")):
         to_own = identity_distance(rows, means[own])
-        assert np.median(to_own) < 0.3 and to_own.max() < 0.55
+        assert to_own.max() < 0.55
         # every single descriptor is nearer its own person than the other
         assert (to_own < identity_distance(rows, means[other])).all()
+    near = {r: emb[done & front & (roles == r)] for r in ("parent", "child")}
+    assert len(near["parent"]) >= 5 and len(near["child"]) >= 5
+    front_means = {r: mean_embedding(rows) for r, rows in near.items()}
+    assert identity_distance(front_means["parent"], front_means["child"]) > SAME_PERSON
+    for role, rows in near.items():
+        to_own = identity_distance(rows, front_means[role])
+        assert np.median(to_own) < 0.3 and to_own.max() < 0.55
 
 
 def _tiny_scan(n_frames: int, embed: bool) -> ScanResult:

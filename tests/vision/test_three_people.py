@@ -76,17 +76,21 @@ def test_a_look_at_the_only_person_on_that_side_is_right(family):
     assert checked >= 2
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 24's target, not met: per-pair looks-at F1 >= 0.85. Measured (steady frames): "
-    "siblings 0.14-1.0 (parent->child 0.89, child->parent 0.71, child->sibling 0.14, "
-    "sibling->parent 1.0; 0.77 and 0.43 for the first two before WHENet filled the face mesh's "
-    "failures), two_parents 0.0-0.58, older_child 1.0 / 0.48. The head turns that tell a near "
-    "from a far person on the same side are a few degrees on the small rendered faces, the "
-    "20 deg towards-threshold chosen on the real clips misses the synthetic 24-32 deg turns, "
-    "and the rendered heads' painted eyes read as turned back (docs/benchmarks.md)",
-)
-def test_who_looks_at_whom_reaches_the_issue_target(family):
-    _, _, _, scores = family
+# Issue 24's target, not met with three people (steady-frame F1 per pair, December 2026):
+# siblings 0.0-1.0 (parent -> child 0.71, child -> parent 0.39, child -> sibling 0.0, sibling ->
+# parent 1.0), two_parents 0.0-0.58. The head turns that tell a near from a far person on the
+# same side are a few degrees on the small rendered faces; the neighbours of a three-person
+# scene turn about 24 deg, under the 30 deg towards-threshold the real clips' folds choose (with
+# 20 deg: siblings parent -> child 0.89, child -> parent 0.71); the rendered heads' painted eyes
+# read as turned back (docs/benchmarks.md). With two people (older_child: a teenager nearly the
+# parent's size) it is met: 1.0 / 1.0.
+THREE_NOT_MET = {"siblings", "two_parents"}
+
+
+def test_who_looks_at_whom_reaches_the_issue_target(family, request):
+    name, _, _, scores = family
+    if name in THREE_NOT_MET:
+        reason = "issue 24's per-pair target with three people (THREE_NOT_MET)"
+        request.applymarker(pytest.mark.xfail(strict=True, reason=reason))
     looks = scores["looks"]
     assert (looks["steady_f1"] >= 0.85).all()

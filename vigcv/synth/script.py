@@ -73,7 +73,7 @@ times in seconds, ``A-B`` is an interval):
 Optional top-level keys: ``jitter_s`` (largest random shift of each event, seconds, default
 0.15), ``idle_motion_deg`` (amplitude of the slow random head motion, degrees, default 4),
 ``blur_px`` (length of the ``camera shakes`` blur, pixels, default 25), ``view`` (``"front"``:
-the camera in front of both, each turns 32 deg to look at the other; ``"side"``: the camera at
+the camera in front of both, each turns 50 deg to look at the other; ``"side"``: the camera at
 their side, both heads in profile facing each other, 78 deg to look at the other) and ``toy``
 (``"table"``: a ball on the table between them; ``"held"``: the parent holds it just below her
 own face, towards the child, so the child looking at it looks about 15 deg below the parent's
