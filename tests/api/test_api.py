@@ -49,9 +49,11 @@ def test_weights_and_top_k_change_the_ranking(session):
     top = api.select(gaze, frames, speech, top_k=3)
     assert [m.rank for m in top] == [1, 2, 3]
     assert all(isinstance(m, Moment) for m in top)
-    # the best gaze-only moment holds the session's longest mutual gaze (script: 85-98 s or 10-20 s)
+    # the best gaze-only moment holds one of the session's scripted mutual gazes (11-16.5 s,
+    # 63-70 s, 85.8-96.5 s; fully inside any of them a window scores alike)
     best = top[0].segment
-    assert best.overlap(Segment(85.0, 98.0)) >= 2.0 or best.overlap(Segment(10.0, 20.0)) >= 2.0
+    scripted = (Segment(11.0, 16.5), Segment(63.0, 70.0), Segment(85.8, 96.5))
+    assert max(best.overlap(s) for s in scripted) >= 2.0
     assert top[0].components["mutual_gaze"] >= 0.5
     with pytest.raises(ConfigError, match="top_k"):
         api.select(gaze, frames, speech, top_k=0)

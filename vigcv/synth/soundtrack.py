@@ -18,7 +18,7 @@ from scipy.signal import lfilter
 
 from vigcv.intervals import true_runs
 from vigcv.synth.script import Event, Script
-from vigcv.synth.voice import synthesize
+from vigcv.synth.voice import synthesize_fresh
 from vigcv.types import Segment
 
 _HOP_S = 0.01  # envelope hop, seconds
@@ -109,6 +109,12 @@ def build_soundtrack(script: Script, *, rate: int, rng: np.random.Generator) -> 
     envelope = {r: np.zeros(n_hops, np.float32) for r in script.roles}
     said: list[tuple[str, float]] = []  # (who, end) of every utterance so far, in listed order
     resolved: list[Event] = []
+    # Every phrase said up front, in a fresh process (the same audio for the same script,
+    # whatever this process said before: vigcv.synth.voice).
+    says = [ev for ev in script.events if ev.action == "say"]
+    waves = iter(
+        synthesize_fresh([(ev.text, script.person(ev.who).voice) for ev in says], rate=rate)
+    )
     for ev in script.events:
         if ev.action != "say":
             resolved.append(ev)
@@ -117,7 +123,7 @@ def build_soundtrack(script: Script, *, rate: int, rng: np.random.Generator) -> 
         start = ev.start
         if ev.is_answer:
             start = next((end for who, end in reversed(said) if who != ev.who), 0.0) + ev.after
-        wave = np.asarray(synthesize(ev.text, voice=script.person(ev.who).voice, rate=rate))
+        wave = next(waves)
         db = _frame_db(wave, hop)
         runs = _voiced_runs(db)
         if not runs:

@@ -3,6 +3,13 @@
 The ``espeakng-loader`` wheel ships ``libespeak-ng.so`` and its voice data, so nothing is needed
 from the system. espeak-ng keeps global state, so every call holds one process-wide lock.
 
+espeak-ng's adult voices vary from run to run: its random seed is set from the clock, and state
+that no call resets carries from one phrase to the next (measured: the same phrase said twice in
+one process, or once in each of two processes, gave different samples). The session generator
+therefore says a session's phrases with :func:`synthesize_fresh`: in a new process, its seed
+fixed, the phrases in the script's order, so that a script and seed always give the same audio,
+whatever the process said before (a test worker that generated other scenes first).
+
 Two voices are defined in :data:`VOICES`: an adult woman (espeak variant ``f3``, base pitch about
 240 Hz) and a child (variant ``f4`` with a high base pitch, then resampled so that pitch and
 formants rise by a further 25 % and the speech is 25 % faster, as children's are; about 310 Hz).
@@ -149,6 +156,63 @@ def _speak_cached(text: str, voice: Voice, rate: int) -> np.ndarray:
     return wave
 
 
+def _say_in_order(items: list[tuple[str, str | Voice]], rate: int, seed: int) -> list[np.ndarray]:
+    """Say ``items`` in order in this process after fixing espeak-ng's random seed."""
+    lib = _engine().lib
+    lib.espeak_ng_SetRandSeed.argtypes = [ctypes.c_long]
+    with _LOCK:
+        lib.espeak_ng_SetRandSeed(int(seed))
+    return [np.asarray(synthesize(text, voice=voice, rate=rate)) for text, voice in items]
+
+
+def synthesize_fresh(
+    items: list[tuple[str, str | Voice]], *, rate: int, seed: int = 0
+) -> list[np.ndarray]:
+    """Say each ``(text, voice)`` of ``items`` as :func:`synthesize` does, but reproducibly: in
+    a new Python process (``python -m vigcv.synth.voice``, so that no earlier phrase's state
+    carries over and no caller's main module is re-imported) with espeak-ng's random seed fixed
+    to ``seed``."""
+    import json
+    import subprocess
+    import sys
+    import tempfile
+    from dataclasses import asdict
+    from pathlib import Path
+
+    items = list(items)
+    if not items:
+        return []
+    spec = [[text, voice if isinstance(voice, str) else asdict(voice)] for text, voice in items]
+    with tempfile.TemporaryDirectory(prefix="vigcv-voice-") as tmp:
+        out = Path(tmp) / "waves.npz"
+        job = {"items": spec, "rate": int(rate), "seed": int(seed), "out": str(out)}
+        done = subprocess.run(
+            [sys.executable, "-m", "vigcv.synth.voice"],
+            input=json.dumps(job),
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if done.returncode != 0 or not out.is_file():
+            last = (done.stderr.strip().splitlines() or ["no message"])[-1]
+            raise VoiceError(f"espeak-ng could not say the session's phrases: {last}")
+        with np.load(out) as data:
+            return [data[f"w{i}"].astype(np.float32) for i in range(len(items))]
+
+
+def _main() -> None:
+    """``python -m vigcv.synth.voice``: the job of :func:`synthesize_fresh` on stdin."""
+    import json
+    import sys
+
+    job = json.load(sys.stdin)
+    items = [
+        (text, voice if isinstance(voice, str) else Voice(**voice)) for text, voice in job["items"]
+    ]
+    waves = _say_in_order(items, job["rate"], job["seed"])
+    np.savez(job["out"], **{f"w{i}": w for i, w in enumerate(waves)})
+
+
 def synthesize(text: str, *, voice: str | Voice, rate: int) -> np.ndarray:
     """Say ``text`` with one of :data:`VOICES` (or a :class:`Voice`).
 
@@ -172,3 +236,7 @@ def synthesize(text: str, *, voice: str | Voice, rate: int) -> np.ndarray:
             raise VoiceError(f"unknown voice {voice!r}; known: {', '.join(sorted(VOICES))}")
         voice = VOICES[voice]
     return _speak_cached(text, voice, int(rate))
+
+
+if __name__ == "__main__":
+    _main()
