@@ -137,6 +137,31 @@ def onnx_session(model: Path | bytes, *, threads: int = 1) -> Any:
     return ort.InferenceSession(source, options, providers=["CPUExecutionProvider"])
 
 
+class GraphParts:
+    """Nodes and float32 initialisers of an ONNX graph being built from a converted model's
+    weights (the Keras converters of :mod:`vigcv.vision.expression` and
+    :mod:`vigcv.vision.headpose`); pass them to ``onnx.helper.make_graph``."""
+
+    def __init__(self) -> None:
+        self.nodes: list[Any] = []
+        self.inits: list[Any] = []
+
+    def const(self, name: str, value: Any) -> str:
+        """A float32 initialiser named ``name`` (an array); returns the name."""
+        import numpy as np
+        from onnx import numpy_helper
+
+        self.inits.append(numpy_helper.from_array(np.ascontiguousarray(value, np.float32), name))
+        return name
+
+    def node(self, op: str, inputs: list[str], output: str, **attrs: Any) -> str:
+        """A node with one output; returns the output's name."""
+        from onnx import helper
+
+        self.nodes.append(helper.make_node(op, inputs, [output], **attrs))
+        return output
+
+
 def onnx_model(graph: Any, *, opset: int) -> Any:
     """A checked ONNX model of a graph built in memory (IR version 8, read by onnxruntime)."""
     import onnx

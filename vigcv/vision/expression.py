@@ -24,12 +24,12 @@ import cv2
 import numpy as np
 import onnx
 import onnxruntime as ort
-from onnx import TensorProto, helper, numpy_helper
+from onnx import TensorProto, helper
 
 from vigcv.checks import require_probability
 from vigcv.config import default_config
 from vigcv.errors import ModelError
-from vigcv.models import model_path, onnx_model, onnx_session
+from vigcv.models import GraphParts, model_path, onnx_model, onnx_session
 
 CLASSES = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
 HAPPY = CLASSES.index("happy")
@@ -78,16 +78,12 @@ def build_onnx(
     Keras' ``same`` padding pads the bottom/right more when the total is odd, as ONNX's
     ``SAME_UPPER`` does; max pooling ignores padded cells in both.
     """
-    nodes: list[onnx.NodeProto] = []
-    inits: list[onnx.TensorProto] = []
-
-    def const(name: str, value: np.ndarray) -> str:
-        inits.append(numpy_helper.from_array(np.ascontiguousarray(value, np.float32), name))
-        return name
+    g = GraphParts()
+    const, node = g.const, g.node
 
     def add(op: str, inputs: list[str], output: str, **attrs: Any) -> None:
         """A windowed node (convolution, pooling) with Keras' padding of this layer."""
-        nodes.append(helper.make_node(op, inputs, [output], auto_pad=pad, **attrs))
+        node(op, inputs, output, auto_pad=pad, **attrs)
 
     out_of: dict[str, str] = {}
     pad = "VALID"
@@ -111,36 +107,32 @@ def build_onnx(
             groups = int(depth.shape[2])
             add("Conv", args, f"{name}.depth", kernel_shape=conf["kernel_size"], group=groups)
             point = const(f"{name}.pw", w["pointwise_kernel"].transpose(3, 2, 0, 1))
-            nodes.append(helper.make_node("Conv", [f"{name}.depth", point], [name]))
+            node("Conv", [f"{name}.depth", point], name)
         elif kind == "BatchNormalization":
             keys = ("gamma", "beta", "moving_mean", "moving_variance")
             stats = [const(f"{name}.{k}", w[k]) for k in keys]
-            nodes.append(
-                helper.make_node(
-                    "BatchNormalization", [inputs[0], *stats], [name], epsilon=conf["epsilon"]
-                )
-            )
+            node("BatchNormalization", [inputs[0], *stats], name, epsilon=conf["epsilon"])
         elif kind == "Activation" and conf["activation"] == "relu":
-            nodes.append(helper.make_node("Relu", inputs, [name]))
+            node("Relu", inputs, name)
         elif kind == "Activation" and conf["activation"] == "softmax":
-            nodes.append(helper.make_node("Softmax", inputs, [name], axis=1))
+            node("Softmax", inputs, name, axis=1)
         elif kind == "MaxPooling2D":
             add("MaxPool", inputs, name, kernel_shape=conf["pool_size"], strides=conf["strides"])
         elif kind == "Add":
-            nodes.append(helper.make_node("Add", inputs, [name]))
+            node("Add", inputs, name)
         elif kind == "GlobalAveragePooling2D":
-            nodes.append(helper.make_node("GlobalAveragePool", inputs, [f"{name}.pool"]))
-            nodes.append(helper.make_node("Flatten", [f"{name}.pool"], [name], axis=1))
+            node("GlobalAveragePool", inputs, f"{name}.pool")
+            node("Flatten", [f"{name}.pool"], name, axis=1)
         else:
             raise ModelError(f"expression model: unsupported Keras layer {kind} ({name})")
         out_of[name] = name
-    nodes.append(helper.make_node("Identity", [out_of[layers[-1]["config"]["name"]]], ["p"]))
+    node("Identity", [out_of[layers[-1]["config"]["name"]]], "p")
     graph = helper.make_graph(
-        nodes,
+        g.nodes,
         "mini_xception",
         [helper.make_tensor_value_info("image", TensorProto.FLOAT, ["n", 1, SIDE, SIDE])],
         [helper.make_tensor_value_info("p", TensorProto.FLOAT, ["n", len(CLASSES)])],
-        initializer=inits,
+        initializer=g.inits,
     )
     return onnx_model(graph, opset=13)
 

@@ -35,11 +35,11 @@ from typing import Any
 import cv2
 import numpy as np
 import onnx
-from onnx import TensorProto, helper, numpy_helper
+from onnx import TensorProto, helper
 
 from vigcv.checks import require_finite
 from vigcv.errors import ModelError
-from vigcv.models import model_path, onnx_model, onnx_session
+from vigcv.models import GraphParts, model_path, onnx_model, onnx_session
 
 SIDE = 224  # input side in pixels
 YAW_BINS, ANGLE_BINS = 120, 66  # 3 deg bins: yaw over -180..180, pitch and roll over -99..99
@@ -84,16 +84,8 @@ def build_onnx(names: list[str], weights: dict[str, dict[str, np.ndarray]]) -> o
     that ``multiply`` projects the block, and an ``add`` adds the block's input (the tensor after
     the previous block, or after the stem). Keras' ``same`` padding is ONNX's ``SAME_UPPER``.
     """
-    nodes: list[onnx.NodeProto] = []
-    inits: list[onnx.TensorProto] = []
-
-    def const(name: str, value: np.ndarray) -> str:
-        inits.append(numpy_helper.from_array(np.ascontiguousarray(value, np.float32), name))
-        return name
-
-    def node(op: str, inputs: list[str], output: str, **attrs: Any) -> str:
-        nodes.append(helper.make_node(op, inputs, [output], **attrs))
-        return output
+    g = GraphParts()
+    const, node = g.const, g.node
 
     cur, block_in, se_in, features = "image", "", "", ""
     projecting = False
@@ -156,14 +148,14 @@ def build_onnx(names: list[str], weights: dict[str, dict[str, np.ndarray]]) -> o
         else:
             raise ModelError(f"head pose model: unexpected layer {name}")
     graph = helper.make_graph(
-        nodes,
+        g.nodes,
         "whenet",
         [helper.make_tensor_value_info("image", TensorProto.FLOAT, ["n", 3, "h", "w"])],
         [
             helper.make_tensor_value_info(out, TensorProto.FLOAT, ["n", bins])
             for _, out, bins in HEADS
         ],
-        initializer=inits,
+        initializer=g.inits,
     )
     return onnx_model(graph, opset=13)
 
