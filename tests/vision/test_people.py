@@ -219,11 +219,19 @@ def _pair_arrays(n: int = 60) -> tuple[dict[str, np.ndarray], dict[str, np.ndarr
     return person(100.0, 80.0, 1.10), person(400.0, 60.0, 0.88)
 
 
-def _reassign(parent: dict[str, np.ndarray], child: dict[str, np.ndarray]) -> int:
+def _reassign(
+    parent: dict[str, np.ndarray], child: dict[str, np.ndarray], smooth_frames: int = 11
+) -> int:
     from vigcv.vision.extract import reassign_lone_faces
 
     return reassign_lone_faces(
-        parent, child, margin=1.0, min_frames=5, size_scale=0.15, face_scale=0.05
+        parent,
+        child,
+        margin=1.0,
+        min_frames=5,
+        size_scale=0.15,
+        face_scale=0.05,
+        smooth_frames=smooth_frames,
     )
 
 
@@ -236,6 +244,24 @@ def test_a_lone_face_at_the_childs_place_and_size_is_the_childs():
     parent["lower_face"][hug] = np.nan  # the mesh did not run there
     assert _reassign(parent, child) == 20
     assert (child["x"][hug] == 405.0).all() and np.isnan(parent["x"][hug]).all()
+
+
+def test_a_few_adult_readings_do_not_keep_the_childs_face_on_the_parent():
+    # The hug of 3dC3SQ.joke5.rep3: the toddler smiles or has a hand at her mouth, and on every
+    # fourth frame the face mesh reads adult proportions. Frame by frame those readings cut the
+    # stretch into pieces shorter than min_frames, and nothing moved; the running median of the
+    # fits moves the whole stretch.
+    parent, child = _pair_arrays()
+    hug = slice(30, 50)
+    child["detected"][hug], child["x"][hug] = 0.0, np.nan
+    # in her mother's arms, between the two usual places
+    parent["x"][hug], parent["w"][hug], parent["h"][hug] = 330.0, 58.0, 58.0
+    parent["lower_face"][hug] = np.nan
+    parent["lower_face"][30:50:4] = 1.10
+    frame_by_frame = [{k: v.copy() for k, v in person.items()} for person in (parent, child)]
+    assert _reassign(*frame_by_frame, smooth_frames=1) == 0
+    assert _reassign(parent, child) == 20
+    assert (child["x"][hug] == 330.0).all() and np.isnan(parent["x"][hug]).all()
 
 
 def test_a_lone_face_with_adult_proportions_stays_the_parents():

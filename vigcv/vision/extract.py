@@ -350,6 +350,7 @@ def reassign_lone_faces(
     min_frames: int,
     size_scale: float,
     face_scale: float,
+    smooth_frames: int = 1,
 ) -> int:
     """Give a face back to the person it looks like where only one of the two is found.
 
@@ -360,7 +361,10 @@ def reassign_lone_faces(
     ``lower_face`` proportion); a detection seen alone is scored against both profiles (centre
     distance in face widths, plus the log size ratio over ``size_scale``, plus the proportion
     difference over ``face_scale`` where the face mesh measured it), and a stretch of at least
-    ``min_frames`` frames that fits the other person better by ``margin`` moves to them. Where
+    ``min_frames`` frames that fits the other person better by ``margin`` moves to them, the
+    difference taken as a running median over ``smooth_frames`` (one frame's proportion reading
+    is noisy: a smile or a hand at the mouth makes a toddler's face read adult on single frames,
+    and before the median those frames split the stretch into pieces too short to move). Where
     both are found and each fits the other's profile better by ``margin`` in all, the two
     tracks crossed over and are swapped back.
 
@@ -413,9 +417,9 @@ def reassign_lone_faces(
         # follows one face between detections).
         alone = ~np.isnan(a["x"]) & ~(b["detected"] >= 1.0)
         lf = a["lower_face"]
-        better = alone & (
-            cost(other, cx[me], size[me], lf) + margin < cost(me, cx[me], size[me], lf)
-        )
+        gain = cost(me, cx[me], size[me], lf) - cost(other, cx[me], size[me], lf)
+        gain = running_median(np.where(alone, gain, np.nan), smooth_frames)
+        better = alone & (gain > margin)
         for start, stop in true_runs(better):
             if stop - start < min_frames:
                 continue
@@ -634,6 +638,7 @@ def _assemble(
             min_frames=max(1, round(float(vc["unswap_min_s"] * fps))),
             size_scale=float(vc["role_size_scale"]),
             face_scale=float(vc["role_face_scale"]),
+            smooth_frames=max(1, round(float(vc["lone_face_smooth_s"] * fps))),
         )
     focal = vc["focal_factor"] * scan.width
     centre = (0.5 * scan.width, 0.5 * scan.height)
