@@ -14,7 +14,8 @@ Usage: ``.venv/bin/python scripts/bench_audio.py [--eval DIR] [--conditions] [--
 (``--conditions`` adds the same recordings made far (-45 dBFS of speech), close (-15 dBFS), noisy
 (pink room noise at 10 dB SNR), reverberant (RT60 0.5 s) and combined, with the same reference
 (:mod:`vigcv.evaluation.conditions`); ``--loo`` chooses ``[audio] min_silence_s`` (the pause
-that splits speech) on one recording's conditions and scores it on the other's, both ways;
+that splits speech), then ``edge_snr_fraction`` (how much of the speech-to-floor distance a
+segment edge must clear), on one recording's conditions and scores it on the other's, both ways;
 ``--recut`` re-lays each recording's single-speaker stretches with gaps of known length, overlaps
 included (:func:`vigcv.evaluation.conditions.recut`), as recorded and far+noise+reverb, and
 adds how far the measured switch latencies are from the known ones;
@@ -171,9 +172,10 @@ def bench_recut(eval_dir: Path, config: dict) -> None:
                     )
 
 
-def bench_loo(eval_dir: Path, config: dict, grid: tuple[float, ...]) -> None:
-    """``[audio] min_silence_s`` chosen on one recording (its worst condition's VAD F1), scored
-    on the other; the held-out figures are the headline."""
+def bench_loo(eval_dir: Path, config: dict, key: str, grid: tuple[float, ...]) -> None:
+    """``[audio] key`` (``min_silence_s``, ``edge_snr_fraction``) chosen on one recording (its
+    worst condition's VAD F1, ties to the smaller value), scored on the other; the held-out
+    figures are the headline."""
     import copy
 
     recordings = _recordings(eval_dir)
@@ -181,23 +183,23 @@ def bench_loo(eval_dir: Path, config: dict, grid: tuple[float, ...]) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for value in grid:
             cfg = copy.deepcopy(config)
-            cfg["audio"]["min_silence_s"] = value
+            cfg["audio"][key] = value
             for name, audio, ref in recordings:
                 table[name, value] = [
                     score_condition(audio, ref, c, cfg, Path(tmp)) for c in CONDITIONS
                 ]
     names = [name for name, _, _ in recordings]
-    print("\nmin_silence_s grid: worst / mean VAD F1 over the conditions")
+    print(f"\n{key} grid: worst / mean VAD F1 over the conditions")
     for value in grid:
         cells = [table[n, value] for n in names]
         print(
-            f"  {value:5.2f} s  "
+            f"  {value:5.2f}  "
             + "  ".join(
                 f"{n}: {min(r['vad_f1'] for r in c):.3f} / {np.mean([r['vad_f1'] for r in c]):.3f}"
                 for n, c in zip(names, cells, strict=True)
             )
         )
-    print("\nleave-one-recording-out (chosen on one, scored on the other):")
+    print(f"\nleave-one-recording-out, {key} (chosen on one, scored on the other):")
     head = f"{'scored':<8} {'chosen':>7} {'condition':<18} {'VAD F1':>7} {'DER':>6} {'JER':>6}"
     print(head + f" {'chg F1':>7} {'CPU RTF':>8}")
     for held in names:
@@ -326,7 +328,8 @@ def main() -> None:
         if args.conditions:
             bench_conditions(args.eval, config)
         if args.loo:
-            bench_loo(args.eval, config, grid=(0.15, 0.3, 0.5, 0.8))
+            bench_loo(args.eval, config, "min_silence_s", grid=(0.15, 0.3, 0.5, 0.8))
+            bench_loo(args.eval, config, "edge_snr_fraction", grid=(0.1, 0.15, 0.2, 0.25, 0.3, 1.0))
         if args.recut:
             bench_recut(args.eval, config)
     else:

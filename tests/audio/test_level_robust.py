@@ -14,6 +14,7 @@ import pytest
 import soundfile as sf
 
 from vigcv.audio import extract_audio
+from vigcv.audio.extract import edge_margin_db
 from vigcv.audio.vad import frame_db, level_gain
 from vigcv.evaluation.conditions import Condition, degrade, pink_noise, speech_samples
 from vigcv.evaluation.speech import vad_f1
@@ -78,6 +79,46 @@ def test_speech_found_at_every_level_and_in_noise(dialogue, tmp_path, config, co
     degraded = degrade(audio, rate=RATE, speech=speech, condition=condition, seed=3)
     got = vad_f1(reference, found(degraded, tmp_path, config, "x"), duration=audio.size / RATE)
     assert got["f1"] >= 0.9, got
+
+
+@pytest.mark.parametrize("snr_db", [10.0, 5.0])
+def test_speech_edges_are_kept_in_room_noise(dialogue, tmp_path, config, snr_db):
+    # the quiet-edge trim's margin above the noise floor is a share of the recording's own
+    # speech-to-floor distance: a fixed 10 dB cut speech off every edge at these SNRs (recall
+    # 0.93 at 10 dB, 0.86 at 5 dB)
+    audio, reference = dialogue
+    speech = speech_samples(reference, n=audio.size, rate=RATE)
+    condition = Condition("noise", level_dbfs=-30.0, snr_db=snr_db)
+    noisy = degrade(audio, rate=RATE, speech=speech, condition=condition, seed=3)
+    got = vad_f1(reference, found(noisy, tmp_path, config, "n"), duration=audio.size / RATE)
+    assert got["recall"] >= 0.95, got
+    assert got["precision"] >= 0.93, got
+
+
+def test_quiet_room_speech_edges_are_still_trimmed(dialogue, tmp_path, config):
+    # room noise 40 dB below the speech: the margin stays large enough that the trim still cuts
+    # Silero's late ends (at least 0.1 s over the six phrases) and keeps the speech
+    audio, reference = dialogue
+    speech = speech_samples(reference, n=audio.size, rate=RATE)
+    condition = Condition("quiet room", level_dbfs=-30.0, snr_db=40.0)
+    quiet = degrade(audio, rate=RATE, speech=speech, condition=condition, seed=3)
+    untrimmed = {**config, "audio": {**config["audio"], "edge_trim_s": 0.0}}
+    got = found(quiet, tmp_path, config, "q")
+    loose = found(quiet, tmp_path, untrimmed, "u")
+    assert (got["end"] - got["start"]).sum() < (loose["end"] - loose["start"]).sum() - 0.1
+    assert vad_f1(reference, got, duration=audio.size / RATE)["recall"] >= 0.97
+
+
+def test_edge_margin_is_a_share_of_the_speech_to_floor_distance():
+    # 90% of frames at a -60 dB floor, 10% speech at -20: 40 dB apart, 0.15 of it is 6 dB
+    clean = np.concatenate([np.full(90, -60.0), np.full(10, -20.0)])
+    assert edge_margin_db(clean, min_db=10.0, snr_fraction=0.15) == pytest.approx(6.0)
+    assert edge_margin_db(clean, min_db=5.0, snr_fraction=0.15) == pytest.approx(5.0)
+    # noise 16 dB below the speech: the margin shrinks with it
+    noisy = np.concatenate([np.full(90, -36.0), np.full(10, -20.0)])
+    assert edge_margin_db(noisy, min_db=10.0, snr_fraction=0.15) == pytest.approx(2.4)
+    assert edge_margin_db(noisy, min_db=10.0, snr_fraction=1.0) == pytest.approx(10.0)
+    assert edge_margin_db(np.zeros(0), min_db=10.0, snr_fraction=0.15) == 10.0
 
 
 def test_the_same_file_at_two_levels_gives_the_same_segments(dialogue, tmp_path, config):

@@ -26,7 +26,7 @@ from vigcv.io import iter_audio, probe
 from vigcv.models import load_manifest
 from vigcv.types import SEGMENT_COLUMNS, TURN_COLUMNS, Segment, SpeechTrack
 
-AUDIO_VERSION = "3"
+AUDIO_VERSION = "4"
 RATE = 16000
 
 
@@ -116,7 +116,12 @@ def extract_audio(
         min_silence_s=cfg["min_silence_s"],
     )
     segments = trim_quiet_edges(
-        segments, frames, min_db=cfg["edge_db"], most_s=cfg["edge_trim_s"], pad_s=cfg["vad_pad_s"]
+        segments,
+        frames,
+        min_db=cfg["edge_db"],
+        most_s=cfg["edge_trim_s"],
+        pad_s=cfg["vad_pad_s"],
+        snr_fraction=cfg["edge_snr_fraction"],
     )
     table = speaker_segments(frames, segments, config=cfg)
     manifest = load_manifest()
@@ -152,16 +157,23 @@ def trim_quiet_edges(
     min_db: float,
     most_s: float,
     pad_s: float,
+    snr_fraction: float = np.inf,
 ) -> list[Segment]:
     """Cut the quiet ends off speech segments, then pad them by ``pad_s``.
 
     Silero's probability rises a little early and falls about 0.1 s late; frames at a segment's
     start or end that are less than ``min_db`` above the noise floor are cut, at most ``most_s``
     seconds per side, so turn latencies are measured from the voice itself.
+
+    The margin is at most ``snr_fraction`` of the recording's own speech-to-floor distance (the
+    95th minus the 10th percentile of frame loudness, :func:`edge_margin_db`): in room noise at
+    10 dB SNR that distance is about 17 dB, so a fixed 10 dB margin would cut speech Silero is
+    sure of (``scripts/bench_audio.py --conditions``).
     """
     if frames.db.size == 0:
         return segments
-    loud = frames.db >= float(np.percentile(frames.db, 10)) + min_db
+    margin = edge_margin_db(frames.db, min_db=min_db, snr_fraction=snr_fraction)
+    loud = frames.db >= float(np.percentile(frames.db, 10)) + margin
     t = frames.times
     out: list[Segment] = []
     for seg in segments:
@@ -173,6 +185,18 @@ def trim_quiet_edges(
         lo = out[-1].end if out else 0.0
         out.append(Segment(max(lo, start - pad_s), max(max(lo, start - pad_s), end + pad_s)))
     return [s for s in out if s.duration > 0]
+
+
+def edge_margin_db(db: np.ndarray, *, min_db: float, snr_fraction: float) -> float:
+    """How far above the noise floor a segment edge must be to be kept, dB.
+
+    ``min(min_db, snr_fraction * (p95 - p10))`` of the frame loudness ``db`` (dB): the fixed
+    margin, or a share of the recording's speech-to-floor distance when that is smaller (noise).
+    """
+    if db.size == 0:
+        return float(min_db)
+    span = float(np.percentile(db, 95) - np.percentile(db, 10))
+    return float(min(min_db, snr_fraction * max(span, 0.0)))
 
 
 def vocalisation(
