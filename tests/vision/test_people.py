@@ -264,6 +264,37 @@ def test_a_few_adult_readings_do_not_keep_the_childs_face_on_the_parent():
     assert (child["x"][hug] == 330.0).all() and np.isnan(parent["x"][hug]).all()
 
 
+def test_a_box_that_is_no_face_does_not_keep_the_childs_face_on_the_parent():
+    # The same hug a second later: the parent's track holds the toddler's face, the child's
+    # track a box on her hand that neither face model takes for a face. The hand box does not
+    # count as the child found; her face moves to her, and the hand box is dropped.
+    parent, child = _pair_arrays()
+    hug = slice(30, 50)
+    parent["x"][hug], parent["w"][hug], parent["h"][hug] = 330.0, 58.0, 58.0
+    parent["lower_face"][hug] = np.nan
+    child["x"][hug], child["w"][hug], child["h"][hug] = 420.0, 25.0, 25.0
+    from vigcv.vision.extract import reassign_lone_faces
+
+    hand = np.zeros(60, dtype=bool)
+    hand[hug] = True
+    nobody = np.zeros(60, dtype=bool)
+    kept = [{k: v.copy() for k, v in person.items()} for person in (parent, child)]
+    assert _reassign(*kept) == 0  # both "found": nothing moves
+    moved = reassign_lone_faces(
+        parent,
+        child,
+        margin=1.0,
+        min_frames=5,
+        size_scale=0.15,
+        face_scale=0.05,
+        smooth_frames=11,
+        no_face=(nobody, hand),
+    )
+    assert moved == 20
+    assert (child["x"][hug] == 330.0).all()
+    assert np.isnan(parent["x"][hug]).all() and (parent["visible"][hug] == 0).all()
+
+
 def test_a_lone_face_with_adult_proportions_stays_the_parents():
     # The parent bends over the child (at the child's place), whose face is hidden: the face
     # mesh reads adult proportions, so the face stays the parent's.

@@ -289,6 +289,20 @@ def swap_frames(a: dict[str, np.ndarray], b: dict[str, np.ndarray], start: int, 
             b[key][start:stop] = mine
 
 
+def clear_frames(a: dict[str, np.ndarray], start: int, stop: int) -> None:
+    """Make one person absent in frames ``start:stop`` (in place): no box, no measurement."""
+    n = a["x"].shape
+    for key, values in a.items():
+        if np.shape(values) != n:
+            continue
+        if values.dtype.kind == "f":
+            values[start:stop] = 0.0 if key in ("visible", "detected", "landmarks_ok") else np.nan
+        elif values.dtype.kind == "b":
+            values[start:stop] = False
+        elif values.dtype.kind == "U":
+            values[start:stop] = ""
+
+
 def unswap_identities(
     parent: dict[str, np.ndarray],
     child: dict[str, np.ndarray],
@@ -351,6 +365,7 @@ def reassign_lone_faces(
     size_scale: float,
     face_scale: float,
     smooth_frames: int = 1,
+    no_face: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> int:
     """Give a face back to the person it looks like where only one of the two is found.
 
@@ -364,7 +379,11 @@ def reassign_lone_faces(
     ``min_frames`` frames that fits the other person better by ``margin`` moves to them, the
     difference taken as a running median over ``smooth_frames`` (one frame's proportion reading
     is noisy: a smile or a hand at the mouth makes a toddler's face read adult on single frames,
-    and before the median those frames split the stretch into pieces too short to move). Where
+    and before the median those frames split the stretch into pieces too short to move). A box
+    that ``no_face`` marks as no face (neither face model sure of it: in the same hug the
+    child's track sat on her hand while the mother's held her face) does not count as its
+    person found, and where the face that is found moves to that person, the box is dropped.
+    Where
     both are found and each fits the other's profile better by ``margin`` in all, the two
     tracks crossed over and are swapped back.
 
@@ -413,9 +432,10 @@ def reassign_lone_faces(
         moved += stop - start
     for me, other in ((0, 1), (1, 0)):
         a, b = arrays[me], arrays[other]
+        not_face = np.zeros(a["x"].shape, dtype=bool) if no_face is None else no_face[other]
         # Where only this face is found (its box filled over short gaps counts: the tracker
         # follows one face between detections).
-        alone = ~np.isnan(a["x"]) & ~(b["detected"] >= 1.0)
+        alone = ~np.isnan(a["x"]) & (~(b["detected"] >= 1.0) | not_face)
         lf = a["lower_face"]
         gain = cost(me, cx[me], size[me], lf) - cost(other, cx[me], size[me], lf)
         gain = running_median(np.where(alone, gain, np.nan), smooth_frames)
@@ -423,7 +443,10 @@ def reassign_lone_faces(
         for start, stop in true_runs(better):
             if stop - start < min_frames:
                 continue
+            dropped = not_face[start:stop] & ~np.isnan(b["x"][start:stop])
             swap_frames(a, b, start, stop)
+            for first, last in true_runs(dropped):
+                clear_frames(a, start + first, start + last)
             moved += stop - start
     return moved
 
@@ -631,6 +654,12 @@ def _assemble(
             gap_frames=round(float(vc["unswap_gap_s"] * fps)),
         )
     if roles.child >= 0 and vc["lone_face_margin"] > 0:
+        with np.errstate(invalid="ignore"):  # NaN evidence (an old scan) marks nothing
+            no_face = tuple(
+                person_face_evidence(people[k], vc, fps, "presence" in scan.faces)
+                < float(vc["face_min"])
+                for k in (roles.parent, roles.child)
+            )
         reassign_lone_faces(
             people[roles.parent],
             people[roles.child],
@@ -639,6 +668,7 @@ def _assemble(
             size_scale=float(vc["role_size_scale"]),
             face_scale=float(vc["role_face_scale"]),
             smooth_frames=max(1, round(float(vc["lone_face_smooth_s"] * fps))),
+            no_face=(no_face[0], no_face[1]),
         )
     focal = vc["focal_factor"] * scan.width
     centre = (0.5 * scan.width, 0.5 * scan.height)
