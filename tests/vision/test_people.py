@@ -220,7 +220,10 @@ def _pair_arrays(n: int = 60) -> tuple[dict[str, np.ndarray], dict[str, np.ndarr
 
 
 def _reassign(
-    parent: dict[str, np.ndarray], child: dict[str, np.ndarray], smooth_frames: int = 11
+    parent: dict[str, np.ndarray],
+    child: dict[str, np.ndarray],
+    smooth_frames: int = 11,
+    no_face: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> int:
     from vigcv.vision.extract import reassign_lone_faces
 
@@ -232,6 +235,7 @@ def _reassign(
         size_scale=0.15,
         face_scale=0.05,
         smooth_frames=smooth_frames,
+        no_face=no_face,
     )
 
 
@@ -273,24 +277,11 @@ def test_a_box_that_is_no_face_does_not_keep_the_childs_face_on_the_parent():
     parent["x"][hug], parent["w"][hug], parent["h"][hug] = 330.0, 58.0, 58.0
     parent["lower_face"][hug] = np.nan
     child["x"][hug], child["w"][hug], child["h"][hug] = 420.0, 25.0, 25.0
-    from vigcv.vision.extract import reassign_lone_faces
-
     hand = np.zeros(60, dtype=bool)
     hand[hug] = True
-    nobody = np.zeros(60, dtype=bool)
     kept = [{k: v.copy() for k, v in person.items()} for person in (parent, child)]
     assert _reassign(*kept) == 0  # both "found": nothing moves
-    moved = reassign_lone_faces(
-        parent,
-        child,
-        margin=1.0,
-        min_frames=5,
-        size_scale=0.15,
-        face_scale=0.05,
-        smooth_frames=11,
-        no_face=(nobody, hand),
-    )
-    assert moved == 20
+    assert _reassign(parent, child, no_face=(np.zeros(60, dtype=bool), hand)) == 20
     assert (child["x"][hug] == 330.0).all()
     assert np.isnan(parent["x"][hug]).all() and (parent["visible"][hug] == 0).all()
 
