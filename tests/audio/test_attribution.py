@@ -174,14 +174,16 @@ def test_a_narrow_face_decision_yields_to_a_clear_voice_cluster(config):
     assert got["evidence"].iloc[7] == "voice"
 
 
-def _child_pitched_track(spans: list[tuple[float, float]]) -> SpeechTrack:
-    """One voice cluster whose pitch calls it a child (a parent's baby talk sounds like this)."""
+def _child_pitched_track(spans: list[tuple[float, float]], pitch: float = 420.0) -> SpeechTrack:
+    """One voice cluster whose pitch calls it a child (a parent's baby talk sounds like this),
+    or an adult below ``child_pitch_hz``."""
     times = np.arange(0, 10, 0.032) + 0.016
     vad = np.zeros(times.size)
     rows = []
+    guess = "child" if pitch >= 300.0 else "adult"
     for start, end in spans:
         vad[(times >= start) & (times < end)] = 0.95
-        rows.append((start, end, "A", 0.9, "A", 420.0, "child"))
+        rows.append((start, end, "A", 0.9, "A", pitch, guess))
     columns = ["start", "end", "speaker", "confidence", "cluster", "pitch_hz", "role_guess"]
     return SpeechTrack(times, vad, pd.DataFrame(rows, columns=columns), SpeechTrack.empty().turns)
 
@@ -232,3 +234,36 @@ def test_faces_lean_overrules_pitch_and_conflicts_with_faces_elsewhere():
     child_hidden = np.array([0.1, np.nan])
     assert _combine(child_hidden, "child", "pitch", half=0.25) is None  # the voice stands
     assert _combine(child_hidden, "parent", "face", half=0.25) == ("unknown", "none")
+
+
+@pytest.mark.parametrize("pitch, expected", [(600.0, "unknown"), (250.0, "parent")])
+def test_pitch_names_nobody_where_the_parent_is_seen_speaking_high(rng, config, pitch, expected):
+    """The 6c6MZQ session: the mother is seen speaking once (0.7 s, too little for the faces to
+    name her voice cluster) in the high voice pitch calls a child's. Where nobody is seen, her
+    other speech is not given to the child by pitch: unknown. With an adult's pitch the same
+    scene names the parent (pitch agrees with what was seen)."""
+    t = np.arange(0, 10, 0.1)
+    mouths = {"parent": talking_mouth(t, [(5, 5.7)], rng), "child": np.full(t.size, 0.04)}
+    frames = _hide(_hide(hand_frames(mouths, t), "parent", 0.0, 3.0), "child", 0.0, 3.0)
+    track = _child_pitched_track([(1, 2), (5, 5.7)], pitch=pitch)
+    got = attribute_speakers(track, frames, config=config).segments
+    assert got["evidence"].iloc[1] == "face" and got["speaker"].iloc[1] == "parent"
+    assert got["speaker"].iloc[0] == expected
+
+
+def test_pitch_is_checked_against_the_speech_the_faces_attributed(config):
+    from vigcv.audio.attribution import pitch_tells_roles
+
+    def seg(parent_hz: float, child_hz: float) -> pd.DataFrame:
+        return pd.DataFrame(
+            {"start": [0.0, 2.0], "end": [1.0, 3.0], "pitch_hz": [parent_hz, child_hz]}
+        )
+
+    face = np.array(["face", "face"])
+    who = np.array(["parent", "child"])
+    cfg = config["audio"]
+    assert pitch_tells_roles(seg(220.0, 420.0), who, face, cfg)  # as pitch expects
+    assert not pitch_tells_roles(seg(450.0, 520.0), who, face, cfg)  # baby talk
+    assert not pitch_tells_roles(seg(220.0, 260.0), who, face, cfg)  # a low-voiced child
+    assert not pitch_tells_roles(seg(330.0, 310.0), who, face, cfg)  # the parent higher
+    assert pitch_tells_roles(seg(450.0, 520.0), who, np.array(["voice", "voice"]), cfg)

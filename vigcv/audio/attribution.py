@@ -335,15 +335,43 @@ def _cluster_roles(
             if shares[role] >= cfg["av_cluster_share"]:
                 roles[str(c)] = (role, float(shares[role]), "face")
     taken = {r for r, _, _ in roles.values()}
+    trusted = pitch_tells_roles(seg, speaker, evidence, cfg)
     by_time = seg.assign(d=duration).groupby("cluster")["d"].sum().sort_values(ascending=False)
     for c in by_time.index:
         if str(c) in roles:
             continue
         guess = str(seg.loc[seg["cluster"] == c, "role_guess"].iloc[0])
-        role = {"adult": "parent", "child": "child"}.get(guess, "unknown")
+        role = {"adult": "parent", "child": "child"}.get(guess, "unknown") if trusted else "unknown"
         if role in taken:
             role = "other" if role == "parent" else role
         roles[str(c)] = (role, 0.6 if role != "unknown" else 0.0, "pitch")
         if role in ROLES:
             taken.add(role)
     return roles
+
+
+def pitch_tells_roles(
+    seg: pd.DataFrame, speaker: np.ndarray, evidence: np.ndarray, cfg: dict[str, Any]
+) -> bool:
+    """Whether pitch may name a voice cluster's role in this session.
+
+    Checked against the session's own speech that moving mouths attributed (at least
+    ``pitch_check_min_s`` seconds with a pitch for a person to count): where the parent was seen
+    speaking at a median pitch at or above ``child_pitch_hz`` (baby talk; the development mothers
+    speak higher than their toddlers), the child below it, or the parent no lower than the
+    child, a high voice is no sign of the child here, and a cluster's role from pitch alone is
+    ``unknown``. True where the faces show nothing either way.
+    """
+    if "pitch_hz" not in seg:
+        return True
+    pitch = seg["pitch_hz"].to_numpy(float)
+    duration = (seg["end"] - seg["start"]).to_numpy(float)
+    limit = float(cfg["child_pitch_hz"])
+    seen: dict[str, float] = {}
+    for role in ROLES:
+        mine = (evidence == "face") & (speaker == role) & np.isfinite(pitch)
+        if duration[mine].sum() >= float(cfg["pitch_check_min_s"]):
+            seen[role] = float(np.median(pitch[mine]))
+    if seen.get("parent", 0.0) >= limit or seen.get("child", np.inf) < limit:
+        return False
+    return not ("parent" in seen and "child" in seen and seen["parent"] >= seen["child"])
