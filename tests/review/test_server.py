@@ -291,11 +291,22 @@ def test_an_out_folder_with_only_failed_sessions_still_opens(tmp_path: Path) -> 
     assert (out / "reviews.sqlite").is_file()
 
 
-def test_stopping_names_the_real_database_and_the_link_is_called_private(out_dir: Path) -> None:
+def _ignore_interrupts() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+# "ignored": started with Ctrl+C ignored, as a shell starts a job in the background (Python then
+# raises no KeyboardInterrupt unless the command asks for it; before it did, the page never
+# stopped)
+@pytest.mark.parametrize("interrupts", ["default", "ignored"])
+def test_stopping_names_the_real_database_and_the_link_is_called_private(
+    out_dir: Path, interrupts: str
+) -> None:
     env = dict(os.environ, COLUMNS="200", NO_COLOR="1")
     proc = subprocess.Popen(
         [sys.executable, "-m", "vigcv.cli", "review", str(out_dir), "--no-browser"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+        preexec_fn=_ignore_interrupts if interrupts == "ignored" else None,
     )  # fmt: skip
     try:
         assert proc.stdout is not None

@@ -65,6 +65,13 @@ def review(
             webbrowser.open(server.url, new=2)
         except Exception:
             console.print("Could not open a browser; open the address above yourself.")
+    # Ctrl+C stops the page even where the shell started this process with interrupts ignored
+    # (a job started in the background inherits SIGINT ignored, and Python then leaves it so).
+    import signal
+    import threading
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         server.serve_forever()
     except KeyboardInterrupt:
