@@ -372,6 +372,9 @@ def pitch_tells_roles(
         mine = (evidence == "face") & (speaker == role) & np.isfinite(pitch)
         if duration[mine].sum() >= float(cfg["pitch_check_min_s"]):
             seen[role] = float(np.median(pitch[mine]))
-    if seen.get("parent", 0.0) >= limit or seen.get("child", np.inf) < limit:
-        return False
-    return not ("parent" in seen and "child" in seen and seen["parent"] >= seen["child"])
+    parent, child = seen.get("parent"), seen.get("child")
+    if parent is not None and parent >= limit:
+        return False  # the parent speaks in a child's range
+    if child is not None and child < limit:
+        return False  # the child speaks in an adult's range
+    return parent is None or child is None or parent < child

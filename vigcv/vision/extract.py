@@ -383,8 +383,7 @@ def reassign_lone_faces(
     that ``no_face`` marks as no face (neither face model sure of it: in the same hug the
     child's track sat on her hand while the mother's held her face) does not count as its
     person found, and where the face that is found moves to that person, the box is dropped.
-    Where
-    both are found and each fits the other's profile better by ``margin`` in all, the two
+    Where both are found and each fits the other's profile better by ``margin`` in all, the two
     tracks crossed over and are swapped back.
 
     Parameters
@@ -654,12 +653,12 @@ def _assemble(
             gap_frames=round(float(vc["unswap_gap_s"] * fps)),
         )
     if roles.child >= 0 and vc["lone_face_margin"] > 0:
-        with np.errstate(invalid="ignore"):  # NaN evidence (an old scan) marks nothing
-            no_face = tuple(
-                person_face_evidence(people[k], vc, fps, "presence" in scan.faces)
-                < float(vc["face_min"])
-                for k in (roles.parent, roles.child)
-            )
+
+        def not_a_face(k: int) -> np.ndarray:
+            evidence = person_face_evidence(people[k], vc, fps, "presence" in scan.faces)
+            with np.errstate(invalid="ignore"):  # NaN evidence (an old scan) marks nothing
+                return evidence < float(vc["face_min"])
+
         reassign_lone_faces(
             people[roles.parent],
             people[roles.child],
@@ -668,7 +667,7 @@ def _assemble(
             size_scale=float(vc["role_size_scale"]),
             face_scale=float(vc["role_face_scale"]),
             smooth_frames=max(1, round(float(vc["lone_face_smooth_s"] * fps))),
-            no_face=(no_face[0], no_face[1]),
+            no_face=(not_a_face(roles.parent), not_a_face(roles.child)),
         )
     focal = vc["focal_factor"] * scan.width
     centre = (0.5 * scan.width, 0.5 * scan.height)
