@@ -296,6 +296,60 @@ def test_a_lone_face_with_adult_proportions_stays_the_parents():
     assert _reassign(parent, child) == 0
 
 
+def _reclaim(parent: dict[str, np.ndarray], child: dict[str, np.ndarray]) -> int:
+    from vigcv.vision.extract import reclaim_handed_over_faces
+
+    return reclaim_handed_over_faces(
+        parent, child, max_frames=15, gap_frames=3, size_scale=0.15, face_scale=0.05
+    )
+
+
+def test_a_face_passed_to_the_other_track_for_a_moment_goes_back():
+    # The hug of 3dC3SQ.joke5.rep3 at 29 s: the toddler's face (in her mother's arms, x 330)
+    # is on her own track, then for three frames on her mother's while her own track jumps to
+    # the print of her shirt (x 420, lower down), then back on hers.
+    parent, child = _pair_arrays()
+    parent["detected"][20:], parent["x"][20:] = 0.0, np.nan  # the mother's face is hidden
+    child["x"][20:] = 330.0
+    moment = slice(30, 33)
+    parent["detected"][moment], parent["x"][moment] = 1.0, 333.0
+    parent["w"][moment] = parent["h"][moment] = 60.0
+    parent["lower_face"][moment] = np.nan
+    child["x"][moment], child["y"][moment] = 420.0, 160.0
+    assert _reclaim(parent, child) == 3
+    assert (child["x"][moment] == 333.0).all()  # her face is hers
+    assert np.isnan(parent["x"][moment]).all()  # and the shirt is no one's
+    assert (parent["visible"][moment] == 0).all()
+
+
+def test_a_face_the_other_track_took_after_jumping_to_it_goes_back():
+    # The same hug at 26.5 s: the mother's track, lost, finds a face again a long way from where
+    # it was (the toddler's face), keeps it for a second and the toddler's track takes it over.
+    parent, child = _pair_arrays()
+    parent["detected"][22:30], parent["x"][22:30] = 0.0, np.nan
+    parent["detected"][38:], parent["x"][38:] = 0.0, np.nan
+    child["detected"][22:38], child["x"][22:38] = 0.0, np.nan  # the toddler not found ...
+    child["x"][38:] = 336.0  # ... then her face on her track
+    parent["x"][30:38], parent["w"][30:38], parent["h"][30:38] = 330.0, 58.0, 58.0
+    parent["lower_face"][30:38] = np.nan
+    assert _reclaim(parent, child) == 8
+    assert (child["x"][30:38] == 330.0).all() and np.isnan(parent["x"][30:]).all()
+    assert (parent["x"][:22] == 100.0).all()  # the mother's own face before stays hers
+
+
+def test_a_face_that_fits_its_own_track_stays_there():
+    # A short run of the mother's own face (found again after 0.8 s), then the child's track
+    # jumps onto it for three frames: the mother's run fits her place and size and stays hers;
+    # the three frames are hers too.
+    parent, child = _pair_arrays()
+    parent["detected"][22:30], parent["x"][22:30] = 0.0, np.nan
+    parent["detected"][38:], parent["x"][38:] = 0.0, np.nan
+    child["x"][38:41], child["w"][38:41], child["h"][38:41] = 104.0, 80.0, 80.0
+    assert _reclaim(parent, child) == 3
+    assert (parent["x"][30:41] == np.r_[np.full(8, 100.0), np.full(3, 104.0)]).all()
+    assert np.isnan(child["x"][38:41]).all() and (child["x"][41:] == 400.0).all()
+
+
 def test_crossed_tracks_are_swapped_back():
     parent, child = _pair_arrays()
     crossed = slice(20, 30)

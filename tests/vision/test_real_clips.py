@@ -87,8 +87,22 @@ def test_identities_hold_through_hugs(shared_eval):
     pcx = (parent["x"] + parent["w"] / 2).to_numpy()
     ccx = (child["x"] + child["w"] / 2).to_numpy()
     both = ~np.isnan(pcx) & ~np.isnan(ccx)
-    assert both.sum() >= 200
+    assert both.sum() >= 180  # 195: a toddler's face and the print of her shirt are not both
     assert np.mean(pcx[both] < ccx[both]) >= 0.98  # the parent sits on the left
+    # The long hug (26-39 s): the coders see the toddler and not her mother (hidden behind her
+    # hair) on 21 labelled frames. The mother's track held the toddler's face on 14 of them
+    # (first count, 0.5 s grid), 5 after the lone-face rule and the face check, and now 2 (at
+    # 26 s a box drifting from the mother's head to the toddler's between two detections, at
+    # 32.5 s the mother's own hair).
+    labels = read_labels(path.with_name("labels") / (path.stem + ".json"))
+    hug = labels[(labels["t"] >= 26) & (labels["t"] <= 39)]
+    hug = hug[(hug["child_visible"] == 1) & (hug["parent_visible"] == 0)]
+    t = hug["t"].to_numpy()
+    assert t.size >= 20
+    mother = np.isfinite(values_at(parent, t, "x", tolerance_s=0.25))
+    toddler = np.isfinite(values_at(child, t, "x", tolerance_s=0.25))
+    assert mother.sum() <= 2
+    assert toddler.mean() >= 0.9
 
 
 def test_smiles_of_a_profile_face_are_read(shared_eval):

@@ -8,6 +8,7 @@ filled, and per-person and per-dyad signals computed.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -356,6 +357,42 @@ def unswap_identities(
     return swapped
 
 
+def _profile_costs(
+    parent: dict[str, np.ndarray],
+    child: dict[str, np.ndarray],
+    *,
+    size_scale: float,
+    face_scale: float,
+) -> Callable[[int, np.ndarray, np.ndarray, np.ndarray], np.ndarray] | None:
+    """How badly boxes fit each person's profile (None with fewer than 10 frames of both).
+
+    The profile is the person's median centre, face size and ``lower_face`` proportion over
+    the frames where both faces are detected; ``cost(k, x, size, lower_face)`` is the centre
+    distance in face widths, plus the log size ratio over ``size_scale``, plus the proportion
+    difference over ``face_scale`` where measured.
+    """
+    both = (parent["detected"] >= 1.0) & (child["detected"] >= 1.0)
+    if both.sum() < 10:
+        return None
+    profile = []
+    for a in (parent, child):
+        lower = a["lower_face"][both]
+        profile.append(
+            (
+                float(np.median(a["x"][both] + 0.5 * a["w"][both])),
+                float(np.median(np.sqrt(np.abs(a["w"][both] * a["h"][both])))),
+                float(np.nanmedian(lower)) if np.any(~np.isnan(lower)) else np.nan,
+            )
+        )
+
+    def cost(k: int, x: np.ndarray, s: np.ndarray, lf: np.ndarray) -> np.ndarray:
+        px, ps, plf = profile[k]
+        c = np.abs(x - px) / ps + np.abs(np.log(s / ps)) / size_scale
+        return c + np.nan_to_num(np.abs(lf - plf) / face_scale, nan=0.0)
+
+    return cost
+
+
 def reassign_lone_faces(
     parent: dict[str, np.ndarray],
     child: dict[str, np.ndarray],
@@ -397,26 +434,12 @@ def reassign_lone_faces(
         Number of frames moved.
     """
     both = (parent["detected"] >= 1.0) & (child["detected"] >= 1.0)
-    if both.sum() < 10:
+    cost = _profile_costs(parent, child, size_scale=size_scale, face_scale=face_scale)
+    if cost is None:
         return 0
     arrays = (parent, child)
     cx = [a["x"] + 0.5 * a["w"] for a in arrays]
     size = [np.sqrt(np.abs(a["w"] * a["h"])) for a in arrays]
-    profile = [
-        (
-            float(np.median(cx[k][both])),
-            float(np.median(size[k][both])),
-            float(np.nanmedian(a["lower_face"][both]))
-            if np.any(~np.isnan(a["lower_face"][both]))
-            else np.nan,
-        )
-        for k, a in enumerate(arrays)
-    ]
-
-    def cost(k: int, x: np.ndarray, s: np.ndarray, lf: np.ndarray) -> np.ndarray:
-        px, ps, plf = profile[k]
-        c = np.abs(x - px) / ps + np.abs(np.log(s / ps)) / size_scale
-        return c + np.nan_to_num(np.abs(lf - plf) / face_scale, nan=0.0)
 
     moved = 0
     # Both found, each fitting the other's profile better: the two tracks crossed over.
@@ -447,6 +470,120 @@ def reassign_lone_faces(
             for first, last in true_runs(dropped):
                 clear_frames(a, start + first, start + last)
             moved += stop - start
+    return moved
+
+
+def reclaim_handed_over_faces(
+    parent: dict[str, np.ndarray],
+    child: dict[str, np.ndarray],
+    *,
+    max_frames: int,
+    gap_frames: int,
+    size_scale: float,
+    face_scale: float,
+    link: float = 0.5,
+) -> int:
+    """Give back a face that one person's track carried for a moment between the other's.
+
+    A face moves a fraction of its width from one analysed frame to the next. Where one
+    person's track (A) holds a run of boxes whose first box continues where the other (B) was
+    just seen, or whose last box is continued by B's next box, the face was passed between the
+    tracks: in the hug of 3dC3SQ.joke5.rep3 the mother's track held the toddler's face for
+    0.3-1 s at a time while the toddler's own track sat on the print of her shirt, and took
+    her face back after. A run of at most ``max_frames`` frames handed over at both ends, or
+    at one end while A's own track jumps at the other (its box before or after is more than a
+    face width away, or there is none), moves to B when its boxes fit B's profile better than
+    A's (place, size and face proportions, as in :func:`reassign_lone_faces`); B's boxes in
+    those frames go to A where they fit A's profile better by a whole unit, and are dropped
+    otherwise.
+
+    Parameters
+    ----------
+    parent, child : dict of str to ndarray, each shape (n_frames,)
+        Per-frame arrays from ``_person_arrays``; changed in place.
+    max_frames : int
+        Longest run moved.
+    gap_frames : int
+        Frames without a box allowed inside a run and between a handover's two boxes.
+    size_scale, face_scale : float
+        As in :func:`reassign_lone_faces`.
+    link : float
+        Largest move between the two boxes of a handover, in face widths.
+
+    Returns
+    -------
+    int
+        Number of frames moved.
+    """
+    cost = _profile_costs(parent, child, size_scale=size_scale, face_scale=face_scale)
+    if cost is None:
+        return 0
+    arrays = (parent, child)
+
+    def centre(k: int, i: np.ndarray | int) -> tuple[np.ndarray, np.ndarray]:
+        a = arrays[k]
+        return a["x"][i] + 0.5 * a["w"][i], a["y"][i] + 0.5 * a["h"][i]
+
+    def size(k: int, i: np.ndarray | int) -> np.ndarray:
+        return np.sqrt(np.abs(arrays[k]["w"][i] * arrays[k]["h"][i]))
+
+    def near(k: int, i: int, m: int, j: int, scale: float) -> bool:
+        """Box i of person k within ``scale`` face widths of box j of person m."""
+        (xi, yi), (xj, yj) = centre(k, i), centre(m, j)
+        si, sj = float(size(k, i)), float(size(m, j))
+        return bool(np.hypot(xi - xj, yi - yj) < scale * min(si, sj) and 2 / 3 < si / sj < 1.5)
+
+    def fit_gain(k: int, m: int, frames: np.ndarray) -> np.ndarray:
+        """How much better person k's boxes in ``frames`` fit m's profile than k's own."""
+        x, s, lf = centre(k, frames)[0], size(k, frames), arrays[k]["lower_face"][frames]
+        return cost(k, x, s, lf) - cost(m, x, s, lf)
+
+    moved = 0
+    for me, other in ((0, 1), (1, 0)):
+        a, b = arrays[me], arrays[other]
+        mine = np.flatnonzero(a["detected"] >= 1.0)
+        theirs = np.flatnonzero(~np.isnan(b["x"]))  # detected or filled between detections
+        if mine.size == 0 or theirs.size == 0:
+            continue
+        # runs of detections: a new run after a gap or a jump of more than a face width
+        cut = [
+            k + 1
+            for k in range(mine.size - 1)
+            if mine[k + 1] - mine[k] > gap_frames + 1
+            or not near(me, int(mine[k]), me, int(mine[k + 1]), 1.0)
+        ]
+        for run_det in np.split(mine, cut):
+            first, last = int(run_det[0]), int(run_det[-1])
+            # with the boxes the tracker filled in after the last detection, near it
+            end = last
+            while (
+                end + 1 < a["x"].size
+                and not a["detected"][end + 1] >= 1.0
+                and not np.isnan(a["x"][end + 1])
+                and near(me, last, me, end + 1, link)
+            ):
+                end += 1
+            if end - first + 1 > max_frames:
+                continue
+            before = theirs[(theirs < first) & (theirs >= first - gap_frames - 1)]
+            after = theirs[(theirs > end) & (theirs <= end + gap_frames + 1)]
+            from_them = before.size > 0 and near(me, first, other, int(before[-1]), link)
+            to_them = after.size > 0 and near(me, end, other, int(after[0]), link)
+            own_before, own_after = mine[mine < first], mine[mine > last]
+            jumped_in = own_before.size == 0 or not near(me, first, me, int(own_before[-1]), 1.0)
+            jumped_out = own_after.size == 0 or not near(me, last, me, int(own_after[0]), 1.0)
+            if not ((from_them and (to_them or jumped_out)) or (to_them and jumped_in)):
+                continue
+            run = np.arange(first, end + 1)
+            boxed = run[~np.isnan(a["x"][run])]
+            if not np.median(fit_gain(me, other, boxed)) > 0:
+                continue
+            swap_frames(a, b, first, end + 1)
+            moved += end + 1 - first
+            # what B held there stays with A only where it fits A's profile by a whole unit
+            held = run[~np.isnan(a["x"][run])]
+            for i in held[fit_gain(me, other, held) > -1.0].tolist():
+                clear_frames(a, i, i + 1)
     return moved
 
 
@@ -668,6 +805,15 @@ def _assemble(
             face_scale=float(vc["role_face_scale"]),
             smooth_frames=max(1, round(float(vc["lone_face_smooth_s"] * fps))),
             no_face=(not_a_face(roles.parent), not_a_face(roles.child)),
+        )
+    if roles.child >= 0 and vc["handover_max_s"] > 0:
+        reclaim_handed_over_faces(
+            people[roles.parent],
+            people[roles.child],
+            max_frames=max(1, round(float(vc["handover_max_s"] * fps))),
+            gap_frames=round(float(vc["handover_gap_s"] * fps)),
+            size_scale=float(vc["role_size_scale"]),
+            face_scale=float(vc["role_face_scale"]),
         )
     focal = vc["focal_factor"] * scan.width
     centre = (0.5 * scan.width, 0.5 * scan.height)
