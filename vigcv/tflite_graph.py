@@ -1,12 +1,13 @@
 """TensorFlow Lite models rebuilt as ONNX graphs in memory, so onnxruntime runs them.
 
-Used for the face mesh and blendshape models inside MediaPipe's ``face_landmarker.task``: the
+Used for the face mesh and blendshape models inside MediaPipe's ``face_landmarker.task`` and
+for the legacy palm detector of the ``mediapipe`` wheel: the
 flatbuffer is read with the ``tflite`` package (TFLite's schema as Python; no TensorFlow), each
 operator becomes the ONNX node(s) that compute the same thing, and float16 weights are widened
 to float32. Tensors keep TFLite's NHWC layout; convolutions and pooling, which ONNX defines on
 NCHW, are wrapped in transposes that onnxruntime's optimiser folds away.
 
-Only the operators those two models use are covered; any other raises :class:`ModelError`
+Only the operators those models use are covered; any other raises :class:`ModelError`
 naming it. Outputs match TFLite's own interpreter to float rounding (see the tests).
 """
 
@@ -21,7 +22,7 @@ from vigcv.errors import ModelError
 
 # TFLite tensor types (schema TensorType) that appear in weights and shapes.
 _DTYPES: dict[int, Any] = {0: np.float32, 1: np.float16, 2: np.int32, 3: np.uint8, 4: np.int64}
-_SAME, _ACTIVATIONS = 0, {0: None, 1: "Relu"}
+_SAME, _ACTIVATIONS, _RELU6 = 0, {0: None, 1: "Relu"}, 3
 _TO_NCHW, _TO_NHWC = [0, 3, 1, 2], [0, 2, 3, 1]
 
 
@@ -77,6 +78,11 @@ class _Builder:
 
     def activate(self, x: str, code: int, output: str) -> None:
         """TFLite's fused activation (none or ReLU) into ``output``."""
+        if code == _RELU6:
+            low = self.const("_relu6.min", np.array(0.0, np.float32))
+            high = self.const("_relu6.max", np.array(6.0, np.float32))
+            self.node("Clip", [x, low, high], output)
+            return
         if code not in _ACTIVATIONS:
             raise ModelError(f"TFLite fused activation {code} is not supported")
         self.node(_ACTIVATIONS[code] or "Identity", [x], output)
@@ -158,6 +164,17 @@ def _reduce(b: _Builder, op: Any, ins: list[int], out: str, kind: str) -> None:
         b.node("ReduceSum", [b.name(ins[0]), b.const(f"{out}.axes", axes)], out, keepdims=keep)
 
 
+def _fully_connected(b: _Builder, op: Any, ins: list[int], out: str) -> None:
+    import tflite
+
+    opts = _options(op, tflite.FullyConnectedOptions)
+    args = [b.name(ins[0]), b.const(f"{out}.w", b.value(ins[1]))]  # weights (out, in)
+    if len(ins) > 2 and ins[2] >= 0:
+        args.append(b.const(f"{out}.b", b.value(ins[2])))
+    y = b.node("Gemm", args, transB=1)
+    b.activate(y, opts.FusedActivationFunction() if opts is not None else 0, out)
+
+
 def _strided_slice(b: _Builder, op: Any, ins: list[int], out: str) -> None:
     import tflite
 
@@ -196,6 +213,20 @@ def _concatenation(b: _Builder, op: Any, ins: list[int], out: str) -> None:
     opts = _options(op, tflite.ConcatenationOptions)
     y = b.node("Concat", [b.name(i) for i in ins], axis=opts.Axis())
     b.activate(y, opts.FusedActivationFunction(), out)
+
+
+def _resize_bilinear(b: _Builder, op: Any, ins: list[int], out: str) -> None:
+    import tflite
+
+    opts = _options(op, tflite.ResizeBilinearOptions)
+    align, half = (opts.AlignCorners(), opts.HalfPixelCenters()) if opts else (False, False)
+    mode = "align_corners" if align else "half_pixel" if half else "asymmetric"
+    n, _, _, c = b.shape(ins[0])
+    h, w = (int(v) for v in b.consts[ins[1]])
+    x = b.node("Transpose", [b.name(ins[0])], perm=_TO_NCHW)
+    sizes = b.const(f"{out}.sizes", np.array([n, c, h, w], np.int64))
+    y = b.node("Resize", [x, "", "", sizes], mode="linear", coordinate_transformation_mode=mode)
+    b.node("Transpose", [y], out, perm=_TO_NHWC)
 
 
 def _simple(kind: str) -> Callable[[_Builder, Any, list[int], str], None]:
@@ -243,6 +274,8 @@ _BUILDERS: dict[str, Callable[[_Builder, Any, list[int], str], None]] = {
     "SUM": lambda b, op, ins, out: _reduce(b, op, ins, out, "SUM"),
     "STRIDED_SLICE": _strided_slice,
     "CONCATENATION": _concatenation,
+    "RESIZE_BILINEAR": _resize_bilinear,
+    "FULLY_CONNECTED": _fully_connected,
     **{
         k: _simple(k)
         for k in (

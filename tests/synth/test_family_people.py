@@ -28,7 +28,7 @@ FAMILIES = {
 FPS = 10.0
 TRUTH_COLUMNS = [
     "t", "role", "x", "y", "w", "h", "yaw", "pitch", "roll", "smile", "mouth_open", "speaking",
-    "target", "visible",
+    "target", "visible", "eyes_hidden",
 ]  # fmt: skip
 
 

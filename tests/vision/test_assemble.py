@@ -108,3 +108,26 @@ def test_a_face_that_looks_happy_at_rest_is_not_smiling_throughout_when_read_rel
     table = _features(scan, happy_relative=1.0).table
     level = table.loc[table["role"] == "parent", "happy_baseline"].iloc[0]
     assert level == pytest.approx(np.log(2.0), abs=0.05)
+
+
+def test_looks_are_unknown_where_a_hand_is_over_the_eyes():
+    # Peekaboo: the parent's hands cover her eyes in frames 40-59 (sampled every 10th frame,
+    # as [vision] hands_every samples them); her head still points at the child.
+    scan = _scan(child_missing=slice(0, 0), parent_missing=slice(0, 0))
+    faces = scan.faces
+    frame, track = faces["frame"].astype(int), faces["track"].astype(int)
+    share = np.where(frame % 10 == 0, 0.0, np.nan)
+    share[(track == 0) & (frame >= 40) & (frame < 60) & (frame % 10 == 0)] = 0.7
+    faces["hand_over_eyes"] = share
+    dyad = _features(scan, hands_every=10).dyad
+    parent = dyad["parent_looks_at_child"].to_numpy()
+    hidden = np.zeros(len(dyad), bool)
+    hidden[36:56] = True  # each sample stands for the frames up to 5 either side of it
+    assert np.isnan(parent[hidden]).all()
+    assert np.isnan(dyad["mutual_gaze"].to_numpy()[hidden]).all()
+    assert (parent[~hidden][5:-5] >= 0.5).all()  # elsewhere she is seen to look at the child
+    child = dyad["child_looks_at_parent"].to_numpy()
+    assert (child[hidden] >= 0.5).all()  # the child's eyes are seen
+    # scanned without the hand model: nothing is unknown on that account
+    del faces["hand_over_eyes"]
+    assert (_features(scan, hands_every=10).dyad["parent_looks_at_child"] >= 0.5).all()

@@ -32,6 +32,7 @@ import pandas as pd
 from vigcv.errors import OutputError
 from vigcv.hooks import Hook, no_hook
 from vigcv.synth.facemesh import FaceModel, fit_face
+from vigcv.synth.hand import draw_hand, paste
 from vigcv.synth.render import HeadPose, composite, render_head, rotation
 from vigcv.synth.scene import lighting, make_background, make_layout
 from vigcv.synth.script import (
@@ -48,7 +49,7 @@ from vigcv.synth.soundtrack import build_soundtrack
 from vigcv.synth.timeline import label_frames, motion
 from vigcv.types import Segment
 
-GENERATOR_VERSION = "1"
+GENERATOR_VERSION = "2"
 AUDIO_RATE = 48000
 _NOISE_FRAMES = 6
 _SENSOR_NOISE = 3.0  # standard deviation of per-pixel noise, 0..255 units
@@ -224,6 +225,14 @@ def generate_session(
     for ev in plan.events:
         if ev.action == "blur":
             shaking |= (times >= ev.start) & (times < ev.end)
+    # Hands over the eyes (peekaboo): one drawn hand per person who hides, from its own
+    # generator so that scripts without it render as before.
+    hiding = {r: np.zeros(n_frames, bool) for r in roles}
+    for ev in plan.events:
+        if ev.action == "hide":
+            hiding[ev.who] |= (times >= ev.start) & (times < ev.end)
+    hand_rng = np.random.default_rng([seed, 7])
+    hands = {r: draw_hand(256, rng=hand_rng) for r in roles if hiding[r].any()}
     blur_kernel = np.zeros((1, max(1, round(plan.blur_px))), np.float32)
     blur_kernel[:] = 1.0 / blur_kernel.size  # a horizontal linear motion blur
     noise = [
@@ -264,6 +273,10 @@ def generate_session(
                     rgb, alpha, x0, y0 = render_head(models[role], pose, light=layout.light)
                     composite(frame, rgb, alpha, x0, y0, light=light, noise=noise[k])
                     x, y, w, h = _face_box(models[role], pose)
+                    if hiding[role][i]:  # the palm's centre on the eyes, fingers up the brow
+                        side = max(8, round(0.9 * h))
+                        hand = cv2.resize(hands[role], (side, side), interpolation=cv2.INTER_AREA)
+                        frame = paste(frame, hand, (x + w / 2, y + 0.4 * h - 0.12 * side))
                     truth_rows.append(
                         {
                             "t": round(float(times[i]), 4),
@@ -280,6 +293,7 @@ def generate_session(
                             "speaking": int(speaking[role][i]),
                             "target": str(mv.target[i]),
                             "visible": int(str(mv.target[i]) not in UNSEEN),
+                            "eyes_hidden": int(hiding[role][i]),
                         }
                     )
                 if shaking[i]:  # the camera shakes: the whole frame is smeared sideways

@@ -63,6 +63,9 @@ times in seconds, ``A-B`` is an interval):
 - ``WHO leaves A-B``: the head moves out of the frame sideways (away from the other person) and
   comes back at B; the labels say that person is not visible, gaze and smile ``null``;
 - ``WHO smiles A-B``;
+- ``WHO hides her eyes A-B`` (or ``his``/``their``): peekaboo, a hand over the eyes while the
+  head keeps looking where it looked; the labels leave that person's looks (and mutual gaze)
+  unknown (``null``) meanwhile, and the smile, with the mouth still in view, known;
 - ``camera shakes A-B``: every frame in A-B is smeared by a horizontal linear motion blur
   ``blur_px`` pixels long (the script's truth is unchanged: a blurred face still looks where it
   looks);
@@ -102,7 +105,7 @@ TARGETS = (*PEOPLE, "toy", "camera", "away", "back", "shoulder", "out")
 # "looks at".
 TURNS = ("away", "back", "shoulder", "out")
 UNSEEN = ("back", "shoulder", "out")  # no face on screen: gaze and smile unknown in the labels
-ACTIONS = ("look", "smile", "say", "blur")
+ACTIONS = ("look", "smile", "say", "blur", "hide")
 VIEWS = ("front", "side")
 TOYS = ("table", "held")
 
@@ -120,7 +123,7 @@ class Event:
     who : str
         ``"parent"``, ``"child"`` or ``"camera"`` (``blur`` events).
     action : str
-        ``"look"``, ``"smile"``, ``"say"`` or ``"blur"``.
+        ``"look"``, ``"smile"``, ``"say"``, ``"blur"`` or ``"hide"`` (hands over the eyes).
     start, end : float
         Seconds. For ``say`` events ``end`` is NaN until the voice has been synthesised, and
         ``start`` is NaN for answers until their referent is resolved.
@@ -263,6 +266,7 @@ _SENTENCES = (
     ("out", re.compile(rf"^{_WHO}\s+leaves\s+{_SPAN}$")),
     ("blur", re.compile(rf"^(?P<who>camera)\s+shakes\s+{_SPAN}$")),
     ("smile", re.compile(rf"^{_WHO}\s+smiles\s+{_SPAN}$")),
+    ("hide", re.compile(rf"^{_WHO}\s+hides\s+(?:her|his|their)\s+eyes\s+{_SPAN}$")),
     ("say", re.compile(rf"^{_WHO}\s+says\s+{_TEXT}\s+at\s+(?P<a>{_NUM})$")),
     ("answer", re.compile(rf"^{_WHO}\s+answers\s+{_TEXT}\s+(?P<d>{_NUM})\s*s\s+later$")),
 )
@@ -276,11 +280,11 @@ def parse_event(sentence: str) -> Event:
         if m is None:
             continue
         who = m["who"]
-        if kind in ("look", "away", "back", "shoulder", "out", "smile", "blur"):
+        if kind in ("look", "away", "back", "shoulder", "out", "smile", "blur", "hide"):
             start, end = float(m["a"]), float(m["b"])
             if end <= start:
                 raise ScriptError(f"event {sentence!r}: the interval ends before it starts")
-            if kind in ("smile", "blur"):
+            if kind in ("smile", "blur", "hide"):
                 return Event(who, kind, start, end, source=text)
             target = kind if kind in TURNS else m["target"]
             if target not in TARGETS or target == who or (kind == "look" and target in TURNS):

@@ -91,6 +91,11 @@ def gaze_target(events: tuple[Event, ...], role: str, t: float, *, idle: str) ->
     return best.target if best is not None else idle
 
 
+def hiding_eyes(events: tuple[Event, ...], role: str, t: float) -> bool:
+    """Whether ``role`` holds a hand over the eyes at ``t`` (a ``hide`` event)."""
+    return any(ev.who == role and ev.action == "hide" and ev.covers(t) for ev in events)
+
+
 def smiling(events: tuple[Event, ...], role: str, t: float) -> bool:
     return any(ev.who == role and ev.action == "smile" and ev.covers(t) for ev in events)
 
@@ -225,9 +230,14 @@ def label_frames(script: Script, events: tuple[Event, ...]) -> list[dict[str, ob
         # A back turned to the camera (or a person out of the frame) shows no face: a coder
         # cannot tell that person's gaze or smile (null), nor whether the two look at each other.
         seen = {r: target[r] not in UNSEEN for r in roles}
+        # Hands over the eyes: the face is there, where it looks is not seen.
+        eyes = {r: seen[r] and not hiding_eyes(events, r, float(t)) for r in roles}
 
         def known(value: int, *who: str, seen: dict[str, bool] = seen) -> int | None:
             return value if all(seen[r] for r in who) else None
+
+        def looked(value: int, *who: str, eyes: dict[str, bool] = eyes) -> int | None:
+            return value if all(eyes[r] for r in who) else None
 
         def at(a: str, b: str, target: dict[str, str] = target) -> int:
             return int(target[a] == b)
@@ -236,9 +246,9 @@ def label_frames(script: Script, events: tuple[Event, ...]) -> list[dict[str, ob
             "t": round(float(t), 2),
             "parent_visible": seen["parent"],
             "child_visible": seen["child"],
-            "parent_looks_at_child": known(at("parent", "child"), "parent"),
-            "child_looks_at_parent": known(at("child", "parent"), "child"),
-            "mutual_gaze": known(at("parent", "child") * at("child", "parent"), "parent", "child"),
+            "parent_looks_at_child": looked(at("parent", "child"), "parent"),
+            "child_looks_at_parent": looked(at("child", "parent"), "child"),
+            "mutual_gaze": looked(at("parent", "child") * at("child", "parent"), "parent", "child"),
             "parent_smile": known(int(smiling(events, "parent", float(t))), "parent"),
             "child_smile": known(int(smiling(events, "child", float(t))), "child"),
         }
@@ -248,10 +258,10 @@ def label_frames(script: Script, events: tuple[Event, ...]) -> list[dict[str, ob
             for a in roles:
                 for b in roles:
                     if a != b and x in (a, b):
-                        frame[f"{a}_looks_at_{b}"] = known(at(a, b), a)
+                        frame[f"{a}_looks_at_{b}"] = looked(at(a, b), a)
             for a in roles[:2]:
-                frame[f"mutual_gaze_{a}_{x}"] = known(at(a, x) * at(x, a), a, x)
+                frame[f"mutual_gaze_{a}_{x}"] = looked(at(a, x) * at(x, a), a, x)
         for r in roles if len(roles) > 2 else ():
-            frame[f"{r}_looks_at"] = target[r] if seen[r] else None
+            frame[f"{r}_looks_at"] = target[r] if eyes[r] else None
         frames.append(frame)
     return frames

@@ -106,7 +106,7 @@ def shrink(image: np.ndarray, width: int, height: int) -> np.ndarray:
     return out
 
 
-def _nms(boxes: np.ndarray, scores: np.ndarray, iou: float, contain: float = 0.6) -> np.ndarray:
+def nms(boxes: np.ndarray, scores: np.ndarray, iou: float, contain: float = 0.6) -> np.ndarray:
     """Greedy non-maximum suppression; also drops a box lying mostly inside a better one."""
     order = np.argsort(-scores)
     keep: list[int] = []
@@ -187,7 +187,7 @@ def detect_faces(
         marks[:, j, 0] = lms[0, 2 * j + 1, ys, xs] * s_w + x0
         marks[:, j, 1] = lms[0, 2 * j, ys, xs] * s_h + y0
     scores = heat[ys, xs].astype(np.float32)
-    keep = _nms(boxes, scores, nms_iou)
+    keep = nms(boxes, scores, nms_iou)
     found = Detections(boxes[keep].astype(np.float32), scores[keep], marks[keep])
     return found.transformed(scale=scale)
 

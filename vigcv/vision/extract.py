@@ -79,6 +79,7 @@ EXTRA_PERSON_COLUMNS = (
     "happy_baseline",  # the person's resting happy_score over the session (a low quantile)
     "face_evidence",  # 0..1 how sure the face models are the box is a face (quality.face_evidence)
     "head_pose_yaw", "head_pose_pitch",  # WHENet's full-range head pose, degrees (NaN: not run)
+    "hand_over_eyes",  # share 0..1 of a hand's landmarks over the eyes (NaN: not looked for)
 )  # fmt: skip
 
 EXTRA_DYAD_COLUMNS = ("facing", "head_distance_m")
@@ -120,7 +121,7 @@ def _person_arrays(
     col = {}
     names: tuple[str, ...] = ("x0", "y0", "x1", "y1", "score", "fp_yaw", "lm_tried", "lm_ok")
     names += ("happy", "neutral", "presence", *POINT_FIELDS, "sharpness")  # NaN when absent
-    names += ("hp_yaw", "hp_pitch")
+    names += ("hp_yaw", "hp_pitch", "hand_over_eyes")
     for name in (*names, *MEASURE_FIELDS):
         arr = np.full(n, np.nan)
         if name in f:  # scans made without the expression classifier have no "happy" ...
@@ -164,6 +165,15 @@ def _person_arrays(
     out["hp_measured"] = present & ~np.isnan(col["hp_yaw"])
     out["hp_yaw"] = np.where(present, hp_yaw, np.nan)
     out["hp_pitch"] = np.where(present, _fill(col["hp_pitch"], gap), np.nan)
+    # A hand over the eyes, sampled every hands_every-th frame: each sample stands for the
+    # frames around it (NaN: not looked for, or an old scan).
+    every = max(1, int(vc["hands_every"]))
+    sampled = pd.Series(col["hand_over_eyes"])
+    half = every // 2
+    if half > 0:
+        sampled = sampled.ffill(limit=half).combine_first(sampled.bfill(limit=half))
+    hands = sampled.to_numpy()
+    out["hand_over_eyes"] = np.where(present, hands, np.nan)
     held = round(float(vc["smile_hold_s"] * fps))
     raw = hold(col["smile"], held)
     out["smile_raw"] = np.where(present, raw, np.nan)
@@ -831,6 +841,9 @@ def _assemble(
         p["unmeasured"] = (p["face_evidence"] < float(vc["face_min"])) | (
             p["quality"] < float(vc["quality_min"])
         )
+        # A hand over the eyes (peekaboo): where the person looks is not seen.
+        with np.errstate(invalid="ignore"):
+            p["eyes_hidden"] = p["hand_over_eyes"] >= float(vc["hands_cover_min"])
         # The mouth too: a mouth read off a box that is no face, or held from before it, would
         # name the wrong speaker (vigcv.audio.attribution).
         p["mouth_open"] = np.where(p["unmeasured"], np.nan, p["mouth_open"])
@@ -977,7 +990,7 @@ def _assemble(
             }
         for o, looks in looks_at.items():
             # Unknown before the median, so no value leaks into frames that cannot be measured.
-            looks = np.where(p["unmeasured"], np.nan, looks)
+            looks = np.where(p["unmeasured"] | p["eyes_hidden"], np.nan, looks)
             looks = running_median(looks, round(float(vc["gaze_smooth_s"] * fps)))
             looks_at[o] = require_probability(looks, what="looks-at probability", allow_nan=True)
             looks_rows.append(
@@ -1030,6 +1043,7 @@ def _assemble(
             "happy_baseline": p["happy_baseline"],
             "quality": p["quality"],
             "face_evidence": p["face_evidence"],
+            "hand_over_eyes": p["hand_over_eyes"],
             "head_pose_yaw": p["hp_yaw"],
             "head_pose_pitch": p["hp_pitch"],
         }

@@ -27,6 +27,7 @@ from vigcv.hooks import Hook, no_hook
 from vigcv.io import VideoFrame, iter_frames
 from vigcv.vision.detect import Detections, detect_faces, detect_in_regions
 from vigcv.vision.expression import HAPPY, NEUTRAL, expression_probabilities, face_input
+from vigcv.vision.hands import hands_over_eyes
 from vigcv.vision.headpose import head_angles
 from vigcv.vision.identity import DIM as EMBEDDING_DIM
 from vigcv.vision.identity import FaceIdentity
@@ -64,7 +65,10 @@ class ScanResult:
         ``hp_yaw``, ``hp_pitch``: WHENet's head yaw (-180..180) and pitch in degrees
         (:mod:`vigcv.vision.headpose`) where the face mesh was tried on the face and failed
         (``[vision] head_pose_on_mesh_failures``) and on every ``head_pose_every``-th analysed
-        frame (0: none), NaN elsewhere.
+        frame (0: none), NaN elsewhere;
+        ``hand_over_eyes``: the largest share 0..1 of one hand's landmarks over the face's eye
+        band (:mod:`vigcv.vision.hands`), on every ``hands_every``-th analysed frame (0: none),
+        NaN elsewhere.
         One field is two-dimensional: ``embedding``, shape (n_faces, 128) float32, each face's
         identity descriptor (:mod:`vigcv.vision.identity`) where it was computed: a track's
         face is described the first time the face mesh measures it once the track has lasted
@@ -265,6 +269,7 @@ def scan_video(
     lm_every_failed = max(1, int(vc["landmark_every_failed"]))
     happy_every = int(vc["expression_every"])
     pose_every = int(vc["head_pose_every"])
+    hands_every = int(vc["hands_every"])
     pose_on_failures = bool(vc["head_pose_on_mesh_failures"])
     id_every = float(vc["identity_every_s"])
     identity = FaceIdentity(min_face_px=vc["identity_min_face_px"]) if id_every > 0 else None
@@ -338,6 +343,16 @@ def scan_video(
             happy, neutral = _expression(rgb, dets.boxes, i, every=happy_every, vc=vc)
             rows["happy"].extend(happy)
             rows["neutral"].extend(neutral)
+            hands = [math.nan] * len(dets)
+            if hands_every > 0 and i % hands_every == 0 and len(dets):
+                hands = hands_over_eyes(
+                    rgb,
+                    dets.boxes,
+                    scale=float(vc["hands_region_scale"]),
+                    palm_threshold=float(vc["hands_palm_threshold"]),
+                    flag_threshold=float(vc["hands_presence_threshold"]),
+                )
+            rows["hand_over_eyes"].extend(hands)
             posed = [k for k in range(len(dets)) if pose_every > 0 and i % pose_every == 0]
             posed = posed or (mesh_failed if pose_on_failures else [])
             hp_yaw, hp_pitch = _head_pose(rgb, dets.boxes, posed)
@@ -365,7 +380,7 @@ _FIELDS: tuple[str, ...] = (
     + MEASURE_FIELDS
     + ("happy", "neutral", "presence")
     + POINT_FIELDS
-    + ("sharpness", "hp_yaw", "hp_pitch")
+    + ("sharpness", "hp_yaw", "hp_pitch", "hand_over_eyes")
 )
 
 

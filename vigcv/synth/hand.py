@@ -1,0 +1,63 @@
+"""A drawn hand (palm, four fingers, thumb, wrist) for synthetic scenes and tests.
+
+Flat skin colour shaded towards the edges with a little noise: MediaPipe's palm detector and
+hand landmark model both take it for a right hand held up, fingers together (checked against
+MediaPipe's own hand solution in ``tests/vision/test_hands.py``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFilter
+
+SKIN = (224, 172, 140)
+
+
+def draw_hand(
+    size: int, *, rng: np.random.Generator, skin: tuple[int, int, int] = SKIN, spread: float = 12.0
+) -> np.ndarray:
+    """An RGBA image ``size`` x ``size`` of an upright hand (transparent around it); the palm's
+    centre lies at about (0.5, 0.62) of the image, the fingertips near the top."""
+    s = 4  # drawn at four times the size, then reduced (smooth edges)
+    w = size * s
+    mask = Image.new("L", (w, w), 0)
+    d = ImageDraw.Draw(mask)
+    cx, cy, pw, ph = w * 0.5, w * 0.62, w * 0.30, w * 0.32
+    d.rounded_rectangle(
+        [cx - pw / 2, cy - ph / 2, cx + pw / 2, cy + ph / 2], radius=w * 0.08, fill=255
+    )
+    for k, length in enumerate((0.27, 0.30, 0.28, 0.22)):  # index to little finger
+        angle = np.radians((k - 1.5) * spread)
+        x0, y0 = cx - pw / 2 + pw * (0.14 + 0.24 * k), cy - ph / 2 + w * 0.02
+        x1, y1 = x0 + np.sin(angle) * length * w, y0 - np.cos(angle) * length * w
+        finger = w * 0.065
+        d.line([x0, y0, x1, y1], fill=255, width=int(finger))
+        d.ellipse([x1 - finger / 2, y1 - finger / 2, x1 + finger / 2, y1 + finger / 2], fill=255)
+    tx0, ty0 = cx - pw / 2 + w * 0.02, cy + ph * 0.1
+    tx1, ty1 = tx0 - w * 0.17, ty0 - w * 0.14
+    d.line([tx0, ty0, tx1, ty1], fill=255, width=int(w * 0.075))
+    d.ellipse([tx1 - w * 0.037, ty1 - w * 0.037, tx1 + w * 0.037, ty1 + w * 0.037], fill=255)
+    d.rectangle([cx - pw * 0.4, cy + ph * 0.3, cx + pw * 0.4, w], fill=255)  # the wrist
+    edge = np.asarray(mask.filter(ImageFilter.GaussianBlur(w * 0.02)), dtype=float) / 255.0
+    colour = np.empty((w, w, 3))
+    colour[:] = skin
+    colour *= (0.75 + 0.25 * edge)[..., None]  # darker towards the outline
+    colour += rng.normal(0.0, 4.0, colour.shape)
+    rgba = np.dstack([np.clip(colour, 0, 255), np.asarray(mask, dtype=float)]).astype(np.uint8)
+    return np.asarray(Image.fromarray(rgba, "RGBA").resize((size, size), Image.Resampling.LANCZOS))
+
+
+def paste(frame: np.ndarray, rgba: np.ndarray, centre: tuple[float, float]) -> np.ndarray:
+    """``frame`` (RGB) with ``rgba`` laid over it, centred at ``centre`` (x, y); a copy."""
+    out = frame.copy()
+    h, w = rgba.shape[:2]
+    x0, y0 = round(centre[0] - w / 2), round(centre[1] - h / 2)
+    fx0, fy0 = max(0, x0), max(0, y0)
+    fx1, fy1 = min(frame.shape[1], x0 + w), min(frame.shape[0], y0 + h)
+    if fx1 <= fx0 or fy1 <= fy0:
+        return out
+    part = rgba[fy0 - y0 : fy1 - y0, fx0 - x0 : fx1 - x0].astype(float)
+    alpha = part[..., 3:] / 255.0
+    region = out[fy0:fy1, fx0:fx1].astype(float)
+    out[fy0:fy1, fx0:fx1] = (alpha * part[..., :3] + (1 - alpha) * region).astype(np.uint8)
+    return out
