@@ -122,7 +122,7 @@ def test_looks_are_unknown_where_a_hand_is_over_the_eyes():
     dyad = _features(scan, hands_every=10).dyad
     parent = dyad["parent_looks_at_child"].to_numpy()
     hidden = np.zeros(len(dyad), bool)
-    hidden[36:56] = True  # each sample stands for the frames up to 5 either side of it
+    hidden[31:60] = True  # between a sample with the hand and the next, either side
     assert np.isnan(parent[hidden]).all()
     assert np.isnan(dyad["mutual_gaze"].to_numpy()[hidden]).all()
     assert (parent[~hidden][5:-5] >= 0.5).all()  # elsewhere she is seen to look at the child

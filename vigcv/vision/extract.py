@@ -165,13 +165,14 @@ def _person_arrays(
     out["hp_measured"] = present & ~np.isnan(col["hp_yaw"])
     out["hp_yaw"] = np.where(present, hp_yaw, np.nan)
     out["hp_pitch"] = np.where(present, _fill(col["hp_pitch"], gap), np.nan)
-    # A hand over the eyes, sampled every hands_every-th frame: each sample stands for the
-    # frames around it (NaN: not looked for, or an old scan).
+    # A hand over the eyes, sampled every hands_every-th frame: between two samples the larger
+    # share stands (a hand seen at either end may be there in between; NaN: not looked for, or
+    # an old scan).
     every = max(1, int(vc["hands_every"]))
     sampled = pd.Series(col["hand_over_eyes"])
-    half = every // 2
-    if half > 0:
-        sampled = sampled.ffill(limit=half).combine_first(sampled.bfill(limit=half))
+    if every > 1:
+        before, after = sampled.ffill(limit=every - 1), sampled.bfill(limit=every - 1)
+        sampled = pd.concat([before, after], axis=1).max(axis=1, skipna=True)
     hands = sampled.to_numpy()
     out["hand_over_eyes"] = np.where(present, hands, np.nan)
     held = round(float(vc["smile_hold_s"] * fps))
