@@ -1,19 +1,22 @@
-"""Hands over the eyes: MediaPipe's palm detector around each face.
+"""Hands over the eyes: MediaPipe's palm detector and hand landmark model around each face.
 
 In peekaboo, the game parents play most with babies, a hand or both hide the eyes while the head
 still points at the child; the face detector and the face models still see a face, so the head
 pose alone read "looks at the child" (6c6MZQ's peekaboo clips: 14 of the mother's 41 false
-"looks at child" frames). Where a palm lies over a person's eyes, their looks-at is unknown
+"looks at child" frames). Where a hand lies over a person's eyes, their looks-at is unknown
 (``vigcv.vision.extract``), as the coders have it.
 
-The model is MediaPipe's legacy palm detector (``palm_detection_full.tflite`` in the pinned
-``mediapipe`` wheel; BlazePalm, Bazarevsky et al. 2020, Apache-2.0), rebuilt as an ONNX graph by
-:mod:`vigcv.tflite_graph` and run with onnxruntime. Input: 192x192 RGB in 0..1 (MediaPipe's
-``palm_detection_cpu`` graph). Output: 2016 SSD anchors (24x24 cells with 2 anchors at stride
-8, 12x12 with 6 at stride 16, all of unit size), each with a box (centre offset and size in
-input pixels) and seven palm keypoints, and a score logit. Here it runs on a square region
-around each face (``scale`` face sizes wide), so a palm as large as a face fills about a
-quarter of the input, which is the size the detector was trained for.
+The models are MediaPipe's legacy palm detector and hand landmark model
+(``palm_detection_full.tflite`` and ``hand_landmark_full.tflite`` in the pinned ``mediapipe``
+wheel; MediaPipe Hands, Zhang et al. 2020, Apache-2.0), rebuilt as ONNX graphs by
+:mod:`vigcv.tflite_graph` and run with onnxruntime, as MediaPipe's ``hand_landmark_cpu`` graph
+chains them. The palm detector takes 192x192 RGB in 0..1 and gives 2016 SSD anchors (24x24
+cells with 2 anchors at stride 8, 12x12 with 6 at stride 16, all of unit size), each with a box
+(centre offset and size in input pixels), seven palm keypoints and a score logit; here it looks
+at a square region around each face (``scale`` face sizes wide) rather than the whole frame. The
+landmark model takes the turned crop MediaPipe takes from a palm (:func:`hand_region`) at
+224x224 and gives 21 landmarks and how sure it is that the crop holds a hand, which turns down
+the "palms" the detector finds on hair, cheeks and faces.
 """
 
 from __future__ import annotations
