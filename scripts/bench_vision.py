@@ -178,6 +178,11 @@ QUALITY_GRID: list[dict[str, Any]] = [
         for m in (0.0, 0.3, 0.5, 1.0)
     ]
 ]
+# Chosen last, per fold, on the mean F1 of the three gaze signals (it gates only looks-at): the
+# share of a hand's landmarks over the eyes that makes a person's looks unknown (the shipped 0.1
+# first, so that a tie keeps it; 1.01 never). The hand models' presence threshold is applied
+# when scanning ([vision] hands_presence_threshold) and is not chosen here.
+HANDS_GRID: list[dict[str, Any]] = [{"hands_cover_min": c} for c in (0.1, 0.3, 0.5, 1.01)]
 SIGNALS_OF = {
     "smile": ("parent_smile", "child_smile"),
     "gaze": ("mutual_gaze", "parent_looks_at_child", "child_looks_at_parent"),
@@ -506,7 +511,8 @@ def leave_one_family_out(
     Gaze and smile settings are swept once (the rest of the config as it is) and chosen per
     fold; then, per fold, the measurement-quality floor (:data:`QUALITY_GRID`, unless
     ``quality`` is false) is chosen on the same training family with that fold's gaze and smile
-    settings, on the mean F1 of all five signals.
+    settings, on the mean F1 of all five signals, and last the hand-over-the-eyes share
+    (:data:`HANDS_GRID`) on the mean F1 of the three gaze signals.
     """
     relative = config["vision"].get("smile_model", "baseline") == "relative"
     trials = []  # (group, settings, per-family score table)
@@ -559,6 +565,14 @@ def leave_one_family_out(
             train_f1 = float(table[table["family"].isin(train)]["f1"].mean())
             fold_trials.append((train_f1, q, table, fold_feats))
         _, q, table, fold_feats = max(fold_trials, key=lambda t: t[0])
+        hand_trials = []
+        for h in HANDS_GRID:
+            _, counts, feats_h = evaluate(scans, labels, meta, _with(config, {**fold, **q, **h}))
+            t_h = score_table(counts)
+            gaze = t_h[t_h["family"].isin(train) & t_h["signal"].isin(SIGNALS_OF["gaze"])]
+            hand_trials.append((float(gaze["f1"].mean()), h, t_h, feats_h))
+        _, h, table, fold_feats = max(hand_trials, key=lambda t: t[0])
+        q = {**q, **h}
         held_feats.update({k: v for k, v in fold_feats.items() if k.split(".")[0] == held})
         setting = ", ".join(f"{k}={v}" for k, v in {**fold, **q}.items())
         for signal in FRAME_SIGNALS:
