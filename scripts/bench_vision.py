@@ -10,7 +10,8 @@ is chosen on one family (best F1 there) and the other family is scored with it; 
 the two held-out families' counts. That is what an unseen family gets. The figures of the config
 as it is stand beside, labelled "in-sample (chosen on the scored clips)": its thresholds were
 picked on these very clips. The groups are chosen in order (gaze, then smile, then the
-measurement-quality floor given that fold's gaze and smile choices). Each table also gives the
+measurement-quality floor given that fold's gaze and smile choices, then the share of a hand
+over the eyes that makes a look unknown, :data:`HANDS_GRID`). Each table also gives the
 recall on frames both coders marked both faces visible (``recall_vis``). ``--no-lofo`` prints the
 in-sample table only (fast). ``--ceiling`` adds the other bound: each
 signal's best F1 over every decision threshold (0.02 to 0.98), chosen on the very clips it is
