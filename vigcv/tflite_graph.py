@@ -1,9 +1,9 @@
 """TensorFlow Lite models rebuilt as ONNX graphs in memory, so onnxruntime runs them.
 
 Used for the face mesh and blendshape models inside MediaPipe's ``face_landmarker.task`` and
-for the legacy palm detector of the ``mediapipe`` wheel: the
-flatbuffer is read with the ``tflite`` package (TFLite's schema as Python; no TensorFlow), each
-operator becomes the ONNX node(s) that compute the same thing, and float16 weights are widened
+for the legacy palm detector and hand landmark model of the ``mediapipe`` wheel: the flatbuffer
+is read with the ``tflite`` package (TFLite's schema as Python; no TensorFlow), each operator
+becomes the ONNX node(s) that compute the same thing, and float16 weights are widened
 to float32. Tensors keep TFLite's NHWC layout; convolutions and pooling, which ONNX defines on
 NCHW, are wrapped in transposes that onnxruntime's optimiser folds away.
 
@@ -77,7 +77,7 @@ class _Builder:
         return out
 
     def activate(self, x: str, code: int, output: str) -> None:
-        """TFLite's fused activation (none or ReLU) into ``output``."""
+        """TFLite's fused activation (none, ReLU or ReLU6) into ``output``."""
         if code == _RELU6:
             low = self.const("_relu6.min", np.array(0.0, np.float32))
             high = self.const("_relu6.max", np.array(6.0, np.float32))

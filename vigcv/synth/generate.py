@@ -49,7 +49,7 @@ from vigcv.synth.soundtrack import build_soundtrack
 from vigcv.synth.timeline import label_frames, motion
 from vigcv.types import Segment
 
-GENERATOR_VERSION = "3"
+GENERATOR_VERSION = "4"
 AUDIO_RATE = 48000
 _NOISE_FRAMES = 6
 _SENSOR_NOISE = 3.0  # standard deviation of per-pixel noise, 0..255 units

@@ -10,6 +10,8 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
+from vigcv.synth.render import composite
+
 SKIN = (224, 172, 140)
 
 
@@ -74,12 +76,5 @@ def paste(frame: np.ndarray, rgba: np.ndarray, centre: tuple[float, float]) -> n
     out = frame.copy()
     h, w = rgba.shape[:2]
     x0, y0 = round(centre[0] - w / 2), round(centre[1] - h / 2)
-    fx0, fy0 = max(0, x0), max(0, y0)
-    fx1, fy1 = min(frame.shape[1], x0 + w), min(frame.shape[0], y0 + h)
-    if fx1 <= fx0 or fy1 <= fy0:
-        return out
-    part = rgba[fy0 - y0 : fy1 - y0, fx0 - x0 : fx1 - x0].astype(float)
-    alpha = part[..., 3:] / 255.0
-    region = out[fy0:fy1, fx0:fx1].astype(float)
-    out[fy0:fy1, fx0:fx1] = (alpha * part[..., :3] + (1 - alpha) * region).astype(np.uint8)
+    composite(out, rgba[..., :3].astype(np.float32), rgba[..., 3] / 255.0, x0, y0)
     return out

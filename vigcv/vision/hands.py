@@ -29,6 +29,7 @@ import numpy as np
 
 from vigcv.models import model_path, onnx_session
 from vigcv.vision.detect import nms
+from vigcv.vision.landmarks import crop_matrix, square_crop
 
 SIDE = 192  # the palm detector's input side in pixels
 HAND_SIDE = 224  # the landmark model's
@@ -51,12 +52,13 @@ def _anchors() -> np.ndarray:
     return np.concatenate(centres).astype(np.float32)
 
 
-@lru_cache(maxsize=1)
-def _session() -> Any:
+@lru_cache(maxsize=2)
+def _session(model: str) -> Any:
+    """An onnxruntime session of a TFLite model of the manifest (``palm_detection``,
+    ``hand_landmarks``), rebuilt as ONNX once per process."""
     from vigcv.tflite_graph import tflite_to_onnx
 
-    data = model_path("palm_detection").read_bytes()
-    graph = tflite_to_onnx(data, name="palm detector")
+    graph = tflite_to_onnx(model_path(model).read_bytes(), name=model)
     return onnx_session(graph.SerializeToString())
 
 
@@ -84,14 +86,9 @@ def detect_palms(
         The palm's seven keypoints in frame pixels (0: wrist, 2: the middle finger's knuckle).
     """
     left, top, side = region
-    h, w = rgb.shape[:2]
-    crop = np.zeros((side, side, 3), np.uint8)
-    sx0, sy0 = max(0, left), max(0, top)
-    sx1, sy1 = min(w, left + side), min(h, top + side)
-    if sx1 > sx0 and sy1 > sy0:
-        crop[sy0 - top : sy1 - top, sx0 - left : sx1 - left] = rgb[sy0:sy1, sx0:sx1]
-    image = cv2.resize(crop, (SIDE, SIDE), interpolation=cv2.INTER_AREA).astype(np.float32)
-    raw, logits = _session().run(None, {"t0": (image / 255.0)[None]})
+    m = crop_matrix((left + side / 2, top + side / 2), side, 0.0, SIDE)
+    image = square_crop(rgb, m, SIDE, side).astype(np.float32)
+    raw, logits = _session("palm_detection").run(None, {"t0": (image / 255.0)[None]})
     scores = 1.0 / (1.0 + np.exp(-np.clip(logits[0, :, 0], -80.0, 80.0)))
     keep = np.flatnonzero(scores >= threshold)
     if keep.size == 0:
@@ -105,14 +102,6 @@ def detect_palms(
     points = (raw[0, keep, 4:18].reshape(-1, 7, 2) / SIDE + anchors[:, None]) * side + offset
     chosen = nms(boxes, scores[keep], 0.3)  # the detector fires on several anchors per palm
     return boxes[chosen].astype(float), scores[keep][chosen].astype(float), points[chosen]
-
-
-@lru_cache(maxsize=1)
-def _hand_session() -> Any:
-    from vigcv.tflite_graph import tflite_to_onnx
-
-    data = model_path("hand_landmarks").read_bytes()
-    return onnx_session(tflite_to_onnx(data, name="hand landmarks").SerializeToString())
 
 
 def hand_region(palm: np.ndarray, keypoints: np.ndarray) -> tuple[float, float, float, float]:
@@ -148,29 +137,14 @@ def hand_landmarks(
     cx, cy, side, angle = hand_region(palm, keypoints)
     if side < 4:
         return None
-    cos, sin = np.cos(angle), np.sin(angle)
-    # crop pixel (u, v) -> frame: centre + R(angle) @ ((u, v) / 224 - 0.5) * side
-    scale = side / HAND_SIDE
-    to_frame = np.array(
-        [
-            [cos * scale, -sin * scale, cx - scale * HAND_SIDE / 2 * (cos - sin)],
-            [sin * scale, cos * scale, cy - scale * HAND_SIDE / 2 * (sin + cos)],
-        ]
-    )
-    crop = cv2.warpAffine(
-        rgb,
-        to_frame,
-        (HAND_SIDE, HAND_SIDE),
-        flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
-        borderMode=cv2.BORDER_CONSTANT,
-    )
-    session = _hand_session()
-    outputs = session.run(None, {"t0": (crop.astype(np.float32) / 255.0)[None]})
+    m = crop_matrix((cx, cy), side, float(np.degrees(angle)), HAND_SIDE)
+    crop = square_crop(rgb, m, HAND_SIDE, side).astype(np.float32)
+    outputs = _session("hand_landmarks").run(None, {"t0": (crop / 255.0)[None]})
     points, flag = outputs[0], outputs[1]
     if float(flag.ravel()[0]) < flag_threshold:
         return None
-    uv = points.reshape(21, 3)[:, :2]
-    return uv @ to_frame[:, :2].T + to_frame[:, 2]
+    back = cv2.invertAffineTransform(m)  # crop pixels to frame pixels
+    return points.reshape(21, 3)[:, :2] @ back[:, :2].T + back[:, 2]
 
 
 def eye_band_share(face: np.ndarray, points: np.ndarray) -> float:

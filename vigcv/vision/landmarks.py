@@ -144,6 +144,29 @@ def eye_line_angle(box: np.ndarray, eyes: np.ndarray | None, *, max_deg: float =
     return float(np.clip(math.degrees(math.atan2(d[1], d[0])), -max_deg, max_deg))
 
 
+def crop_matrix(centre: tuple[float, float], size: float, angle: float, side: int) -> np.ndarray:
+    """The 2x3 affine map from frame pixels to a ``side`` x ``side`` crop of the square ``size``
+    pixels wide centred on ``centre``, turned ``angle`` degrees counter-clockwise about it
+    (``cv2.invertAffineTransform`` maps crop points back to the frame)."""
+    cx, cy = centre
+    m = cv2.getRotationMatrix2D((cx, cy), angle, side / size)
+    m[0, 2] += side / 2 - cx
+    m[1, 2] += side / 2 - cy
+    return m
+
+
+def square_crop(rgb: np.ndarray, m: np.ndarray, side: int, size: float) -> np.ndarray:
+    """The crop of :func:`crop_matrix` (outside the frame is black), ``(side, side, 3)`` uint8."""
+    shrink = size > 1.5 * side
+    return cv2.warpAffine(
+        rgb,
+        m,
+        (side, side),
+        flags=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR,
+        borderMode=cv2.BORDER_CONSTANT,
+    )
+
+
 def face_crop(
     rgb: np.ndarray, box: np.ndarray, *, margin: float, angle: float = 0.0, side: int = MESH_SIDE
 ) -> np.ndarray:
@@ -154,17 +177,7 @@ def face_crop(
     """
     cx, cy = 0.5 * float(box[0] + box[2]), 0.5 * float(box[1] + box[3])
     size = max(8.0, margin * float(max(box[2] - box[0], box[3] - box[1])))
-    m = cv2.getRotationMatrix2D((cx, cy), angle, side / size)
-    m[0, 2] += side / 2 - cx
-    m[1, 2] += side / 2 - cy
-    shrink = size > 1.5 * side
-    return cv2.warpAffine(
-        rgb,
-        m,
-        (side, side),
-        flags=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR,
-        borderMode=cv2.BORDER_CONSTANT,
-    )
+    return square_crop(rgb, crop_matrix((cx, cy), size, angle, side), side, size)
 
 
 def pose_from_matrix(matrix: np.ndarray) -> tuple[float, float, float]:
