@@ -60,6 +60,25 @@ def test_hidden_face_makes_gaze_unknown_not_zero(config):
     assert (t.loc[t["end"] <= 5.0, "mutual_gaze"] > 0.99).all()
 
 
+def test_a_glimpse_between_unknown_steps_is_not_a_whole_window(config):
+    # Both look at each other throughout, but the child's face is hidden except for a glimpse
+    # of 0.4 s: the window around the glimpse knows mutual gaze on 0.4 of its 3 s, and the rest
+    # is no evidence, not more of the same (issue 20: unknown is never a yes).
+    frames = make_frames(
+        20.0,
+        parent_looks=[(0, 20)],
+        child_looks=[(0, 20)],
+        hidden=[(5.0, 9.0), (9.4, 14.0)],
+    )
+    t = compute_windows(frames, SpeechTrack.empty(), config=config).table
+    glimpse = t[np.isclose(t["start"], 7.5)].iloc[0]  # 7.5-10.5 s: known 9.0-9.4 s only
+    assert glimpse["mutual_gaze_share"] > 0.99  # what was seen was mutual gaze ...
+    # ... for 0.4 of 3 s (share 0.13) with a 0.4 s bout: 0.5 * 0.13 + 0.5 * 0.4 / 3
+    assert glimpse["mutual_gaze"] == pytest.approx(0.5 * 0.4 / 3 + 0.5 * 0.4 / 3, abs=0.04)
+    seen = t[np.isclose(t["start"], 1.0)].iloc[0]  # 1-4 s: seen throughout
+    assert seen["mutual_gaze"] > 0.99
+
+
 def test_contingency_weights_promptness(config):
     speech = make_speech(
         segments=[(2.0, 2.8, "child"), (3.4, 4.5, "parent"), (12.0, 12.5, "child")],

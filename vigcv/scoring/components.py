@@ -38,7 +38,8 @@ def bout_score(share: np.ndarray, longest_s: np.ndarray, *, bout_ref_s: float) -
     Parameters
     ----------
     share : ndarray, shape (n,)
-        Mean probability of the behaviour over the window's known steps, 0..1 (NaN = unknown).
+        Mean probability of the behaviour over the window's steps, 0..1, unknown steps counting
+        as 0 (NaN = nothing in the window known).
     longest_s : ndarray, shape (n,)
         Longest unbroken run of the behaviour inside the window, seconds.
     bout_ref_s : float
@@ -52,9 +53,10 @@ def bout_score(share: np.ndarray, longest_s: np.ndarray, *, bout_ref_s: float) -
 def mutual_gaze(share: np.ndarray, longest_s: np.ndarray, *, bout_ref_s: float) -> np.ndarray:
     """Mutual gaze: ``0.5 * share + 0.5 * min(1, longest_bout_s / bout_ref_s)``.
 
-    ``share`` is the mean mutual-gaze probability over the steps where both faces are known;
-    ``longest_s`` the longest run of steps with probability >= ``present``. Four seconds of
-    mutual gaze covering a 3 s window give 1; a window without any gives 0.
+    ``share`` is the mean mutual-gaze probability over the window's steps, the steps where
+    either face is unknown counting as no evidence (0; NaN only where nothing in the window is
+    known); ``longest_s`` the longest run of steps with probability >= ``present``. Four seconds
+    of mutual gaze covering a 3 s window give 1; a window without any gives 0.
     """
     return bout_score(share, longest_s, bout_ref_s=bout_ref_s)
 
@@ -87,9 +89,10 @@ def shared_affect(
 ) -> np.ndarray:
     """Shared positive affect: ``max(smiles, laughter)`` where
     ``smiles = 0.5 * share + 0.5 * min(1, longest_s / bout_ref_s)`` of both smiling together
-    (``min(parent_smile, child_smile)`` per step) and
-    ``laughter = min(1, shared_laugh_s / laughter_ref_s)``, the seconds in which one laughs while
-    the other laughs or smiles. NaN only when smiles are unknown and nobody laughed.
+    (``min(parent_smile, child_smile)`` per step; ``share`` over the window's steps, unknown
+    ones counting as 0) and ``laughter = min(1, shared_laugh_s / laughter_ref_s)``, the seconds
+    in which one laughs while the other laughs or smiles. NaN only when smiles are unknown and
+    nobody laughed.
     """
     smiles = bout_score(both_share, both_longest_s, bout_ref_s=bout_ref_s)
     laughter = np.minimum(1.0, shared_laugh_s / laughter_ref_s)

@@ -102,6 +102,13 @@ def _window_sum(x: np.ndarray, i0: np.ndarray, i1: np.ndarray) -> np.ndarray:
     return total[i1] - total[i0]
 
 
+def _evidence(x: np.ndarray, share: np.ndarray, i0: np.ndarray, i1: np.ndarray) -> np.ndarray:
+    """The window's mean probability with its unknown steps counted as no evidence (0), NaN
+    where nothing in it is known (``share``, the mean over the known steps, is NaN there)."""
+    mean_all = _window_sum(x, i0, i1) / np.maximum(i1 - i0, 1)
+    return np.where(np.isnan(share), np.nan, mean_all)
+
+
 def _longest_run(on: np.ndarray, i0: np.ndarray, width: int) -> np.ndarray:
     """Longest run of True in ``on[i0:i0+width]`` per window, in steps."""
     if len(i0) == 0:
@@ -223,12 +230,13 @@ def compute_windows(
 
     bout_ref = float(sc["bout_ref_s"])
     t["mutual_gaze"] = comp.mutual_gaze(
-        t["mutual_gaze_share"].to_numpy(), t["mutual_gaze_longest_s"].to_numpy(),
+        _evidence(mutual, t["mutual_gaze_share"].to_numpy(), i0, i1),
+        t["mutual_gaze_longest_s"].to_numpy(),
         bout_ref_s=bout_ref,
-    )  # fmt: skip
+    )
     t["contingency"] = comp.contingency(log_open[b] - log_open[a])
     t["shared_affect"] = comp.shared_affect(
-        t["both_smile_share"].to_numpy(),
+        _evidence(both_smile, t["both_smile_share"].to_numpy(), i0, i1),
         t["both_smile_longest_s"].to_numpy(),
         t["shared_laugh_s"].to_numpy(),
         bout_ref_s=bout_ref,
