@@ -79,6 +79,20 @@ def test_a_glimpse_between_unknown_steps_is_not_a_whole_window(config):
     assert seen["mutual_gaze"] > 0.99
 
 
+def test_being_attentive_rests_on_what_was_seen(config):
+    # The parent looks at her child throughout, but her gaze is unknown (her face turned away
+    # from the camera) but for a glimpse of 0.4 s: the report a parent reads must not say she
+    # was "being attentive" there, while a window seen throughout says it.
+    frames = make_frames(20.0, parent_looks=[(0, 20)], child_looks=[(0, 20)])
+    unseen = ~frames.dyad["t"].between(9.0, 9.35)
+    frames.dyad.loc[unseen & (frames.dyad["t"] >= 5.0), "parent_looks_at_child"] = np.nan
+    t = compute_windows(frames, SpeechTrack.empty(), config=config).table
+    glimpse = t[np.isclose(t["start"], 7.5)].iloc[0]
+    assert glimpse["parent_looks_share"] > 0.99  # the glimpse itself: looking
+    assert not glimpse["principle_attentive"]
+    assert t[np.isclose(t["start"], 1.0)].iloc[0]["principle_attentive"]
+
+
 def test_contingency_weights_promptness(config):
     speech = make_speech(
         segments=[(2.0, 2.8, "child"), (3.4, 4.5, "parent"), (12.0, 12.5, "child")],

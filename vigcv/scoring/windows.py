@@ -256,7 +256,9 @@ def compute_windows(
     )
 
     th = sc["principles"]
-    looks = t["parent_looks_share"].fillna(0.0)
+    # A principle shown to the parent rests on what was seen: the parent's looks over the whole
+    # window, unknown steps counting as not looking (a glimpse is not "being attentive").
+    looks = pd.Series(_window_sum(col("parent_looks"), i0, i1) / np.maximum(i1 - i0, 1))
     t["principle_attentive"] = looks >= th["attentive"]
     t["principle_encouraging"] = (t["initiatives"] >= 1) & (looks >= th["encouraging"])
     t["principle_receiving"] = t["contingency"] >= th["receiving"]
