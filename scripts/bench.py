@@ -168,13 +168,13 @@ def _decode(path: Path, full: bool = False, detect: bool = False) -> float:
     As the pipeline reads it (``full=False``): frames at the analysis rate, scaled to
     ``[ingest] max_side``. With ``full``: every frame converted to RGB at full size, the floor
     of ../shared/NOTES.md. With ``detect``: as read, and the face detector run once on each
-    whole frame as the vision stage does (``[vision] detect_width``, one thread), the floor of
-    any pipeline that looks for faces in every analysed frame. Audio is decoded to 16 kHz
-    either way.
+    whole frame as the vision stage does (``[vision] detect_width``, wider for wide frames, one
+    thread), the floor of any pipeline that looks for faces in every analysed frame. Audio is
+    decoded to 16 kHz either way.
     """
     from vigcv.config import load_config
     from vigcv.io import iter_audio, iter_frames, probe
-    from vigcv.vision.detect import detect_faces
+    from vigcv.vision.detect import detect_faces, whole_frame_width
 
     config = load_config()
     vc = config["vision"]
@@ -187,7 +187,11 @@ def _decode(path: Path, full: bool = False, detect: bool = False) -> float:
             if detect:
                 detect_faces(
                     frame.rgb,
-                    width=int(vc["detect_width"]),
+                    width=whole_frame_width(
+                        frame.rgb.shape[1],
+                        width=int(vc["detect_width"]),
+                        min_face_px=float(vc["detect_min_face_px"]),
+                    ),
                     threshold=vc["detect_threshold"],
                     nms_iou=vc["nms_iou"],
                     threads=1,

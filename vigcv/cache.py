@@ -30,7 +30,7 @@ from vigcv.models import load_manifest, sha256_file
 from vigcv.results.folder import CACHE_FOLDER
 from vigcv.types import SpeechTrack
 
-EXTRACTOR_VERSION = "12"  # bump when extraction code changes its output
+EXTRACTOR_VERSION = "13"  # bump when extraction code changes its output
 SPEECH_WARNINGS = "warnings.json"  # beside the cached SpeechTrack: what its extraction warned
 
 

@@ -7,6 +7,7 @@ batch, height and width symbolic in memory (the verified file on disk is never c
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -17,6 +18,8 @@ import numpy as np
 from vigcv.checks import require_probability
 from vigcv.config import default_config
 from vigcv.models import model_path, onnx_session
+
+SMALLEST_FACE_PX = 10.0  # about the smallest face CenterFace finds, pixels of its input
 
 
 @dataclass(frozen=True)
@@ -124,6 +127,19 @@ def nms(boxes: np.ndarray, scores: np.ndarray, iou: float, contain: float = 0.6)
         inside = inter / (np.minimum(areas[i], areas[rest]) + 1e-9)
         order = rest[(overlap <= iou) & (inside <= contain)]
     return np.asarray(keep, dtype=int)
+
+
+def whole_frame_width(frame_width: int, *, width: int, min_face_px: float) -> int:
+    """The detector's input width for a whole frame ``frame_width`` pixels wide: ``width``, or
+    wider where the frame is so wide that a face ``min_face_px`` pixels across would shrink
+    below :data:`SMALLEST_FACE_PX` at that width (the frame is never enlarged for that).
+
+    CenterFace finds faces down to about 10 px of its input: a 640-px frame read at 256 finds
+    faces of 25 px and more, a 1280-px frame at 256 only faces of 50 px, so a child across the
+    room in a full-HD film was lost; it is read at 512 instead.
+    """
+    needed = math.ceil(frame_width * SMALLEST_FACE_PX / max(min_face_px, 1.0))
+    return int(max(width, min(frame_width, needed)))
 
 
 def detect_faces(

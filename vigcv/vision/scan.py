@@ -25,7 +25,7 @@ import numpy as np
 
 from vigcv.hooks import Hook, no_hook
 from vigcv.io import VideoFrame, iter_frames
-from vigcv.vision.detect import Detections, detect_faces, detect_in_regions
+from vigcv.vision.detect import Detections, detect_faces, detect_in_regions, whole_frame_width
 from vigcv.vision.expression import HAPPY, NEUTRAL, expression_probabilities, face_input
 from vigcv.vision.hands import hands_over_eyes
 from vigcv.vision.headpose import head_angles
@@ -298,7 +298,11 @@ def scan_video(
             if full_frame:
                 dets = detect_faces(
                     rgb,
-                    width=int(vc["detect_width"]),
+                    width=whole_frame_width(
+                        rgb.shape[1],
+                        width=int(vc["detect_width"]),
+                        min_face_px=float(vc["detect_min_face_px"]),
+                    ),
                     threshold=vc["detect_threshold"],
                     nms_iou=vc["nms_iou"],
                     threads=int(vc["threads"]),
