@@ -18,8 +18,8 @@ image is the same scene, so every flip there is the models' or the method's own 
 Re-filmed clips are cached under ``$TMPDIR/vigcv-bench/filming/<name>/`` and reused.
 
 Usage: ``nice -n 10 .venv/bin/python scripts/bench_robustness.py [--filmings NAME ...]
-[--clips TEXT ...] [--jobs N] [--save FRAMES.parquet]``  (about 2-3 CPU minutes per filming,
-plus re-filming once; all six took 12 minutes on 2 cores)
+[--clips TEXT ...] [--jobs N] [--save FRAMES.parquet] [--set key=value ...]``
+(about 2-3 CPU minutes per filming, plus re-filming once; all six took 12 minutes on 2 cores)
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import sys
 import tempfile
+import tomllib
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
@@ -58,10 +59,21 @@ def _version(clip: Path, filming: str) -> Path:
     return target
 
 
-def _run(job: tuple[str, str]) -> pd.DataFrame:
-    """Per labelled frame of one clip and filming: the labels and vigcv's values."""
-    clip_path, filming = job
+def _config(settings: list[str]) -> dict:
+    """The shipped config with ``--set key=value`` overrides (``[vision]`` unless named)."""
     from vigcv.config import load_config
+
+    config = load_config()
+    for item in settings:
+        key, value = item.split("=", 1)
+        section, _, key = key.rpartition(".")
+        config[section or "vision"][key] = tomllib.loads(f"v = {value}")["v"]
+    return config
+
+
+def _run(job: tuple[str, str, list[str]]) -> pd.DataFrame:
+    """Per labelled frame of one clip and filming: the labels and vigcv's values."""
+    clip_path, filming, settings = job
     from vigcv.evaluation.frames import FRAME_SIGNALS, values_at
     from vigcv.evaluation.labels import read_labels
     from vigcv.io import probe
@@ -69,7 +81,7 @@ def _run(job: tuple[str, str]) -> pd.DataFrame:
 
     clip = Path(clip_path)
     video = _version(clip, filming)
-    dyad = extract_vision(video, config=load_config(), info=probe(video)).dyad
+    dyad = extract_vision(video, config=_config(settings), info=probe(video)).dyad
     labels = read_labels(EVAL / "labels" / (clip.stem + ".json"))
     times = labels["t"].to_numpy(float)
     rows = pd.DataFrame(
@@ -133,6 +145,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clips", nargs="*", help="only clips whose name contains one of these")
     parser.add_argument("--jobs", type=int, default=2, help="processes (default 2)")
     parser.add_argument("--save", type=Path, help="write the per-frame table here (parquet)")
+    parser.add_argument(
+        "--set",
+        nargs="*",
+        default=[],
+        help="override config keys ([vision] unless named), as-filmed run included: "
+        "gaze_smooth_s=1.0",
+    )
     args = parser.parse_args(argv)
     if not EVAL.is_dir():
         print(f"no development clips at {EVAL}: nothing to measure", file=sys.stderr)
@@ -141,7 +160,8 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"unknown filming(s) {unknown}; choose from {list(FILMINGS)}")
     clips = _clips(args.clips)
-    jobs = [(str(c), f) for f in [AS_FILMED, *args.filmings] for c in clips]
+    _config(args.set)  # a bad override fails here, before any work
+    jobs = [(str(c), f, args.set) for f in [AS_FILMED, *args.filmings] for c in clips]
     with ProcessPoolExecutor(max_workers=max(1, args.jobs)) as pool:
         parts = []
         for k, part in enumerate(pool.map(_run, jobs), start=1):
