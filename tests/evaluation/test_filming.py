@@ -3,13 +3,13 @@ keeps its time, the sound stays."""
 
 from __future__ import annotations
 
-from fractions import Fraction
 from pathlib import Path
 
 import av
 import numpy as np
 import pytest
 
+from tests.builders import write_audio, write_video
 from vigcv.errors import MediaError
 from vigcv.evaluation.filming import FILMINGS, refilm, refilm_frame
 from vigcv.io import load_audio, probe
@@ -18,32 +18,8 @@ TIMES_MS = (0, 40, 80, 200, 233, 300, 480, 520)  # a variable frame rate, as the
 
 
 def _source(path: Path) -> Path:
-    """A 64x48 film whose left half is dark and right half light, frames at TIMES_MS, with a
-    440 Hz tone."""
-    rate = 16000
-    with av.open(str(path), mode="w") as out:
-        video = out.add_stream("libx264", rate=30)
-        video.width, video.height, video.pix_fmt = 64, 48, "yuv420p"
-        video.time_base = video.codec_context.time_base = Fraction(1, 1000)
-        audio = out.add_stream("aac", rate=rate)
-        for ms in TIMES_MS:
-            rgb = np.full((48, 64, 3), 40, np.uint8)
-            rgb[:, 32:] = 220
-            frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
-            frame.pts, frame.time_base = ms, Fraction(1, 1000)
-            for packet in video.encode(frame):
-                out.mux(packet)
-        for packet in video.encode():
-            out.mux(packet)
-        t = np.arange(int(0.6 * rate)) / rate
-        tone = (0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)[None, :]
-        sound = av.AudioFrame.from_ndarray(tone, format="fltp", layout="mono")
-        sound.sample_rate = rate
-        for packet in audio.encode(sound):
-            out.mux(packet)
-        for packet in audio.encode():
-            out.mux(packet)
-    return path
+    """A 64x48 film with frames at TIMES_MS (a variable frame rate) and a 440 Hz tone."""
+    return write_video(path, times=[ms / 1000 for ms in TIMES_MS], width=64, height=48)
 
 
 def _frames(path: Path) -> list[tuple[float, np.ndarray]]:
@@ -80,17 +56,7 @@ def test_the_pictures_change_as_named(tmp_path):
 
 
 def test_a_file_without_a_picture_is_a_one_line_error(tmp_path):
-    silent = tmp_path / "sound.m4a"
-    with av.open(str(silent), mode="w") as out:
-        audio = out.add_stream("aac", rate=16000)
-        sound = av.AudioFrame.from_ndarray(
-            np.zeros((1, 1024), np.float32), format="fltp", layout="mono"
-        )
-        sound.sample_rate = 16000
-        for packet in audio.encode(sound):
-            out.mux(packet)
-        for packet in audio.encode():
-            out.mux(packet)
+    silent = write_audio(tmp_path / "sound.m4a")
     with pytest.raises(MediaError, match=r"sound\.m4a: no video stream"):
         refilm(silent, tmp_path / "made.mp4", "mirror")
     assert not (tmp_path / "made.mp4").exists()
