@@ -102,11 +102,16 @@ def _window_sum(x: np.ndarray, i0: np.ndarray, i1: np.ndarray) -> np.ndarray:
     return total[i1] - total[i0]
 
 
+def _window_share(x: np.ndarray, i0: np.ndarray, i1: np.ndarray) -> np.ndarray:
+    """Mean of ``x[i0:i1]`` per window over all its steps, unknown (NaN) steps counting as 0:
+    no evidence."""
+    return _window_sum(x, i0, i1) / np.maximum(i1 - i0, 1)
+
+
 def _evidence(x: np.ndarray, share: np.ndarray, i0: np.ndarray, i1: np.ndarray) -> np.ndarray:
-    """The window's mean probability with its unknown steps counted as no evidence (0), NaN
-    where nothing in it is known (``share``, the mean over the known steps, is NaN there)."""
-    mean_all = _window_sum(x, i0, i1) / np.maximum(i1 - i0, 1)
-    return np.where(np.isnan(share), np.nan, mean_all)
+    """:func:`_window_share`, NaN where nothing in the window is known (``share``, the mean
+    over the known steps, is NaN there)."""
+    return np.where(np.isnan(share), np.nan, _window_share(x, i0, i1))
 
 
 def _longest_run(on: np.ndarray, i0: np.ndarray, width: int) -> np.ndarray:
@@ -197,7 +202,7 @@ def compute_windows(
         p_laugh & (np.nan_to_num(c_smile) >= present)
     )
     t = pd.DataFrame({"start": start, "end": end})
-    t["face_coverage"] = _window_sum(col("both_visible"), i0, i1) / np.maximum(i1 - i0, 1)
+    t["face_coverage"] = _window_share(col("both_visible"), i0, i1)
     t["mutual_gaze_share"] = _window_mean(mutual, i0, i1)
     t["mutual_gaze_longest_s"] = _longest_run(np.nan_to_num(mutual) >= present, i0, width) * step
     t["parent_looks_share"] = _window_mean(col("parent_looks"), i0, i1)
@@ -258,7 +263,7 @@ def compute_windows(
     th = sc["principles"]
     # A principle shown to the parent rests on what was seen: the parent's looks over the whole
     # window, unknown steps counting as not looking (a glimpse is not "being attentive").
-    looks = pd.Series(_window_sum(col("parent_looks"), i0, i1) / np.maximum(i1 - i0, 1))
+    looks = pd.Series(_window_share(col("parent_looks"), i0, i1))
     t["principle_attentive"] = looks >= th["attentive"]
     t["principle_encouraging"] = (t["initiatives"] >= 1) & (looks >= th["encouraging"])
     t["principle_receiving"] = t["contingency"] >= th["receiving"]
