@@ -44,10 +44,14 @@ _FAR_FRAME = (1280, 720)
 _GREY = 90
 
 
-def refilm_frame(rgb: np.ndarray, filming: str) -> np.ndarray:
-    """One RGB frame (uint8, h x w x 3) as the ``filming`` would show it."""
+def _known(filming: str) -> None:
     if filming not in FILMINGS:
         raise ValueError(f"unknown filming {filming!r}; one of {', '.join(FILMINGS)}")
+
+
+def refilm_frame(rgb: np.ndarray, filming: str) -> np.ndarray:
+    """One RGB frame (uint8, h x w x 3) as the ``filming`` would show it."""
+    _known(filming)
     if filming == "mirror":
         return np.ascontiguousarray(rgb[:, ::-1])
     if filming in ("half", "far"):
@@ -79,8 +83,8 @@ def refilm(source: Path, target: Path, filming: str) -> Path:
     MediaError
         If the source has no picture or cannot be read.
     """
+    _known(filming)  # before anything is written
     crf = "35" if filming == "low bitrate" else "18"
-    refilm_frame(np.zeros((2, 2, 3), np.uint8), filming)  # an unknown name fails before writing
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(target.name + ".part.mp4")
     ms = Fraction(1, 1000)
