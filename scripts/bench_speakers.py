@@ -35,8 +35,22 @@ far+noise+reverb; mean DER + 1 - change F1) and scores this recording's variants
 0.226 / 0.615). More variants of two recordings do not make settings that carry from a
 two-person call to a four-person meeting.
 
+``--extra`` adds the two recordings of pyAudioAnalysis 0.1.3's diarization example
+(:mod:`vigcv.evaluation.extra_speech`: four broadcast voices in 42 s, six in 22 s; fetched once
+from PyPI into ``$TMPDIR/vigcv-bench/speech-extra``, checked by sha256), so that each setting is
+chosen on three recordings. ``--one-voice`` (with ``--variants``) adds each speaker alone, where
+a second speaker found is wrong. Measured (2026-12, ``--extra``): grid ``current`` (the BIC
+alone) chose settings on the three others that give the call 0.364 / 0.533 and leave the six
+voices merged into two (0.653 / 0.000; the best setting on itself 0.514); grid ``voices`` (the
+voice check of the BIC merge, ``[audio] voice_merge_margin``), ``--variants --one-voice``: the
+other recordings choose margins of 0.10 (the call), 0.06 (the meeting, the four voices) and
+0.08 (the six voices); as recorded every recording scores as with the shipped 0.10 (the six
+voices 0.372 / 0.500, four of them found), but at 0.06 one voice is heard as two in 6 of the
+meeting's 12 one-voice cuts and 5 of the four-voice recording's 8 (0.10: 27 of all 28 kept
+whole, as with the BIC alone). docs/benchmarks.md has the table.
+
 Usage: ``nice -n 10 .venv/bin/python scripts/bench_speakers.py [--eval DIR] [--grid NAME]
-[--variants]``
+[--extra] [--variants [--one-voice]]``
 """
 
 from __future__ import annotations
@@ -70,6 +84,9 @@ GRIDS: dict[str, dict[str, list[Any]]] = {
         "bic_weight": [0.8, 1.2, 1.6],
         "embed_change_penalty": [5.0, 10.0, 20.0],
     },
+    # how far apart two clusters' voices must be for the voice check to keep them apart
+    # (2.0: never, the BIC alone, as before December 2026)
+    "voices": {"voice_merge_margin": [0.06, 0.08, 0.10, 0.12, 0.14, 0.16, 2.0]},
     # the speaker-embedding side weighted more or less against the MFCC models
     "embed": {
         "cluster_threshold": [0.8, 1.0, 1.2],
@@ -109,6 +126,10 @@ GRIDS: dict[str, dict[str, list[Any]]] = {
         "embed_window_s": [0.8, 1.2],
     },
 }
+
+
+# the recording conditions each one-voice cut is heard under (``variants(one_voice=True)``)
+ONE = ("as recorded", "noise 10 dB", "reverb 0.5 s", "far+noise+reverb")
 
 
 def extra_files() -> list[tuple[str, str, str]]:
@@ -155,9 +176,14 @@ def score(ref: pd.DataFrame, table: pd.DataFrame) -> tuple[float, float, int]:
     return float(der), float(chg), int(hyp["speaker"].nunique())
 
 
-def variants(eval_dir: Path, config: dict[str, Any]) -> list[tuple[str, str, Any, Any, Any]]:
+def variants(
+    eval_dir: Path, config: dict[str, Any], *, one_voice: bool = False
+) -> list[tuple[str, str, Any, Any, Any]]:
     """(recording, variant, frames, segments, reference) for each recording as recorded, under
-    each recording condition, and re-cut with known gaps (as recorded and far+noise+reverb)."""
+    each recording condition, and re-cut with known gaps (as recorded and far+noise+reverb);
+    with ``one_voice``, also each speaker with 8 s of speech or more alone (their stretches
+    re-cut with 0.5 / 1 s gaps; as recorded, noisy, reverberant, far+noise+reverb): a
+    recording of one voice, where any second speaker found is wrong."""
     import tempfile
 
     import soundfile as sf
@@ -180,6 +206,12 @@ def variants(eval_dir: Path, config: dict[str, Any]) -> list[tuple[str, str, Any
                     for c in CONDITIONS
                     if c.name in ("as recorded", "far+noise+reverb")
                 ]
+            for speaker, turns in ref.groupby("speaker") if one_voice else ():
+                if (turns["end"] - turns["start"]).sum() < 8.0:
+                    continue
+                cut, known = recut(audio, turns, rate=16000, gaps_s=(0.5, 1.0))
+                label = f"one voice {speaker}"
+                made += [(label, cut, known, c) for c in CONDITIONS if c.name in ONE]
             for label, y, reference, condition in made:
                 mask = speech_samples(reference, n=y.size, rate=16000)
                 sf.write(wav_path, degrade(y, rate=16000, speech=mask, condition=condition), 16000)
@@ -200,6 +232,12 @@ def main() -> None:
         "on the three recordings other than the one scored",
     )
     parser.add_argument(
+        "--one-voice",
+        action="store_true",
+        help="with --variants: also each speaker alone (one voice, where a second speaker found "
+        "is wrong), in the other recordings' choice and reported per recording",
+    )
+    parser.add_argument(
         "--variants",
         action="store_true",
         help="choose on every variant of the other recording (its recording conditions and "
@@ -214,7 +252,7 @@ def main() -> None:
     if args.extra:
         FILES.extend(extra_files())
     if args.variants:
-        main_variants(args.eval, config, args.grid)
+        main_variants(args.eval, config, args.grid, one_voice=args.one_voice)
         return
     data = []
     for name, wav, rttm in FILES:
@@ -254,11 +292,14 @@ def main() -> None:
         print(f"{name:<19} {'in-samp':<8} {der:6.3f} {chg:7.3f} {int(spk):>4}  (best on itself)")
 
 
-def main_variants(eval_dir: Path, config: dict[str, Any], grid_name: str) -> None:
-    """Settings chosen on all variants of the other recording (mean DER + 1 - change F1),
-    scored on this recording as recorded and on its variants (mean)."""
+def main_variants(
+    eval_dir: Path, config: dict[str, Any], grid_name: str, *, one_voice: bool = False
+) -> None:
+    """Settings chosen on all variants of the other recordings (mean DER + 1 - change F1),
+    scored on this recording as recorded and on its variants (mean; the one-voice cuts apart:
+    how many of them are heard as one speaker)."""
     base = config["audio"]
-    data = variants(eval_dir, config)
+    data = variants(eval_dir, config, one_voice=one_voice)
     grid = GRIDS[grid_name]
     keys = list(grid)
     settings = [
@@ -270,10 +311,13 @@ def main_variants(eval_dir: Path, config: dict[str, Any], grid_name: str) -> Non
             results[i, j] = score(ref, run(frames, segments, base, setting))
     shipped = np.array([score(r, cluster_speakers(f, s, config=base)) for _, _, f, s, r in data])
     names = [d[0] for d in data]
+    alone = np.array([d[1].startswith("one voice") for d in data])
     print(f"grid '{grid_name}': {len(settings)} settings; {len(data)} variants")
-    print(f"{'recording':<19} {'setting':<9} {'DER':>6} {'chg F1':>7}  {'variants DER / F1':>18}")
+    head = f"{'recording':<19} {'setting':<9} {'DER':>6} {'chg F1':>7}  {'variants DER / F1':>18}"
+    print(head + ("  one voice as one" if one_voice else ""))
     for name, _, _ in FILES:
-        mine = [j for j, n in enumerate(names) if n == name]
+        mine = [j for j, n in enumerate(names) if n == name and not alone[j]]
+        ones = [j for j, n in enumerate(names) if n == name and alone[j]]
         other = [j for j, n in enumerate(names) if n != name]
         first = mine[0]  # as recorded
         loss = (results[:, other, 0] + 1.0 - results[:, other, 1]).mean(axis=1)
@@ -281,7 +325,11 @@ def main_variants(eval_dir: Path, config: dict[str, Any], grid_name: str) -> Non
         for label, rows in (("shipped", shipped[None]), ("LORO", results[tied])):
             der, chg = rows[:, first, 0].mean(), rows[:, first, 1].mean()
             vder, vchg = rows[:, mine, 0].mean(), rows[:, mine, 1].mean()
-            print(f"{name:<19} {label:<9} {der:6.3f} {chg:7.3f}  {vder:8.3f} / {vchg:.3f}")
+            line = f"{name:<19} {label:<9} {der:6.3f} {chg:7.3f}  {vder:8.3f} / {vchg:.3f}"
+            if ones:
+                kept = (rows[:, ones, 2] == 1).sum(axis=1).mean()
+                line += f"  {kept:.1f} of {len(ones)}"
+            print(line)
         chosen = ", ".join(f"{k}={v}" for k, v in settings[int(tied[0])].items())
         print(f"{'':<19} {len(tied)} tied; first: {chosen}")
 

@@ -9,7 +9,13 @@
    smoothed and decoded with a Viterbi pass per speech segment that pays a penalty for each
    speaker change. This is the sliding-window change detection: boundaries land where the
    likelihood ratio of two speakers' models crosses over, at frame precision. Clusters are then
-   merged while the Bayesian information criterion prefers one speaker.
+   merged while the Bayesian information criterion prefers one speaker, except two whose voices
+   differ: the mean cosine between their speaker-embedding windows (step 4's) falls more than
+   ``voice_merge_margin`` below the mean within each. The BIC over 19-dimensional full-covariance
+   MFCC models pays a penalty that a few seconds of a voice cannot outweigh, so it merged short
+   turns of different people (six broadcast voices of 3-5 s each into two); the voice check is
+   relative to the recording's own spread of one voice, not an absolute similarity (a telephone
+   line makes two people's windows 0.84 alike, two broadcast voices 0.6).
 4. Turns too short for MFCC statistics (a 0.8 s reply inside a stretch of talk) are found by a
    speaker-embedding model (:mod:`vigcv.audio.voice_encoder`): short windows (``embed_window_s``,
    every ``embed_hop_s``) inside speech become d-vectors, centred on the recording's mean; each
@@ -160,9 +166,16 @@ def cluster_speakers(
         if not models:  # too little speech to keep any speaker apart: one speaker
             models = [_Gaussian(x[sp])]
     path = _resegment(x, owner, models, smooth=smooth, penalty=config["change_penalty"])
+    voices = None
+    if config["speaker_embeddings"] and len(models) > 1:
+        voices = _voice_windows(frames, segments, owner, config=config)
     for _ in range(len(models)):  # merge the closest pair while the BIC prefers one speaker
         groups = [x[path == j] for j in range(int(path.max()) + 1) if np.sum(path == j) > 20]
-        pair = _closest_pair(groups, weight=config["bic_weight"])
+        apart = None
+        if voices is not None and voices[0].shape[0] >= 2:
+            kept = [j for j in range(int(path.max()) + 1) if np.sum(path == j) > 20]
+            apart = _voices_apart(voices, path, kept, margin=config["voice_merge_margin"])
+        pair = _closest_pair(groups, weight=config["bic_weight"], apart=apart)
         if pair is None:
             models = [_Gaussian(g) for g in groups] or [_Gaussian(x[sp])]
             break
@@ -175,8 +188,8 @@ def cluster_speakers(
     ll = uniform_filter1d(
         np.stack([m.loglik(x) for m in models], axis=1), size=smooth, axis=0, mode="nearest"
     )
-    if config["speaker_embeddings"] and len(models) > 1:
-        emb = _embedding_scores(frames, segments, owner, path, config=config)
+    if voices is not None and len(models) > 1:
+        emb = _embedding_scores(voices, path, purity=config["embed_purity"])
         ll = config["embed_scale"] * emb + config["embed_mfcc_weight"] * (
             ll - ll.max(axis=1, keepdims=True)
         )
@@ -210,35 +223,24 @@ def embedding_windows(segments: list[Segment], *, window_s: float, hop_s: float)
 
 
 def _embedding_scores(
-    frames: AcousticFrames,
-    segments: list[Segment],
-    owner: np.ndarray,
-    path: np.ndarray,
-    *,
-    config: dict[str, Any],
+    voices: tuple[np.ndarray, np.ndarray], path: np.ndarray, *, purity: float
 ) -> np.ndarray:
-    """Cosine of each frame's d-vector with each speaker's centroid, shape (n, k)."""
+    """Cosine of each frame's d-vector with each speaker's centroid, shape (n, k).
+
+    The window d-vectors (:func:`_voice_windows`) are centred on the recording's mean; each
+    speaker's centroid comes from the windows at least ``purity`` of whose frames the path gives
+    that speaker; each frame takes the cosines of the windows around it, interpolated."""
     n, k = path.size, int(path.max()) + 1
-    mel = frames.log_mel
-    spans = embedding_windows(
-        segments, window_s=config["embed_window_s"], hop_s=config["embed_hop_s"]
-    )
-    spans = spans[spans[:, 1] <= mel.shape[0]]
-    if spans.shape[0] < 2:
+    vectors, spans = voices
+    if vectors.shape[0] < 2:
         return np.zeros((n, k))
-    speech_power = 10 ** (frames.db[owner >= 0].astype(np.float64) / 10)
-    gain = voice_encoder.loudness_gain(float(speech_power.mean()))
-    vectors = voice_encoder.embed(mel, spans, gain=gain).astype(np.float64)
-    vectors -= vectors.mean(axis=0)
+    vectors = vectors - vectors.mean(axis=0)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True) + 1e-9
-    # each window's speaker: the MFCC path's majority over the frames it covers, if pure enough
-    ratio = round(HOP_S / voice_encoder.MEL_HOP_S)
-    lo = np.minimum(spans[:, 0] // ratio, n - 1)
-    hi = np.clip(spans[:, 1] // ratio, lo + 1, n)
+    lo, hi = _grid_spans(spans, n)
     centroids = np.zeros((k, vectors.shape[1]))
     for j in range(k):
         counts = np.concatenate([[0], np.cumsum(path == j)])
-        inside = (counts[hi] - counts[lo]) / (hi - lo) >= config["embed_purity"]
+        inside = (counts[hi] - counts[lo]) / (hi - lo) >= purity
         if inside.any():
             c = vectors[inside].mean(axis=0)
             centroids[j] = c / (np.linalg.norm(c) + 1e-9)
@@ -246,6 +248,65 @@ def _embedding_scores(
     centres = spans.mean(axis=1) * voice_encoder.MEL_HOP_S
     t = np.arange(n) * HOP_S
     return np.stack([np.interp(t, centres, sim[:, j]) for j in range(k)], axis=1)
+
+
+def _voice_windows(
+    frames: AcousticFrames, segments: list[Segment], owner: np.ndarray, *, config: dict[str, Any]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Unit d-vectors of short windows inside speech (``embed_window_s``, every
+    ``embed_hop_s``) and their ``[start, stop)`` mel-frame spans, shapes (m, 256), (m, 2)."""
+    mel = frames.log_mel
+    spans = embedding_windows(
+        segments, window_s=config["embed_window_s"], hop_s=config["embed_hop_s"]
+    )
+    spans = spans[spans[:, 1] <= mel.shape[0]]
+    if spans.shape[0] < 2:
+        return np.zeros((0, voice_encoder.HIDDEN)), np.zeros((0, 2), dtype=int)
+    speech_power = 10 ** (frames.db[owner >= 0].astype(np.float64) / 10)
+    gain = voice_encoder.loudness_gain(float(speech_power.mean()))
+    vectors = voice_encoder.embed(mel, spans, gain=gain).astype(np.float64)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True) + 1e-9
+    return vectors, spans
+
+
+def _grid_spans(spans: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Mel-frame (10 ms) ``[start, stop)`` spans as ``lo``, ``hi`` on the n-frame 20 ms grid."""
+    ratio = round(HOP_S / voice_encoder.MEL_HOP_S)
+    lo = np.minimum(spans[:, 0] // ratio, n - 1)
+    return lo, np.clip(spans[:, 1] // ratio, lo + 1, n)
+
+
+def _voices_apart(
+    voices: tuple[np.ndarray, np.ndarray], path: np.ndarray, kept: list[int], *, margin: float
+) -> np.ndarray:
+    """Which pairs of clusters (indices into ``kept``) sound like two people, (k, k) bool.
+
+    Each window belongs to the cluster holding at least 80% of its frames. Two clusters are two
+    voices when the mean cosine between their windows falls more than ``margin`` below the mean
+    cosine among each one's own windows: a comparison with the recording's own spread of one
+    voice, not an absolute similarity (a telephone line makes two people 0.84 alike, two
+    broadcast voices 0.6). A cluster without two windows of its own is never apart.
+    """
+    vectors, spans = voices
+    lo, hi = _grid_spans(spans, path.size)
+    owner = np.full(len(spans), -1)
+    for j, c in enumerate(kept):
+        counts = np.concatenate([[0], np.cumsum(path == c)])
+        share = (counts[hi] - counts[lo]) / (hi - lo)
+        owner[share >= 0.8] = j
+    sim = vectors @ vectors.T
+    members = [np.flatnonzero(owner == j) for j in range(len(kept))]
+    within = [
+        (sim[np.ix_(m, m)].sum() - m.size) / (m.size * (m.size - 1)) if m.size > 1 else np.nan
+        for m in members
+    ]
+    apart = np.zeros((len(kept), len(kept)), dtype=bool)
+    for a in range(len(kept)):
+        for b in range(a + 1, len(kept)):
+            if members[a].size > 1 and members[b].size > 1:
+                between = float(sim[np.ix_(members[a], members[b])].mean())
+                apart[a, b] = apart[b, a] = between < (within[a] + within[b]) / 2 - margin
+    return apart
 
 
 def _normalised(x: np.ndarray, rows: np.ndarray) -> np.ndarray:
@@ -281,11 +342,16 @@ def _delta_bic(a: np.ndarray, b: np.ndarray, *, weight: float) -> float:
     return gain - weight * 0.5 * params * np.log(n)
 
 
-def _closest_pair(groups: list[np.ndarray], *, weight: float) -> tuple[int, int] | None:
-    """The pair of clusters with the lowest BIC gain, if it is below zero."""
+def _closest_pair(
+    groups: list[np.ndarray], *, weight: float, apart: np.ndarray | None = None
+) -> tuple[int, int] | None:
+    """The pair of clusters with the lowest BIC gain, if it is below zero (pairs marked in
+    ``apart`` left out)."""
     best, pair = 0.0, None
     for i in range(len(groups)):
         for j in range(i + 1, len(groups)):
+            if apart is not None and apart[i, j]:
+                continue
             gain = _delta_bic(groups[i], groups[j], weight=weight)
             if gain < best:
                 best, pair = gain, (i, j)
