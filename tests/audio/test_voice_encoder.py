@@ -170,3 +170,28 @@ def test_speaker_clusters_from_either_window_summary(synth_speech, config, clust
     assert table["cluster"].nunique() == 2
     der = diarization_error_rate(ref, table.assign(speaker=table["cluster"]))["der"]
     assert der < 0.15  # measured 0.086 (mfcc) and 0.073 (embeddings)
+
+
+def test_the_voice_check_compares_two_clusters_with_each_ones_own_spread():
+    """Hand-made window vectors: two voices (windows 0.9 alike within, 0.6 across) are apart; one
+    voice split in two by the path is not; a cluster with one window is never judged."""
+    from vigcv.audio.diarize import _voices_apart
+
+    rng = np.random.default_rng(0)
+    base = np.linalg.qr(rng.normal(size=(256, 2)))[0].T  # two orthonormal directions
+
+    def voice(direction: np.ndarray, n: int) -> np.ndarray:
+        v = direction + rng.normal(scale=0.33 / 16, size=(n, 256))
+        return v / np.linalg.norm(v, axis=1, keepdims=True)
+
+    a = base[0]
+    b = 0.6 * base[0] + 0.8 * base[1]  # cosine 0.6 with a
+    vectors = np.concatenate([voice(a, 20), voice(a, 20), voice(b, 20), voice(b, 1)])
+    # windows of 40 mel frames (20 grid frames) laid end to end; the path gives each its cluster
+    spans = np.stack([np.arange(61) * 40, np.arange(61) * 40 + 40], axis=1)
+    path = np.repeat([0] * 20 + [1] * 20 + [2] * 20 + [3], 20)
+    apart = _voices_apart((vectors, spans), path, [0, 1, 2, 3], margin=0.10)
+    assert not apart[0, 1]  # one voice, two clusters
+    assert apart[0, 2] and apart[1, 2]  # two voices
+    assert not apart[:, 3].any()  # one window: no judgement
+    assert (apart == apart.T).all() and not apart.diagonal().any()

@@ -294,18 +294,19 @@ def _voices_apart(
         counts = np.concatenate([[0], np.cumsum(path == c)])
         share = (counts[hi] - counts[lo]) / (hi - lo)
         owner[share >= 0.8] = j
-    sim = vectors @ vectors.T
-    members = [np.flatnonzero(owner == j) for j in range(len(kept))]
-    within = [
-        (sim[np.ix_(m, m)].sum() - m.size) / (m.size * (m.size - 1)) if m.size > 1 else np.nan
-        for m in members
-    ]
-    apart = np.zeros((len(kept), len(kept)), dtype=bool)
-    for a in range(len(kept)):
-        for b in range(a + 1, len(kept)):
-            if members[a].size > 1 and members[b].size > 1:
-                between = float(sim[np.ix_(members[a], members[b])].mean())
-                apart[a, b] = apart[b, a] = between < (within[a] + within[b]) / 2 - margin
+    # mean cosines of unit vectors from their sums (no window-by-window matrix: a long film has
+    # thousands of windows): within a cluster of m, (|sum|^2 - m) / (m (m - 1)) over its pairs
+    count = np.array([np.sum(owner == j) for j in range(len(kept))], dtype=float)
+    total = np.stack([vectors[owner == j].sum(axis=0) for j in range(len(kept))])
+    enough = count > 1
+    within = np.full(len(kept), np.nan)
+    within[enough] = (np.sum(total[enough] ** 2, axis=1) - count[enough]) / (
+        count[enough] * (count[enough] - 1)
+    )
+    between = (total @ total.T) / np.maximum(np.outer(count, count), 1.0)
+    apart = between < (within[:, None] + within[None, :]) / 2 - margin
+    apart &= np.outer(enough, enough)
+    np.fill_diagonal(apart, False)
     return apart
 
 
