@@ -60,6 +60,7 @@ SHARES: frozenset[str] = frozenset(
         "vision.landmark_confidence",
         "vision.coast_visibility",
         "vision.face_min",
+        "vision.child_face_min",
         "vision.face_min_size_ratio",
         "vision.smile_threshold",
         "vision.child_smile_threshold",

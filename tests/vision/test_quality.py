@@ -189,9 +189,28 @@ def test_a_box_neither_face_model_is_sure_of_gives_unknown_gaze_and_smile():
     # A profile (the mesh doubts it, the detector scores it as usual) stays measured ...
     profile = _features(_scan(child_presence=0.01, child_score=0.9)).dyad
     assert profile["child_looks_at_parent"].notna().all() and profile["child_smile"].notna().all()
-    # ... and with the check off (face_min 0) the doubtful box is read as a face.
-    off = _features(_scan(child_presence=0.01, child_score=0.3), face_min=0.0).dyad
-    assert off["child_smile"][inside].notna().all()
+    # ... and with the check off (face_min and child_face_min 0) the doubtful box is read as a
+    # face.
+    off = _features(_scan(child_presence=0.01, child_score=0.3), face_min=0.0, child_face_min=0.0)
+    assert off.dyad["child_smile"][inside].notna().all()
+
+
+def test_a_child_face_is_checked_more_strictly_than_an_adult_one():
+    # Frames 40-69: the child's box at half her usual detector score with the mesh doubting it
+    # (face evidence 0.5): below the child's check (child_face_min 0.6, what both
+    # leave-one-family-out folds choose), above the adult's (face_min 0.4).
+    inside = slice(45, 65)
+    scan = _scan(child_presence=0.01, child_score=0.45)
+    features = _features(scan)
+    child = features.table[features.table["role"] == "child"]
+    assert np.allclose(child["face_evidence"].to_numpy()[inside], 0.5)
+    for column in ("child_looks_at_parent", "child_smile", "mutual_gaze"):
+        assert features.dyad[column][inside].isna().all(), column
+    # the same evidence passes the adult's check
+    as_adult = _features(scan, child_face_min=0.4).dyad
+    for column in ("child_looks_at_parent", "child_smile", "mutual_gaze"):
+        assert as_adult[column][inside].notna().all(), column
+    assert (features.dyad["parent_looks_at_child"] > 0.5).all()
 
 
 def test_the_floor_off_changes_nothing_and_a_real_face_is_kept():

@@ -832,14 +832,22 @@ def _assemble(
     smooth = max(1, round(float(vc["smile_smooth_s"] * fps)))
     hold_frames = round(float(vc["smile_hold_s"] * fps))
     happy_smooth = max(1, round(float(vc["happy_smooth_s"] * fps)))
-    for p in people.values():
+
+    def is_child(k: int) -> bool:
+        """The pair's child, or, outside the pair, a person guessed to be a child."""
+        if k in role_of:
+            return role_of[k] == "child"
+        return guesses[k].role == "child"
+
+    for k, p in people.items():
         p["quality"] = person_quality(
             p, vc, fps, (scan.width, scan.height), "presence" in scan.faces
         )
         p["face_evidence"] = person_face_evidence(p, vc, fps, "presence" in scan.faces)
         # Where neither face model is sure of a face, or the measurement quality is below the
         # floor, looks-at and smile are unknown (NaN never gates).
-        p["unmeasured"] = (p["face_evidence"] < float(vc["face_min"])) | (
+        face_min = float(vc["child_face_min" if is_child(k) else "face_min"])
+        p["unmeasured"] = (p["face_evidence"] < face_min) | (
             p["quality"] < float(vc["quality_min"])
         )
         # A hand over the eyes (peekaboo): where the person looks is not seen.
@@ -848,12 +856,6 @@ def _assemble(
         # The mouth too: a mouth read off a box that is no face, or held from before it, would
         # name the wrong speaker (vigcv.audio.attribution).
         p["mouth_open"] = np.where(p["unmeasured"], np.nan, p["mouth_open"])
-
-    def is_child(k: int) -> bool:
-        """The pair's child, or, outside the pair, a person guessed to be a child."""
-        if k in role_of:
-            return role_of[k] == "child"
-        return guesses[k].role == "child"
 
     for k, p in people.items():
         prefix = "child_" if is_child(k) else ""
