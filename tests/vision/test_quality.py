@@ -195,22 +195,21 @@ def test_a_box_neither_face_model_is_sure_of_gives_unknown_gaze_and_smile():
     assert off.dyad["child_smile"][inside].notna().all()
 
 
-def test_a_child_face_is_checked_more_strictly_than_an_adult_one():
+def test_a_child_face_can_be_checked_more_strictly_than_an_adult_one():
     # Frames 40-69: the child's box at half her usual detector score with the mesh doubting it
-    # (face evidence 0.5): below the child's check (child_face_min 0.6, what both
-    # leave-one-family-out folds choose), above the adult's (face_min 0.4).
+    # (face evidence 0.5): measured at the shipped child_face_min (0.4, as the adults' face_min),
+    # unknown at 0.6 (what both leave-one-family-out folds would choose; not shipped: it hides a
+    # turned child's looks, configs/default.toml), and the parent is measured either way.
     inside = slice(45, 65)
     scan = _scan(child_presence=0.01, child_score=0.45)
-    features = _features(scan)
-    child = features.table[features.table["role"] == "child"]
+    shipped = _features(scan)
+    child = shipped.table[shipped.table["role"] == "child"]
     assert np.allclose(child["face_evidence"].to_numpy()[inside], 0.5)
+    strict = _features(scan, child_face_min=0.6).dyad
     for column in ("child_looks_at_parent", "child_smile", "mutual_gaze"):
-        assert features.dyad[column][inside].isna().all(), column
-    # the same evidence passes the adult's check
-    as_adult = _features(scan, child_face_min=0.4).dyad
-    for column in ("child_looks_at_parent", "child_smile", "mutual_gaze"):
-        assert as_adult[column][inside].notna().all(), column
-    assert (features.dyad["parent_looks_at_child"] > 0.5).all()
+        assert shipped.dyad[column][inside].notna().all(), column
+        assert strict[column][inside].isna().all(), column
+    assert (strict["parent_looks_at_child"] > 0.5).all()
 
 
 def test_the_floor_off_changes_nothing_and_a_real_face_is_kept():
