@@ -169,9 +169,10 @@ WHENET_ANGLE_GRID: list[dict[str, Any]] = (
     ]
 )
 # Chosen after gaze and smile, per fold, on the mean F1 of all five signals (they gate both):
-# the quality floor, and the face check (face_min; the shipped 0.4 first, so that a tie keeps it).
+# the quality floor, and the face check (face_min, and child_face_min with it: everyone's; the
+# shipped 0.4 first, so that a tie keeps it).
 QUALITY_GRID: list[dict[str, Any]] = [
-    {"face_min": f, **quality}
+    {"face_min": f, "child_face_min": f, **quality}
     for f in (0.4, 0.0, 0.3, 0.5)
     for quality in [{"quality_min": 0.0}]
     + [
@@ -189,7 +190,6 @@ HANDS_GRID: list[dict[str, Any]] = [{"hands_cover_min": c} for c in (0.1, 0.3, 0
 # check for a child's face alone (the shipped 0.4 first, so that a tie keeps it; measured, not
 # shipped: configs/default.toml, child_face_min).
 CHILD_FACE_GRID: list[dict[str, Any]] = [{"child_face_min": c} for c in (0.4, 0.5, 0.6, 0.7)]
-CHILD_FACE = False  # set by --child-face
 SIGNALS_OF = {
     "smile": ("parent_smile", "child_smile"),
     "gaze": ("mutual_gaze", "parent_looks_at_child", "child_looks_at_parent"),
@@ -511,6 +511,7 @@ def leave_one_family_out(
     config: dict,
     *,
     quality: bool = True,
+    child_face: bool = False,
 ) -> pd.DataFrame:
     """Per held-out family: each signal scored with the :data:`GRID` settings best on the other
     family; "ALL" pools the held-out families' counts (each scored with its own fold's choice).
@@ -520,7 +521,7 @@ def leave_one_family_out(
     ``quality`` is false) is chosen on the same training family with that fold's gaze and smile
     settings, on the mean F1 of all five signals, then the hand-over-the-eyes share
     (:data:`HANDS_GRID`) on the mean F1 of the three gaze signals, and last (with
-    ``--child-face``) the face check of a child's face (:data:`CHILD_FACE_GRID`) on the mean F1
+    ``child_face``) the face check of a child's face (:data:`CHILD_FACE_GRID`) on the mean F1
     of all five.
     """
     relative = config["vision"].get("smile_model", "baseline") == "relative"
@@ -566,31 +567,25 @@ def leave_one_family_out(
                 else:
                     chosen.update(best[1])
         fold = dict(chosen)
-        options = QUALITY_GRID if quality else [{}]
-        fold_trials = []
-        for q in options:
-            _, counts, fold_feats = evaluate(scans, labels, meta, _with(config, {**fold, **q}))
-            table = score_table(counts)
-            train_f1 = float(table[table["family"].isin(train)]["f1"].mean())
-            fold_trials.append((train_f1, q, table, fold_feats))
-        _, q, table, fold_feats = max(fold_trials, key=lambda t: t[0])
-        hand_trials = []
-        for h in HANDS_GRID:
-            _, counts, feats_h = evaluate(scans, labels, meta, _with(config, {**fold, **q, **h}))
-            t_h = score_table(counts)
-            gaze = t_h[t_h["family"].isin(train) & t_h["signal"].isin(SIGNALS_OF["gaze"])]
-            hand_trials.append((float(gaze["f1"].mean()), h, t_h, feats_h))
-        _, h, table, fold_feats = max(hand_trials, key=lambda t: t[0])
+
+        def pick(options, base, signals=FRAME_SIGNALS, train=train):
+            """The option of ``options`` (on top of ``base``) best on the training family's mean
+            F1 over ``signals``, with its score table and features."""
+            trials = []
+            for option in options:
+                _, counts, feats = evaluate(scans, labels, meta, _with(config, {**base, **option}))
+                t = score_table(counts)
+                sel = t[t["family"].isin(train) & t["signal"].isin(signals)]
+                trials.append((float(sel["f1"].mean()), option, t, feats))
+            _, option, t, feats = max(trials, key=lambda trial: trial[0])
+            return option, t, feats
+
+        q, table, fold_feats = pick(QUALITY_GRID if quality else [{}], fold)
+        h, table, fold_feats = pick(HANDS_GRID, {**fold, **q}, SIGNALS_OF["gaze"])
         q = {**q, **h}
-        child_trials = []
-        for c in CHILD_FACE_GRID if quality and CHILD_FACE else [{}]:
-            _, counts, feats_c = evaluate(scans, labels, meta, _with(config, {**fold, **q, **c}))
-            t_c = score_table(counts)
-            child_trials.append(
-                (float(t_c[t_c["family"].isin(train)]["f1"].mean()), c, t_c, feats_c)
-            )
-        _, c, table, fold_feats = max(child_trials, key=lambda t: t[0])
-        q = {**q, **c}
+        if quality and child_face:
+            c, table, fold_feats = pick(CHILD_FACE_GRID, {**fold, **q})
+            q = {**q, **c}
         held_feats.update({k: v for k, v in fold_feats.items() if k.split(".")[0] == held})
         setting = ", ".join(f"{k}={v}" for k, v in {**fold, **q}.items())
         for signal in FRAME_SIGNALS:
@@ -709,8 +704,6 @@ def main() -> None:
         help="override config keys ([vision] unless named): detect_every=2 ingest.analysis_fps=5",
     )
     args = parser.parse_args()
-    global CHILD_FACE
-    CHILD_FACE = args.child_face
     if args.whenet_angle:
         GRID["gaze"] = GRID["gaze"] + WHENET_ANGLE_GRID
     config = load_config()
@@ -780,7 +773,9 @@ def main() -> None:
     rule = "threshold 0.5, nearest frame within 0.25 s, nulls skipped; recall_vis: on frames coders"
     rule += " marked both faces visible"
     if not args.no_lofo:
-        lofo = leave_one_family_out(scans, labels, meta, config, quality=not args.no_quality)
+        lofo = leave_one_family_out(
+            scans, labels, meta, config, quality=not args.no_quality, child_face=args.child_face
+        )
         print(
             "\n## Leave one family out: the headline (settings chosen on the other family; "
             f"ALL pools the two held-out families; {rule})"

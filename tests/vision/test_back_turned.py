@@ -146,10 +146,5 @@ def test_few_smiles_read_off_the_side_of_a_head(over_shoulder):
         return float(np.mean(features.dyad["child_smile"].to_numpy()[turned] >= 0.5))
 
     print(f"held smile on the side of her head: {smile_yes(on):.2f} ({smile_yes(off):.2f} off)")
-    # Since the synthetic heads turn 50 deg to look at each other her usual detector score is
-    # lower (median 0.55) and the box on the side of her head scores 0.37-0.83 of it: the adult
-    # check (face_min 0.4) let the held smile through on 27% of the turned frames. A child's face
-    # is checked at child_face_min 0.6 (both leave-one-family-out folds choose 0.6-0.7): 9% (29%
-    # off).
     assert smile_yes(off) >= 0.2  # read as a face, the held smile is claimed
     assert smile_yes(on) <= 0.15

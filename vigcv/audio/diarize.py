@@ -262,11 +262,16 @@ def _voice_windows(
     spans = spans[spans[:, 1] <= mel.shape[0]]
     if spans.shape[0] < 2:
         return np.zeros((0, voice_encoder.HIDDEN)), np.zeros((0, 2), dtype=int)
-    speech_power = 10 ** (frames.db[owner >= 0].astype(np.float64) / 10)
-    gain = voice_encoder.loudness_gain(float(speech_power.mean()))
+    gain = _speech_gain(frames, owner)
     vectors = voice_encoder.embed(mel, spans, gain=gain).astype(np.float64)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True) + 1e-9
     return vectors, spans
+
+
+def _speech_gain(frames: AcousticFrames, owner: np.ndarray) -> float:
+    """The voice encoder's loudness gain for this recording's speech frames (``owner >= 0``)."""
+    speech_power = 10 ** (frames.db[owner >= 0].astype(np.float64) / 10)
+    return voice_encoder.loudness_gain(float(speech_power.mean()))
 
 
 def _grid_spans(spans: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -378,8 +383,7 @@ def _window_dvectors(
     spans = np.array(
         [(min(int(i[0]) * ratio, n_mel - 1), min((int(i[-1]) + 1) * ratio, n_mel)) for i in windows]
     )
-    speech_power = 10 ** (frames.db[owner >= 0].astype(np.float64) / 10)
-    gain = voice_encoder.loudness_gain(float(speech_power.mean()))
+    gain = _speech_gain(frames, owner)
     vectors = voice_encoder.embed(frames.log_mel, spans, gain=gain).astype(np.float64)
     return vectors - vectors.mean(axis=0)
 
