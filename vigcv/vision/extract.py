@@ -279,6 +279,8 @@ def person_face_evidence(
     mesh's presence was recorded (unknown, which gates nothing)."""
     if not available:
         return np.full(p["visible"].size, np.nan)
+    # the head turn as the gaze reads it: the mesh's, WHENet's where the mesh failed
+    turn = p.get("mesh_whenet_yaw", p["yaw"])
     return face_evidence(
         presence=p["presence"],
         detected=p["detected"] >= 1.0,
@@ -287,6 +289,8 @@ def person_face_evidence(
         hold_frames=round(float(vc["quality_hold_s"] * fps)),
         size=np.sqrt(np.abs(p["w"] * p["h"])),
         min_size_ratio=float(vc["face_min_size_ratio"]),
+        yaw=np.where(np.isnan(turn), p["yaw"], turn),
+        yaw_window_deg=float(vc["face_yaw_window_deg"]),
     )
 
 

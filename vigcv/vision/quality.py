@@ -57,10 +57,42 @@ def held_presence(presence: np.ndarray, hold_frames: int) -> np.ndarray:
     return np.clip(hold(np.asarray(presence, dtype=float), hold_frames), 0.0, 1.0)
 
 
-def relative_score(score: np.ndarray, detected: np.ndarray) -> np.ndarray:
+def relative_score(
+    score: np.ndarray,
+    detected: np.ndarray,
+    yaw: np.ndarray | None = None,
+    *,
+    yaw_window_deg: float = 0.0,
+    min_frames: int = 25,
+) -> np.ndarray:
     """The detector's score over the person's own median score, clipped to [0, 1]; NaN where
-    the face was not detected."""
-    return _relative(np.where(np.asarray(detected, dtype=bool), score, np.nan), 1.0)
+    the face was not detected.
+
+    With ``yaw`` (degrees, NaN where unknown) and ``yaw_window_deg`` > 0 the median is the
+    person's own over the detected frames whose head turn ``|yaw|`` lies within
+    ``yaw_window_deg`` of the frame's (in 5 degree steps), where there are at least
+    ``min_frames`` of them (else over all): a detector scores a turned face lower than a
+    frontal one, so a turned face is compared with the same person's turned faces, and a face
+    that scores low for its turn (hair, a hand, the side of a head) still reads low.
+    """
+    s = np.where(np.asarray(detected, dtype=bool), np.asarray(score, dtype=float), np.nan)
+    if yaw is None or yaw_window_deg <= 0:
+        return _relative(s, 1.0)
+    valid = np.isfinite(s) & (s > 0)
+    if not valid.any():
+        return _relative(s, 1.0)
+    overall = float(np.median(s[valid]))
+    turn = np.abs(np.asarray(yaw, dtype=float))
+    step = 5.0
+    bins = np.floor(np.nan_to_num(turn, nan=-1.0) / step).astype(int)  # -1: turn unknown
+    reference = np.full(s.shape, overall)
+    known = valid & (bins >= 0)
+    reach = max(0, round(yaw_window_deg / step))
+    for b in np.unique(bins[bins >= 0]):
+        near = known & (np.abs(bins - b) <= reach)
+        if near.sum() >= min_frames:
+            reference[bins == b] = float(np.median(s[near]))
+    return np.clip(s / reference, 0.0, 1.0)
 
 
 def quality_components(
@@ -153,6 +185,8 @@ def face_evidence(
     hold_frames: int,
     size: np.ndarray | None = None,
     min_size_ratio: float = 0.0,
+    yaw: np.ndarray | None = None,
+    yaw_window_deg: float = 0.0,
 ) -> np.ndarray:
     """How sure the two face models are that a person's box holds a face, per frame, 0..1.
 
@@ -166,10 +200,12 @@ def face_evidence(
     ``min_size_ratio`` times the person's median box: a face does not shrink to a fraction of
     itself in a moment, so such a box is something else given the person's track (a dark patch,
     a toy). A box that both models doubt is not measured as a face (``[vision] face_min``).
+    With ``yaw`` and ``yaw_window_deg`` the detector's score is compared with the person's own
+    at a like head turn (:func:`relative_score`).
     """
     present = np.asarray(present, dtype=bool)
     mesh = held_presence(presence, hold_frames)
-    det = hold(relative_score(score, detected), hold_frames)
+    det = hold(relative_score(score, detected, yaw, yaw_window_deg=yaw_window_deg), hold_frames)
     either = np.nan_to_num(np.fmax(mesh, det), nan=0.0)  # fmax: one NaN takes the other
     if size is not None and min_size_ratio > 0:
         s = np.asarray(size, dtype=float)
