@@ -425,3 +425,17 @@ def test_a_person_is_split_at_their_own_gap_within_bounds():
     assert session_threshold(angles[:9], low=10.0, high=100.0, fallback=60.0) == 60.0
     assert session_threshold(np.full(30, 42.0), low=10.0, high=100.0, fallback=60.0) == 60.0
     assert session_threshold(np.full(30, np.nan), low=10.0, high=100.0, fallback=60.0) == 60.0
+
+
+def test_a_session_without_an_isodata_cut_gets_the_fixed_threshold(monkeypatch):
+    # With most values equal and a few far off (13 frames at 8.41..., two at 47.6 and 48.7, the
+    # exact floats) skimage's threshold_isodata finds no cut and raises IndexError; whether a
+    # given set of floats does may differ between CPUs, so the failure is made here.
+    import skimage.filters
+
+    def no_cut(values):
+        raise IndexError("index 0 is out of bounds for axis 0 with size 0")
+
+    monkeypatch.setattr(skimage.filters, "threshold_isodata", no_cut)
+    angles = np.r_[np.full(13, 20.0), 80.0, 85.0]
+    assert session_threshold(angles, low=0.0, high=100.0, fallback=60.0) == 60.0

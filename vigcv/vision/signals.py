@@ -216,7 +216,9 @@ def session_threshold(
     """A person's own split of one measure over the session: the isodata threshold of its values
     (Ridler and Calvard: the cut midway between the means of the two groups it makes, looking
     at someone and looking elsewhere; Otsu's cut lands at the edge of a gap instead), kept
-    within ``low..high``; ``fallback`` with fewer than ``min_frames`` values or no spread.
+    within ``low..high``; ``fallback`` with fewer than ``min_frames`` values or no spread, or
+    where no cut satisfies isodata's rule (most values equal and a few far off:
+    ``skimage.filters.threshold_isodata`` then finds no threshold and raises IndexError).
     """
     from skimage.filters import threshold_isodata
 
@@ -224,7 +226,11 @@ def session_threshold(
     v = v[np.isfinite(v)]
     if v.size < min_frames or float(np.ptp(v)) == 0.0:
         return float(fallback)
-    return float(np.clip(threshold_isodata(v), low, high))
+    try:
+        cut = float(threshold_isodata(v))
+    except IndexError:
+        return float(fallback)
+    return float(np.clip(cut, low, high))
 
 
 def person_neutral(score: np.ndarray, *, quantile: float) -> tuple[float, int]:
