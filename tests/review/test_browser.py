@@ -59,12 +59,32 @@ def shoot(browser: Any, name: str) -> None:
         browser.set_window_size(1400, 1000)
 
 
+def _inner_size(browser: Any) -> list[int]:
+    """innerWidth, innerHeight once two reads 50 ms apart agree (a resize lands a moment after
+    the call that asked for it; read at once, the page can still report the old size)."""
+    last = browser.execute_script("return [innerWidth, innerHeight]")
+    for _ in range(40):
+        time.sleep(0.05)
+        now = browser.execute_script("return [innerWidth, innerHeight]")
+        if now == last:
+            return now
+        last = now
+    return last
+
+
 def viewport(browser: Any, width: int, height: int) -> None:
-    """Make the page's viewport (innerWidth x innerHeight) exactly this size."""
+    """Make the page's viewport (innerWidth x innerHeight) exactly this size: the window is
+    resized, and then corrected by what the window's frame takes, until the page agrees."""
     browser.set_window_size(width, height)
-    inner_w, inner_h = browser.execute_script("return [innerWidth, innerHeight]")
-    browser.set_window_size(2 * width - inner_w, 2 * height - inner_h)
-    assert browser.execute_script("return [innerWidth, innerHeight]") == [width, height]
+    for _ in range(5):
+        inner = _inner_size(browser)
+        if inner == [width, height]:
+            return
+        outer = browser.get_window_size()
+        browser.set_window_size(
+            outer["width"] + width - inner[0], outer["height"] + height - inner[1]
+        )
+    assert _inner_size(browser) == [width, height]
 
 
 def rect(browser: Any, selector: str) -> dict[str, float]:
