@@ -170,10 +170,10 @@ def cluster_speakers(
     if config["speaker_embeddings"] and len(models) > 1:
         voices = _voice_windows(frames, segments, owner, config=config)
     for _ in range(len(models)):  # merge the closest pair while the BIC prefers one speaker
-        groups = [x[path == j] for j in range(int(path.max()) + 1) if np.sum(path == j) > 20]
+        kept = [j for j in range(int(path.max()) + 1) if np.sum(path == j) > 20]
+        groups = [x[path == j] for j in kept]
         apart = None
         if voices is not None and voices[0].shape[0] >= 2:
-            kept = [j for j in range(int(path.max()) + 1) if np.sum(path == j) > 20]
             apart = _voices_apart(voices, path, kept, margin=config["voice_merge_margin"])
         pair = _closest_pair(groups, weight=config["bic_weight"], apart=apart)
         if pair is None:
@@ -239,8 +239,7 @@ def _embedding_scores(
     lo, hi = _grid_spans(spans, n)
     centroids = np.zeros((k, vectors.shape[1]))
     for j in range(k):
-        counts = np.concatenate([[0], np.cumsum(path == j)])
-        inside = (counts[hi] - counts[lo]) / (hi - lo) >= purity
+        inside = _window_share(path, j, lo, hi) >= purity
         if inside.any():
             c = vectors[inside].mean(axis=0)
             centroids[j] = c / (np.linalg.norm(c) + 1e-9)
@@ -281,6 +280,12 @@ def _grid_spans(spans: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     return lo, np.clip(spans[:, 1] // ratio, lo + 1, n)
 
 
+def _window_share(path: np.ndarray, cluster: int, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """The share of each window's grid frames ``[lo, hi)`` that ``path`` gives ``cluster``."""
+    counts = np.concatenate([[0], np.cumsum(path == cluster)])
+    return (counts[hi] - counts[lo]) / (hi - lo)
+
+
 def _voices_apart(
     voices: tuple[np.ndarray, np.ndarray], path: np.ndarray, kept: list[int], *, margin: float
 ) -> np.ndarray:
@@ -296,9 +301,7 @@ def _voices_apart(
     lo, hi = _grid_spans(spans, path.size)
     owner = np.full(len(spans), -1)
     for j, c in enumerate(kept):
-        counts = np.concatenate([[0], np.cumsum(path == c)])
-        share = (counts[hi] - counts[lo]) / (hi - lo)
-        owner[share >= 0.8] = j
+        owner[_window_share(path, c, lo, hi) >= 0.8] = j
     # mean cosines of unit vectors from their sums (no window-by-window matrix: a long film has
     # thousands of windows): within a cluster of m, (|sum|^2 - m) / (m (m - 1)) over its pairs
     count = np.array([np.sum(owner == j) for j in range(len(kept))], dtype=float)

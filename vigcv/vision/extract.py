@@ -279,8 +279,8 @@ def person_face_evidence(
     mesh's presence was recorded (unknown, which gates nothing)."""
     if not available:
         return np.full(p["visible"].size, np.nan)
-    # the head turn as the gaze reads it: the mesh's, WHENet's where the mesh failed
-    turn = p.get("mesh_whenet_yaw", p["yaw"])
+    # the head turn: the mesh's, WHENet's where the mesh failed (else the five-point fit)
+    turn = np.where(np.isnan(p["mesh_whenet_yaw"]), p["yaw"], p["mesh_whenet_yaw"])
     return face_evidence(
         presence=p["presence"],
         detected=p["detected"] >= 1.0,
@@ -289,7 +289,7 @@ def person_face_evidence(
         hold_frames=round(float(vc["quality_hold_s"] * fps)),
         size=np.sqrt(np.abs(p["w"] * p["h"])),
         min_size_ratio=float(vc["face_min_size_ratio"]),
-        yaw=np.where(np.isnan(turn), p["yaw"], turn),
+        yaw=turn,
         yaw_window_deg=float(vc["face_yaw_window_deg"]),
     )
 
