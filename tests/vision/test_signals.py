@@ -19,7 +19,9 @@ from vigcv.vision.signals import (
     looks_towards,
     person_baseline,
     person_neutral,
+    mixture_cut,
     relative_to_neutral,
+    rolling_split,
     session_threshold,
     smile_design,
     smile_log_score,
@@ -439,3 +441,43 @@ def test_a_session_without_an_isodata_cut_gets_the_fixed_threshold(monkeypatch):
     monkeypatch.setattr(skimage.filters, "threshold_isodata", no_cut)
     angles = np.r_[np.full(13, 20.0), 80.0, 85.0]
     assert session_threshold(angles, low=0.0, high=100.0, fallback=60.0) == 60.0
+
+
+def test_a_mixture_cut_follows_the_groups_spreads():
+    # A tight group of looks elsewhere (~20 deg) and a wide one of looks at the other (~55 deg,
+    # spread 15): isodata cuts midway between the means, the mixture near the tight group's edge,
+    # keeping more of the wide group; "lower" takes the lower of the two.
+    rng = np.random.default_rng(1)
+    angles = np.r_[rng.normal(20, 3, 150), rng.normal(55, 15, 80)]
+    midway = session_threshold(angles, low=0.0, high=90.0, fallback=30.0)
+    mixture = mixture_cut(angles)
+    assert 25.0 < mixture < midway - 3.0  # about 2.5 sd above the tight group
+    assert (angles[150:] > mixture).mean() > (angles[150:] > midway).mean()
+    lower = session_threshold(angles, low=0.0, high=90.0, fallback=30.0, method="lower")
+    assert lower == pytest.approx(min(midway, mixture))
+    assert session_threshold(angles, low=0.0, high=90.0, fallback=30.0, method="mixture") == (
+        pytest.approx(mixture)
+    )
+    # Nothing to split: no cut (NaN), and the fixed threshold from session_threshold.
+    assert np.isnan(mixture_cut(np.full(20, 42.0)))
+    assert session_threshold(np.full(20, 42.0), low=0.0, high=90.0, fallback=30.0) == 30.0
+
+
+def test_a_rolling_split_gives_each_stretch_its_own_cut():
+    # 60 s at 10 fps: first a game of looks (turns of 10 and 70 deg), then a stretch of looks at
+    # a toy near the other person (40 deg) and at her (75 deg). Each stretch gets its own cut,
+    # within the bounds; a series shorter than the window gets one cut throughout.
+    rng = np.random.default_rng(2)
+    first = np.where(np.arange(300) % 40 < 20, 10.0, 70.0) + rng.normal(0, 2, 300)
+    second = np.where(np.arange(300) % 40 < 20, 40.0, 75.0) + rng.normal(0, 2, 300)
+    values = np.r_[first, second]
+    values[::7] = np.nan  # frames not measured are left out of each split
+    cut = rolling_split(values, window=200, step=10, low=30.0, high=70.0, fallback=30.0)
+    assert cut.shape == values.shape
+    assert 30.0 <= cut[100] < 45.0  # between 10 and 70, kept at or above 30
+    assert 52.0 < cut[500] < 63.0  # between 40 and 75
+    assert np.all((cut >= 30.0) & (cut <= 70.0))
+    whole = rolling_split(first, window=1000, step=10, low=0.0, high=90.0, fallback=30.0)
+    assert np.ptp(whole) == 0.0
+    assert whole[0] == session_threshold(first, low=0.0, high=90.0, fallback=30.0)
+    assert rolling_split(np.zeros(0), window=10, step=1, low=0, high=1, fallback=0).size == 0

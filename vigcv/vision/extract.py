@@ -43,6 +43,7 @@ from vigcv.vision.signals import (
     person_baseline,
     person_neutral,
     relative_to_neutral,
+    rolling_split,
     running_median,
     session_threshold,
     sigmoid,
@@ -954,9 +955,20 @@ def _assemble(
             )
             if vc["looks_at_model"] == "towards":
                 towards = looks_towards(p["gaze_yaw"], p["head"][:, 0], target[:, 0])
-                looks = sigmoid(
-                    (towards - vc[f"{prefix}looks_towards_deg"]) / vc["looks_towards_scale_deg"]
-                )
+                fixed = float(vc[f"{prefix}looks_towards_deg"])
+                cut = np.full(len(towards), fixed)
+                split = vc["looks_towards_split"]
+                if split == "person" or (split == "child" and prefix):  # own cut, never laxer
+                    cut = rolling_split(
+                        np.where(p["unmeasured"] | p["eyes_hidden"], nan, towards),
+                        window=round(float(vc["looks_towards_split_window_s"]) * fps),
+                        step=max(1, round(fps)),
+                        low=fixed,
+                        high=max(fixed, float(vc["looks_towards_split_max_deg"])),
+                        fallback=fixed,
+                        method=vc["looks_towards_split_method"],
+                    )
+                looks = sigmoid((towards - cut) / vc["looks_towards_scale_deg"])
             else:
                 mine, theirs = p["head"], target
                 if vc["looks_at_depth"] == "shared":

@@ -16,6 +16,8 @@ person over the whole session so that a person's own baseline can be used:
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 import pandas as pd
 from scipy.special import expit
@@ -210,14 +212,49 @@ def looks_towards(gaze_yaw: np.ndarray, own_x: np.ndarray, other_x: np.ndarray) 
     return -sideways * np.where(side == 0, 1.0, side)
 
 
+def mixture_cut(values: np.ndarray) -> float:
+    """Where a two-group Gaussian mixture of ``values`` (scikit-learn) changes its mind: the
+    value between the two means at which the upper group's posterior reaches 0.5. Unlike
+    isodata's midpoint it follows the groups' spreads: a tight group of looks elsewhere and a
+    wide one of looks at someone cut near the tight group's edge. NaN where no cut lies between.
+    """
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.mixture import GaussianMixture
+
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v)].reshape(-1, 1)
+    if v.shape[0] < 2 or float(np.ptp(v)) == 0.0:
+        return float("nan")
+    start = np.quantile(v, [0.25, 0.75]).reshape(-1, 1)
+    gm = GaussianMixture(2, means_init=start, reg_covar=1.0, max_iter=50, random_state=0)
+    with warnings.catch_warnings():  # 50 EM steps place the cut well enough
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        gm.fit(v)
+    means = gm.means_.ravel()
+    hi = int(np.argmax(means))
+    grid = np.linspace(means.min(), means.max(), 256)
+    above = gm.predict_proba(grid.reshape(-1, 1))[:, hi] >= 0.5
+    return float(grid[int(np.argmax(above))]) if above.any() and not above[0] else float("nan")
+
+
 def session_threshold(
-    values: np.ndarray, *, low: float, high: float, fallback: float, min_frames: int = 10
+    values: np.ndarray,
+    *,
+    low: float,
+    high: float,
+    fallback: float,
+    min_frames: int = 10,
+    method: str = "isodata",
 ) -> float:
-    """A person's own split of one measure over the session: the isodata threshold of its values
-    (Ridler and Calvard: the cut midway between the means of the two groups it makes, looking
-    at someone and looking elsewhere; Otsu's cut lands at the edge of a gap instead), kept
-    within ``low..high``; ``fallback`` with fewer than ``min_frames`` values or no spread, or
-    where no cut satisfies isodata's rule (most values equal and a few far off:
+    """A person's own split of one measure over the session, kept within ``low..high``.
+
+    ``method`` "isodata": the isodata threshold of its values (Ridler and Calvard: the cut midway
+    between the means of the two groups it makes, looking at someone and looking elsewhere;
+    Otsu's cut lands at the edge of a gap instead); "mixture": :func:`mixture_cut`; "lower":
+    the lower of the two. ``fallback`` with fewer than ``min_frames`` values or no spread, or
+    where no cut is found (most values equal and a few far off:
     ``skimage.filters.threshold_isodata`` then finds no threshold and raises IndexError).
     """
     from skimage.filters import threshold_isodata
@@ -226,11 +263,57 @@ def session_threshold(
     v = v[np.isfinite(v)]
     if v.size < min_frames or float(np.ptp(v)) == 0.0:
         return float(fallback)
-    try:
-        cut = float(threshold_isodata(v))
-    except IndexError:
-        return float(fallback)
-    return float(np.clip(cut, low, high))
+    cuts = []
+    if method in ("isodata", "lower"):
+        with contextlib.suppress(IndexError):  # isodata found no cut
+            cuts.append(float(threshold_isodata(v)))
+    if method in ("mixture", "lower"):
+        cuts.append(mixture_cut(v))
+    cuts = [c for c in cuts if not np.isnan(c)]
+    return float(np.clip(min(cuts), low, high)) if cuts else float(fallback)
+
+
+def rolling_split(
+    values: np.ndarray,
+    *,
+    window: int,
+    step: int,
+    low: float,
+    high: float,
+    fallback: float,
+    min_frames: int = 10,
+    method: str = "isodata",
+) -> np.ndarray:
+    """A person's own split (:func:`session_threshold`) over a sliding window, per frame.
+
+    The cut is computed every ``step`` frames over the ``window`` frames centred there (the
+    whole series where it is shorter) and interpolated between; NaN values are left out of
+    each split. A film whose stretches differ (a game of looks, then a long look at a book)
+    gets the cut of the stretch, not of the whole session.
+    """
+    v = np.asarray(values, dtype=float)
+    n = v.size
+    if n == 0:
+        return np.zeros(0)
+    half = max(1, int(window)) // 2
+    if n <= 2 * half + 1:
+        cut = session_threshold(
+            v, low=low, high=high, fallback=fallback, min_frames=min_frames, method=method
+        )
+        return np.full(n, cut)
+    centres = np.unique(np.r_[np.arange(0, n, max(1, int(step))), n - 1])
+    cuts = [
+        session_threshold(
+            v[max(0, c - half) : c + half + 1],
+            low=low,
+            high=high,
+            fallback=fallback,
+            min_frames=min_frames,
+            method=method,
+        )
+        for c in centres
+    ]
+    return np.interp(np.arange(n), centres, cuts)
 
 
 def person_neutral(score: np.ndarray, *, quantile: float) -> tuple[float, int]:
