@@ -29,6 +29,7 @@ from vigcv.scoring.combine import COMBINERS, resolve_combiner
 from vigcv.tune import tune_settings
 from vigcv.vision.extract import features_from_scan
 from vigcv.vision.scan import MEASURE_FIELDS, ScanResult
+from vigcv.vision.signals import session_threshold
 from vigcv.vision.social import mutual_gaze_probability
 from vigcv.vision.track import FaceTracker
 
@@ -185,15 +186,17 @@ def test_every_string_key_of_the_default_file_is_a_choice_or_free_text() -> None
     check_config(load_config())
 
 
-def _scan(mesh_fails_every: int = 0) -> ScanResult:
+def _scan(mesh_fails_every: int = 0, turns: bool = False) -> ScanResult:
     """Parent (large face, image left) and child (small face, image right) turned towards each
     other, eyes looking one way by the blendshapes and another by the iris; the face mesh fails
-    on every ``mesh_fails_every``-th frame (0: never), where the five-point yaw reads half."""
+    on every ``mesh_fails_every``-th frame (0: never), where the five-point yaw reads half.
+    ``turns``: both turn twice as far on every other stretch of five frames."""
     rows: dict[str, list[float]] = {}
     n = 40
     for i in range(n):
         # the child's face is small for her head width: she is taken to be twice as far away
         for track, cx, size, yaw in ((0, 160.0, 90.0, -30.0), (1, 460.0, 30.0, 25.0)):
+            yaw *= 2.0 if turns and (i // 5) % 2 else 1.0
             values = {
                 "frame": i,
                 "track": track,
@@ -223,9 +226,9 @@ def _scan(mesh_fails_every: int = 0) -> ScanResult:
     return ScanResult(np.arange(n) / 10.0, {k: np.asarray(v) for k, v in rows.items()}, 640, 480)
 
 
-def _dyad(mesh_fails_every: int = 0, **vision: str) -> np.ndarray:
+def _dyad(mesh_fails_every: int = 0, turns: bool = False, **vision: str | float) -> np.ndarray:
     config = load_config(overrides={"vision": vision})
-    dyad = features_from_scan(_scan(mesh_fails_every), config=config, rate=10.0).dyad
+    dyad = features_from_scan(_scan(mesh_fails_every, turns), config=config, rate=10.0).dyad
     cols = ["parent_looks_at_child", "child_looks_at_parent", "mutual_gaze"]
     return dyad[cols].to_numpy(dtype=float)
 
@@ -275,6 +278,18 @@ def _resolve(name: str, choice: str) -> object:
     if name in ("vision.looks_at_threshold_mode", "vision.child_looks_at_threshold_mode"):
         fixed = {"looks_at_threshold_deg": 89.0, "child_looks_at_threshold_deg": 89.0}
         return _dyad(looks_at_model="angle", head_pose_source="whenet", **fixed, **{key: value})
+    if name == "vision.looks_towards_split":  # two groups of turns: the cut moves between
+        fixed = {"looks_towards_deg": 0.0, "child_looks_towards_deg": 0.0}
+        return _dyad(turns=True, looks_towards_split_method="isodata", **fixed, **{key: value})
+    if name == "vision.looks_towards_split_method":
+        # the lower of the two cuts is isodata's on one set and the mixture's on the other
+        rng = np.random.default_rng(0)
+        wide_high = np.r_[rng.normal(20, 3, 150), rng.normal(55, 15, 80)]
+        wide_low = np.r_[rng.normal(20, 15, 80), rng.normal(60, 3, 150)]
+        return [
+            session_threshold(v, low=0.0, high=90.0, fallback=30.0, method=value)
+            for v in (wide_high, wide_low)
+        ]
     raise AssertionError(f"no test resolves {name}: add one here")
 
 
