@@ -13,6 +13,7 @@ import copy
 
 import numpy as np
 import pytest
+from test_synth_session import scan_session  # tests/vision is on sys.path (no __init__.py)
 
 from vigcv.config import load_config
 from vigcv.io import probe
@@ -77,20 +78,9 @@ def over_shoulder():
     # (110 deg away) for 5.0-9.5 s: the camera sees the side and back of her head, and the face
     # detector still puts a box there on some frames. One scan, read with the face check on
     # (the default) and off.
-    from vigcv.synth import cached_session
     from vigcv.vision.extract import features_from_scan
-    from vigcv.vision.scan import scan_video
 
-    session = cached_session("over_shoulder")
-    config = load_config()
-    fps = float(config["ingest"]["analysis_fps"])
-    scan = scan_video(
-        session.video,
-        fps=fps,
-        max_side=int(config["ingest"]["max_side"]),
-        vc=config["vision"],
-        total=int(np.ceil(probe(session.video).duration * fps)),
-    )
+    session, config, fps, scan = scan_session("over_shoulder")
     off = copy.deepcopy(config)
     off["vision"]["face_min"] = off["vision"]["child_face_min"] = 0.0
     return (

@@ -150,6 +150,25 @@ def test_scripted_smiles_are_recovered(textbook, role):
     assert features.provenance["roles"]["method"] == "role_guess"
 
 
+def scan_session(name: str):  # type: ignore[no-untyped-def]
+    """(session, default config, analysis rate, scan) of a generated session, scanned once so
+    that a test can assemble its columns under several settings (``features_from_scan``)."""
+    from vigcv.synth import cached_session
+    from vigcv.vision.scan import scan_video
+
+    session = cached_session(name)
+    config = load_config()
+    fps = float(config["ingest"]["analysis_fps"])
+    scan = scan_video(
+        session.video,
+        fps=fps,
+        max_side=int(config["ingest"]["max_side"]),
+        vc=config["vision"],
+        total=int(np.ceil(probe(session.video).duration * fps)),
+    )
+    return session, config, fps, scan
+
+
 def _run(name: str):  # type: ignore[no-untyped-def]
     from vigcv.synth import cached_session
 

@@ -13,27 +13,18 @@ from __future__ import annotations
 import copy
 
 import pytest
-from test_synth_session import gaze_figures  # tests/vision is on sys.path (no __init__.py)
+from test_synth_session import (  # tests/vision is on sys.path (no __init__.py)
+    gaze_figures,
+    scan_session,
+)
 
 from vigcv.config import load_config
 from vigcv.vision.extract import features_from_scan
-from vigcv.vision.scan import scan_video
 
 
 @pytest.fixture(scope="module")
 def visit():
-    from vigcv.synth import cached_session
-
-    session = cached_session("family_visit2")
-    config = load_config()
-    rate = float(config["ingest"]["analysis_fps"])
-    scan = scan_video(
-        session.video,
-        fps=rate,
-        max_side=int(config["ingest"]["max_side"]),
-        vc=config["vision"],
-        total=1,
-    )
+    session, config, rate, scan = scan_session("family_visit2")
 
     def figures(**settings):  # type: ignore[no-untyped-def]
         cfg = copy.deepcopy(config)
