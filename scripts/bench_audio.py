@@ -9,13 +9,15 @@ machine disturbs less; a first warm-up run loads the models and is not timed).
 Every figure comes from :mod:`vigcv.evaluation.speech`, the functions ``vigcv evaluate`` uses
 (DER and JER by pyannote.metrics), so the two agree.
 
-Usage: ``.venv/bin/python scripts/bench_audio.py [--eval DIR] [--conditions] [--loo] [--recut]
-[--synth] [--clips]``
+Usage: ``.venv/bin/python scripts/bench_audio.py [--eval DIR] [--conditions] [--loo [--extra]]
+[--recut] [--synth] [--clips]``
 (``--conditions`` adds the same recordings made far (-45 dBFS of speech), close (-15 dBFS), noisy
 (pink room noise at 10 dB SNR), reverberant (RT60 0.5 s) and combined, with the same reference
 (:mod:`vigcv.evaluation.conditions`); ``--loo`` chooses ``[audio] min_silence_s`` (the pause
 that splits speech), then ``edge_snr_fraction`` (how much of the speech-to-floor distance a
-segment edge must clear), on one recording's conditions and scores it on the other's, both ways;
+segment edge must clear), on one recording's conditions and scores it on the other's, both ways,
+then ``fill_pause_s`` (the pause inside a speaker's turn that speech.csv fills) on the other
+recordings' conditions, the call and the meeting, and with ``--extra`` pyAudioAnalysis's two;
 ``--recut`` re-lays each recording's single-speaker stretches with gaps of known length, overlaps
 included (:func:`vigcv.evaluation.conditions.recut`), as recorded and far+noise+reverb, and
 adds how far the measured switch latencies are from the known ones;
@@ -35,7 +37,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from vigcv.audio import extract_audio
+from vigcv.audio import attribute_speakers, extract_audio
 from vigcv.config import load_config
 from vigcv.evaluation.conditions import CONDITIONS, Condition, degrade, speech_samples
 from vigcv.evaluation.speech import (
@@ -55,6 +57,12 @@ FILES = [
 ]
 
 
+def heard(path: Path, config: dict) -> pd.DataFrame:
+    """Who speaks when in an audio-only recording, as ``vigcv run`` writes it to speech.csv:
+    the audio stage's segments with their speakers named (voice clusters; pauses filled)."""
+    return attribute_speakers(extract_audio(path, config=config), None, config=config).segments
+
+
 def bench_real(eval_dir: Path, config: dict) -> None:
     extract_audio(eval_dir / FILES[0][1], config=config)  # warm-up (model loading)
     head = f"{'file':<16} {'VAD F1':>7} {'DER':>6} {'miss':>5} {'FA':>5} {'conf':>5} {'JER':>6}"
@@ -65,9 +73,9 @@ def bench_real(eval_dir: Path, config: dict) -> None:
         ref = read_rttm(eval_dir / rttm)
         start, cpu0 = time.perf_counter(), time.process_time()
         speech = extract_audio(eval_dir / wav, config=config)
+        hyp = attribute_speakers(speech, None, config=config).segments
         wall, cpu = time.perf_counter() - start, time.process_time() - cpu0
         duration = float(speech.times[-1] + 0.016) if speech.times.size else 0.0
-        hyp = speech.segments
         vad = vad_f1(ref, hyp, duration=duration)["f1"]
         der = diarization_error_rate(ref, hyp)
         chg = change_f1(ref, hyp, collar=0.25)
@@ -93,8 +101,8 @@ def run_condition(
     wav = folder / "condition.wav"
     sf.write(wav, degrade(audio, rate=16000, speech=speech_mask, condition=condition), 16000)
     cpu0 = time.process_time()
-    speech = extract_audio(wav, config=config)
-    return speech.segments, time.process_time() - cpu0
+    hyp = heard(wav, config)
+    return hyp, time.process_time() - cpu0
 
 
 def score_condition(
@@ -110,13 +118,17 @@ def score_condition(
     }
 
 
-def _recordings(eval_dir: Path) -> list[tuple[str, np.ndarray, pd.DataFrame]]:
+def _recordings(eval_dir: Path, extra: bool = False) -> list[tuple[str, np.ndarray, pd.DataFrame]]:
+    """(name, 16 kHz audio, reference turns) of the development recordings; ``extra`` adds the
+    two of pyAudioAnalysis's diarization example (``bench_speakers.extra_files``)."""
     from vigcv.io import load_audio
 
-    return [
-        (name.split()[0], load_audio(eval_dir / wav, rate=16000), read_rttm(eval_dir / rttm))
-        for name, wav, rttm in FILES
-    ]
+    files = [(name.split()[0], eval_dir / wav, eval_dir / rttm) for name, wav, rttm in FILES]
+    if extra:
+        from bench_speakers import extra_files  # scripts/ is on sys.path when run
+
+        files += [(name, Path(wav), Path(rttm)) for name, wav, rttm in extra_files()]
+    return [(name, load_audio(wav, rate=16000), read_rttm(rttm)) for name, wav, rttm in files]
 
 
 def bench_conditions(eval_dir: Path, config: dict) -> None:
@@ -172,13 +184,15 @@ def bench_recut(eval_dir: Path, config: dict) -> None:
                     )
 
 
-def bench_loo(eval_dir: Path, config: dict, key: str, grid: tuple[float, ...]) -> None:
-    """``[audio] key`` (``min_silence_s``, ``edge_snr_fraction``) chosen on one recording (its
-    worst condition's VAD F1, ties to the smaller value), scored on the other; the held-out
-    figures are the headline."""
+def bench_loo(
+    eval_dir: Path, config: dict, key: str, grid: tuple[float, ...], extra: bool = False
+) -> None:
+    """``[audio] key`` (``min_silence_s``, ``edge_snr_fraction``, ``fill_pause_s``) chosen on
+    the other recordings (the worst VAD F1 over their conditions, ties to the smaller value),
+    scored on the one left out; the held-out figures are the headline."""
     import copy
 
-    recordings = _recordings(eval_dir)
+    recordings = _recordings(eval_dir, extra)
     table: dict[tuple[str, float], list[dict[str, float]]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         for value in grid:
@@ -199,15 +213,20 @@ def bench_loo(eval_dir: Path, config: dict, key: str, grid: tuple[float, ...]) -
                 for n, c in zip(names, cells, strict=True)
             )
         )
-    print(f"\nleave-one-recording-out, {key} (chosen on one, scored on the other):")
-    head = f"{'scored':<8} {'chosen':>7} {'condition':<18} {'VAD F1':>7} {'DER':>6} {'JER':>6}"
+    print(f"\nleave-one-recording-out, {key} (chosen on the others, scored on the one left out):")
+    w = max(8, *(len(n) for n in names))
+    head = f"{'scored':<{w}} {'chosen':>7} {'condition':<18} {'VAD F1':>7} {'DER':>6} {'JER':>6}"
     print(head + f" {'chg F1':>7} {'CPU RTF':>8}")
     for held in names:
-        (train,) = [n for n in names if n != held]
-        best = max(grid, key=lambda v: (min(r["vad_f1"] for r in table[train, v]), -v))
+        train = [n for n in names if n != held]
+        best = max(
+            grid,
+            key=lambda v: (min(r["vad_f1"] for n in train for r in table[n, v]), -v),
+        )
         for condition, got in zip(CONDITIONS, table[held, best], strict=True):
             print(
-                f"{held:<8} {best:7.2f} {condition.name:<18} {got['vad_f1']:7.3f} {got['der']:6.3f}"
+                f"{held:<{w}} {best:7.2f} {condition.name:<18} {got['vad_f1']:7.3f}"
+                f" {got['der']:6.3f}"
                 f" {got['jer']:6.3f} {got['change_f1']:7.3f} {got['cpu_rtf']:8.4f}"
             )
 
@@ -257,7 +276,7 @@ def bench_synth(config: dict) -> None:
     print(
         f"  attribution accuracy (voice only, pitch guess): {attribution_accuracy(ref, guess):.3f}"
     )
-    print(f"  VAD F1: {vad_f1(ref, speech.segments, duration=script.duration)['f1']:.3f}")
+    print(f"  VAD F1: {vad_f1(ref, att.segments, duration=script.duration)['f1']:.3f}")
     grid = np.arange(0.0, script.duration, 0.01)
 
     def spoken(table: pd.DataFrame, role: str) -> np.ndarray:
@@ -318,6 +337,12 @@ def main() -> None:
     parser.add_argument("--eval", type=Path, default=REPO.parent / "shared" / "eval")
     parser.add_argument("--conditions", action="store_true")
     parser.add_argument("--loo", action="store_true")
+    parser.add_argument(
+        "--extra",
+        action="store_true",
+        help="--loo also on pyAudioAnalysis's two diarization recordings (fetched once into "
+        "$TMPDIR/vigcv-bench/speech-extra, checked by sha256; see bench_speakers.py)",
+    )
     parser.add_argument("--recut", action="store_true")
     parser.add_argument("--synth", action="store_true")
     parser.add_argument("--clips", action="store_true")
@@ -330,6 +355,8 @@ def main() -> None:
         if args.loo:
             bench_loo(args.eval, config, "min_silence_s", grid=(0.15, 0.3, 0.5, 0.8))
             bench_loo(args.eval, config, "edge_snr_fraction", grid=(0.1, 0.15, 0.2, 0.25, 0.3, 1.0))
+            fills = (0.0, 0.3, 0.5, 0.8, 1.0, 1.5, 2.0)
+            bench_loo(args.eval, config, "fill_pause_s", grid=fills, extra=args.extra)
         if args.recut:
             bench_recut(args.eval, config)
     else:

@@ -66,6 +66,7 @@ import pandas as pd
 from vigcv.audio import extract as extract_module
 from vigcv.audio.diarize import cluster_speakers
 from vigcv.audio.features import AcousticFrames
+from vigcv.audio.turns import fill_pauses
 from vigcv.config import load_config
 from vigcv.evaluation.speech import change_f1, diarization_error_rate, read_rttm
 from vigcv.types import Segment
@@ -131,6 +132,9 @@ GRIDS: dict[str, dict[str, list[Any]]] = {
 # the recording conditions each one-voice cut is heard under (``variants(one_voice=True)``)
 ONE = ("as recorded", "noise 10 dB", "reverb 0.5 s", "far+noise+reverb")
 
+#: speech.csv fills a speaker's pauses up to this long; DER is scored on what it writes
+FILL_PAUSE_S = float(load_config()["audio"]["fill_pause_s"])
+
 
 def extra_files() -> list[tuple[str, str, str]]:
     """``FILES`` entries (absolute paths) for :mod:`vigcv.evaluation.extra_speech`'s recordings."""
@@ -169,8 +173,9 @@ def run(
 
 
 def score(ref: pd.DataFrame, table: pd.DataFrame) -> tuple[float, float, int]:
-    """DER, speaker-change F1 and the number of speakers found."""
-    hyp = table.assign(speaker=table["cluster"])
+    """DER, speaker-change F1 and the number of speakers found, of the clusters as speech.csv
+    gives them (a speaker's short pauses filled, ``[audio] fill_pause_s``)."""
+    hyp = fill_pauses(table.assign(speaker=table["cluster"]), max_gap_s=FILL_PAUSE_S)
     der = diarization_error_rate(ref, hyp)["der"]
     chg = change_f1(ref, hyp, collar=0.25)["f1"]
     return float(der), float(chg), int(hyp["speaker"].nunique())

@@ -125,3 +125,50 @@ def test_audio_only_labels_use_pitch_guess(config):
     timeline = speaking_timeline(speech, np.array([0.5, 1.7, 2.2]))
     assert timeline["parent_speaking"].tolist() == pytest.approx([0.8, 0.0, 0.0])
     assert timeline["child_speaking"].tolist() == pytest.approx([0.0, 0.8, 0.0])
+
+
+def test_a_speakers_short_pauses_are_part_of_the_turn(config):
+    # Parent "A": two parts 0.6 s apart (joined), then 2.0 s apart (kept apart at 1.5 s); the
+    # child between parts of the parent keeps them apart; "unknown" parts are never joined, and
+    # a part of another voice cluster stays apart though the role is the same.
+    from vigcv.audio import attribute_speakers
+    from vigcv.audio.turns import fill_pauses
+
+    rows = [
+        (0.0, 1.0, "A"),
+        (1.6, 2.5, "A"),  # 0.6 s after: joined
+        (4.5, 5.0, "A"),  # 2.0 s after: apart
+        (5.2, 5.6, "B"),
+        (5.8, 6.4, "A"),  # the child spoke between: apart
+        (7.0, 7.5, "unknown"),
+        (7.8, 8.2, "unknown"),
+        (8.5, 9.0, "A"),
+        (9.3, 9.8, "A"),  # another cluster: apart
+    ]
+    clusters = ["A", "A", "A", "B", "A", "C", "C", "A", "D"]
+    pitch = [200.0, np.nan, 210.0, 400.0, 220.0, np.nan, np.nan, 230.0, 240.0]
+    speech = track(rows, cluster=clusters, pitch_hz=pitch, overlap=[False] * 9)
+    speech.segments.loc[1, "confidence"] = 0.5
+    filled = fill_pauses(speech.segments, max_gap_s=1.5)
+    assert filled[["start", "end", "speaker"]].values.tolist() == [
+        [0.0, 2.5, "A"],
+        [4.5, 5.0, "A"],
+        [5.2, 5.6, "B"],
+        [5.8, 6.4, "A"],
+        [7.0, 7.5, "unknown"],
+        [7.8, 8.2, "unknown"],
+        [8.5, 9.0, "A"],
+        [9.3, 9.8, "A"],
+    ]
+    assert filled.loc[0, "confidence"] == 0.5  # the lower of the two
+    assert filled.loc[0, "pitch_hz"] == 200.0  # the part without a pitch does not count
+    assert filled["start"].dtype == speech.segments["start"].dtype
+    # An overlapping segment of another speaker reaching into the pause keeps the parts apart.
+    over = track([(0.0, 1.0, "A"), (0.5, 1.8, "B"), (2.0, 3.0, "A")], cluster=["A", "B", "A"])
+    assert len(fill_pauses(over.segments, max_gap_s=1.5)) == 3
+    # 0 keeps every pause; the audio-only speech.csv (attribute_speakers without video) fills.
+    assert fill_pauses(speech.segments, max_gap_s=0.0).equals(speech.segments)
+    audio_only = attribute_speakers(speech, None, config=config)
+    assert len(audio_only.segments) == 8
+    keep = {**config, "audio": {**config["audio"], "fill_pause_s": 0.0}}
+    assert len(attribute_speakers(speech, None, config=keep).segments) == 9

@@ -223,7 +223,7 @@ def attribute_speakers(
         0..1 and ``evidence`` (``face``, ``voice`` or ``none``). Turns from
         :func:`vigcv.audio.find_turns` in both cases.
     """
-    from vigcv.audio.turns import find_turns
+    from vigcv.audio.turns import fill_pauses, find_turns
 
     cfg = config["audio"]
     seg = speech.segments.copy()
@@ -234,6 +234,7 @@ def attribute_speakers(
         }
         seg = _attribute(speech, frames, seg, activity, cfg)
         seg = _overlaps(seg, activity, cfg)
+    seg = fill_pauses(seg, max_gap_s=float(cfg["fill_pause_s"]))
     attributed = SpeechTrack(speech.times, speech.vad, seg, speech.turns, dict(speech.provenance))
     turns = find_turns(attributed, frames, config=config)
     prov = dict(speech.provenance, attributed="audio-visual" if frames is not None else "audio")

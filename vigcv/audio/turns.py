@@ -41,6 +41,52 @@ def role_of(segments: pd.DataFrame) -> pd.Series:
     return speaker.where(speaker.isin(["parent", "child", "other"]), "unknown")
 
 
+def fill_pauses(segments: pd.DataFrame, *, max_gap_s: float) -> pd.DataFrame:
+    """Segments of one speaker and voice cluster with a pause of at most ``max_gap_s`` between
+    them, and no other speaker's segment reaching into it, joined into one (a speaker's turn, as
+    human speaker-turn references mark it, spans its short pauses; diarization toolkits fill
+    them the same way, e.g. pyannote's ``min_duration_off``). ``unknown`` segments stay apart.
+
+    The joined segment keeps the first part's columns, with the lower ``confidence``, ``overlap``
+    if either part overlaps, the longer part's ``evidence`` and the duration-weighted mean
+    ``pitch_hz`` of the parts that have one. Turns and initiatives are unchanged
+    (:func:`floor_turns` joins a speaker's consecutive segments already).
+    """
+    if max_gap_s <= 0 or len(segments) < 2:
+        return segments
+    seg = segments.sort_values(["start", "end"], kind="stable").reset_index(drop=True)
+    rows: list[dict[str, Any]] = []
+    before = -np.inf  # the latest end among the segments before the last one kept
+    for row in seg.to_dict("records"):
+        last = rows[-1] if rows else None
+        if (
+            last is None
+            or str(row["speaker"]) == "unknown"
+            or str(row["speaker"]) != str(last["speaker"])
+            or str(row.get("cluster", "")) != str(last.get("cluster", ""))
+            or float(row["start"]) - float(last["end"]) > max_gap_s
+            or before > float(last["end"])  # someone else speaks on into the pause
+        ):
+            if last is not None:
+                before = max(before, float(last["end"]))
+            rows.append(dict(row))
+            continue
+        a, b = float(last["end"]) - float(last["start"]), float(row["end"]) - float(row["start"])
+        if "confidence" in row:
+            last["confidence"] = min(float(last["confidence"]), float(row["confidence"]))
+        if "overlap" in row:
+            last["overlap"] = bool(last["overlap"]) or bool(row["overlap"])
+        if "evidence" in row and b > a:
+            last["evidence"] = row["evidence"]
+        if "pitch_hz" in row:
+            pitch = np.array([last["pitch_hz"], row["pitch_hz"]], dtype=float)
+            weight = np.array([a, b]) * np.isfinite(pitch)
+            if weight.sum() > 0:
+                last["pitch_hz"] = float(np.nansum(pitch * weight) / weight.sum())
+        last["end"] = max(float(last["end"]), float(row["end"]))
+    return pd.DataFrame(rows, columns=seg.columns).astype(seg.dtypes.to_dict())
+
+
 def floor_turns(segments: pd.DataFrame) -> pd.DataFrame:
     """Turns: back-channels removed, consecutive segments of one speaker joined.
 
