@@ -49,6 +49,11 @@ voices 0.372 / 0.500, four of them found), but at 0.06 one voice is heard as two
 meeting's 12 one-voice cuts and 5 of the four-voice recording's 8 (0.10: 27 of all 28 kept
 whole, as with the BIC alone). docs/benchmarks.md has the table.
 
+Since 7 December 2026 every DER here is of the clusters as speech.csv writes them, a speaker's
+pauses of up to ``[audio] fill_pause_s`` filled (``--extra``, grid ``current``, held out: the
+call 0.266 / 0.692, the meeting 0.221 / 0.345, four voices 0.036 / 0.833, six voices 0.336 /
+0.500; the figures above are from before it; docs/benchmarks.md has both).
+
 Usage: ``nice -n 10 .venv/bin/python scripts/bench_speakers.py [--eval DIR] [--grid NAME]
 [--extra] [--variants [--one-voice]]``
 """
