@@ -250,3 +250,16 @@ def test_turns_from_the_audio_stage_are_read():
     for m in moments[:3]:
         assert not _centre_in(m, stretches["missed"])
         assert not _centre_in(m, stretches["parallel"])
+
+
+def test_a_long_vocal_turn_is_cited_with_its_end():
+    # The child talks from 10.0 to 13.4 s (one turn; a speaker's short pauses are part of it),
+    # the parent answers 0.8 s after she stops: the answer is timed from the turn's end, which
+    # the reason says. A short turn keeps the plain form (test above).
+    speech = make_speech(
+        segments=[(10.0, 13.4, "child"), (14.2, 15.6, "parent"), (16.0, 16.5, "child")],
+        turns=[(13.4, "child", "parent", 0.8, "vocal", True)],
+    )
+    moments = score_session(FrameFeatures.empty(), speech, config=load_config())[1]
+    text = " ".join(m for moment in moments for m in moment.reasons)
+    assert "At 00:10 the child vocalised until 00:13; the parent answered within a second." in text

@@ -53,6 +53,9 @@ _ALREADY = {
     "smile": "was already smiling",
 }
 _ORDER = {"gaze": 0, "vocal": 1, "smile": 2}
+# A child's vocal turn at least this long (s) is cited with its end ("vocalised until 03:59"),
+# from which the parent's answer is timed.
+LONG_VOCAL_S = 2.0
 
 
 def capitalise(text: str) -> str:
@@ -137,8 +140,12 @@ def _initiative_sentences(
         for r in group:
             kind = str(r.kind) if str(r.kind) in _ACT else "vocal"
             how = str(r.response) if str(r.response) in _ANSWER else "speech"
-            if _ACT[kind] not in acts:
-                acts.append(_ACT[kind])
+            act = _ACT[kind]
+            if kind == "vocal" and float(r.initiative_t) - float(r.onset_t) >= LONG_VOCAL_S:
+                # a long turn: the answer's time counts from its end, so say where that is
+                act += f" until {format_time(float(r.initiative_t))}"
+            if act not in acts:
+                acts.append(act)
             quickest[how] = min(quickest.get(how, np.inf), float(r.latency_s))
         answers = _answers(quickest)
         acts = [a.format(**names) for a in acts]
