@@ -49,6 +49,7 @@ from vigcv.evaluation.speech import (
     score_speech,
     vad_f1,
 )
+from vigcv.types import SpeechTrack
 
 REPO = Path(__file__).resolve().parents[1]
 FILES = [
@@ -57,10 +58,10 @@ FILES = [
 ]
 
 
-def heard(path: Path, config: dict) -> pd.DataFrame:
-    """Who speaks when in an audio-only recording, as ``vigcv run`` writes it to speech.csv:
-    the audio stage's segments with their speakers named (voice clusters; pauses filled)."""
-    return attribute_speakers(extract_audio(path, config=config), None, config=config).segments
+def heard(path: Path, config: dict) -> SpeechTrack:
+    """An audio-only recording as ``vigcv run`` writes its speech.csv: the audio stage's
+    segments with their speakers named (voice clusters; a speaker's short pauses filled)."""
+    return attribute_speakers(extract_audio(path, config=config), None, config=config)
 
 
 def bench_real(eval_dir: Path, config: dict) -> None:
@@ -72,8 +73,8 @@ def bench_real(eval_dir: Path, config: dict) -> None:
     for name, wav, rttm in FILES:
         ref = read_rttm(eval_dir / rttm)
         start, cpu0 = time.perf_counter(), time.process_time()
-        speech = extract_audio(eval_dir / wav, config=config)
-        hyp = attribute_speakers(speech, None, config=config).segments
+        speech = heard(eval_dir / wav, config)
+        hyp = speech.segments
         wall, cpu = time.perf_counter() - start, time.process_time() - cpu0
         duration = float(speech.times[-1] + 0.016) if speech.times.size else 0.0
         vad = vad_f1(ref, hyp, duration=duration)["f1"]
@@ -101,7 +102,7 @@ def run_condition(
     wav = folder / "condition.wav"
     sf.write(wav, degrade(audio, rate=16000, speech=speech_mask, condition=condition), 16000)
     cpu0 = time.process_time()
-    hyp = heard(wav, config)
+    hyp = heard(wav, config).segments
     return hyp, time.process_time() - cpu0
 
 

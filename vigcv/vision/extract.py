@@ -956,7 +956,7 @@ def _assemble(
             if vc["looks_at_model"] == "towards":
                 towards = looks_towards(p["gaze_yaw"], p["head"][:, 0], target[:, 0])
                 fixed = float(vc[f"{prefix}looks_towards_deg"])
-                cut = np.full(len(towards), fixed)
+                cut: float | np.ndarray = fixed
                 split = vc["looks_towards_split"]
                 if split == "person" or (split == "child" and prefix):  # own cut, never laxer
                     cut = rolling_split(
