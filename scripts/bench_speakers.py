@@ -54,6 +54,13 @@ pauses of up to ``[audio] fill_pause_s`` filled (``--extra``, grid ``current``, 
 call 0.266 / 0.692, the meeting 0.221 / 0.345, four voices 0.036 / 0.833, six voices 0.336 /
 0.500; the figures above are from before it; docs/benchmarks.md has both).
 
+``--grid campplus`` clusters the windows on CAM++ speaker embeddings (``[audio] cluster_on``;
+needs ``vigcv models fetch --optional``), ``--grid mfcc`` the shipped way with its window
+settings spelt out. Measured (7 December 2026, ``--extra``), held out, MFCC / CAM++ windows:
+the call 0.266 / 0.692 and 0.242 / 0.674, the meeting 0.221 / 0.345 and 0.190 / 0.429, four
+voices 0.036 / 0.833 both, six voices 0.336 / 0.500 and 0.082 / 0.800 (docs/benchmarks.md: why
+CAM++ is not the default).
+
 Usage: ``nice -n 10 .venv/bin/python scripts/bench_speakers.py [--eval DIR] [--grid NAME]
 [--extra] [--variants [--one-voice]]``
 """
@@ -119,6 +126,26 @@ GRIDS: dict[str, dict[str, list[Any]]] = {
         "embed_change_penalty": [5.0, 10.0, 20.0],
         "embed_window_s": [0.8, 1.2],
     },
+    # CAM++ window clusters (vigcv.audio.campplus), then the MFCC models and the voice encoder's
+    # turns as shipped
+    "campplus": {
+        "cluster_on": ["campplus"],
+        "window_s": [1.5, 2.0],
+        "window_hop_s": [0.75],
+        "cluster_threshold": [0.8, 0.85, 0.9, 0.95, 1.0, 1.05],
+        "change_penalty": [10.0, 20.0],
+        "embed_change_penalty": [10.0, 20.0],
+    },
+    # the shipped clustering windows on MFCC statistics (before December 2026's CAM++)
+    "mfcc": {
+        "cluster_on": ["mfcc"],
+        "window_s": [2.0],
+        "window_hop_s": [1.0],
+        "cluster_threshold": [0.8, 1.0, 1.2],
+        "change_penalty": [10.0, 20.0, 40.0],
+        "bic_weight": [0.8, 1.2, 1.6],
+        "embed_change_penalty": [5.0, 10.0, 20.0],
+    },
     # as dvec2, with small clusters folded more or less and BIC merging on or off
     "dvec3": {
         "cluster_on": ["embeddings"],
@@ -151,7 +178,9 @@ def extra_files() -> list[tuple[str, str, str]]:
     return [(name, str(wav), str(rttm)) for name, wav, rttm in fetch_extra_speech(folder)]
 
 
-def front_end(path: Path, config: dict[str, Any]) -> tuple[AcousticFrames, list[Segment]]:
+def front_end(
+    path: Path, config: dict[str, Any], *, with_fbank: bool = False
+) -> tuple[AcousticFrames, list[Segment]]:
     """The acoustic frames and speech segments the pipeline clusters, for one recording."""
     seen: dict[str, Any] = {}
     original = extract_module.speaker_segments
@@ -161,6 +190,8 @@ def front_end(path: Path, config: dict[str, Any]) -> tuple[AcousticFrames, list[
         return original(frames, segments, config=config)
 
     extract_module.speaker_segments = spy  # type: ignore[assignment]
+    if with_fbank:  # CAM++'s filter bank too, for the campplus grid (the rest is the same)
+        config = {**config, "audio": {**config["audio"], "cluster_on": "campplus"}}
     try:
         extract_module.extract_audio(path, config=config)
     finally:
@@ -187,7 +218,7 @@ def score(ref: pd.DataFrame, table: pd.DataFrame) -> tuple[float, float, int]:
 
 
 def variants(
-    eval_dir: Path, config: dict[str, Any], *, one_voice: bool = False
+    eval_dir: Path, config: dict[str, Any], *, one_voice: bool = False, with_fbank: bool = False
 ) -> list[tuple[str, str, Any, Any, Any]]:
     """(recording, variant, frames, segments, reference) for each recording as recorded, under
     each recording condition, and re-cut with known gaps (as recorded and far+noise+reverb);
@@ -225,7 +256,7 @@ def variants(
             for label, y, reference, condition in made:
                 mask = speech_samples(reference, n=y.size, rate=16000)
                 sf.write(wav_path, degrade(y, rate=16000, speech=mask, condition=condition), 16000)
-                frames, segments = front_end(wav_path, config)
+                frames, segments = front_end(wav_path, config, with_fbank=with_fbank)
                 out.append((name, f"{label} / {condition.name}", frames, segments, reference))
     return out
 
@@ -264,11 +295,12 @@ def main() -> None:
     if args.variants:
         main_variants(args.eval, config, args.grid, one_voice=args.one_voice)
         return
+    grid = GRIDS[args.grid]
+    with_fbank = "campplus" in grid.get("cluster_on", [])
     data = []
     for name, wav, rttm in FILES:
-        frames, segments = front_end(args.eval / wav, config)
+        frames, segments = front_end(args.eval / wav, config, with_fbank=with_fbank)
         data.append((name, frames, segments, read_rttm(args.eval / rttm)))
-    grid = GRIDS[args.grid]
     keys = list(grid)
     settings = [
         dict(zip(keys, values, strict=True)) for values in itertools.product(*grid.values())
@@ -309,7 +341,8 @@ def main_variants(
     scored on this recording as recorded and on its variants (mean; the one-voice cuts apart:
     how many of them are heard as one speaker)."""
     base = config["audio"]
-    data = variants(eval_dir, config, one_voice=one_voice)
+    with_fbank = "campplus" in GRIDS[grid_name].get("cluster_on", [])
+    data = variants(eval_dir, config, one_voice=one_voice, with_fbank=with_fbank)
     grid = GRIDS[grid_name]
     keys = list(grid)
     settings = [

@@ -57,7 +57,10 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   echo "$want" > "$stamp"
 fi
 
-.venv/bin/vigcv models fetch >/dev/null || { say "could not fetch the model files"; exit 1; }
+# the tests also exercise the optional models (settings that are off by default)
+optional=""
+[[ "$extras" == *test* ]] && optional="--optional"
+.venv/bin/vigcv models fetch $optional >/dev/null || { say "could not fetch the model files"; exit 1; }
 
 if [[ "$extras" == *test* ]] && ! command -v chromium >/dev/null 2>&1; then
   say "installing Debian's chromium and chromium-driver for the review page's browser tests"

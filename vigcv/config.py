@@ -41,6 +41,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "vision.looks_towards_split_method": ("isodata", "mixture", "lower"),
     "vision.mutual_gaze_combine": ("min", "product"),
     "vision.smile_model": ("baseline", "relative"),
+    "audio.cluster_on": ("campplus", "ge2e", "mfcc"),
     "scoring.combine": ("weighted_mean", "geometric", "max"),
     "batch.decode_ahead": ("auto", "on", "off"),
 }

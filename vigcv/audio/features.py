@@ -1,4 +1,5 @@
-"""Per-frame acoustic features for speaker attribution: MFCC, pitch (pYIN), loudness and mel.
+"""Per-frame acoustic features for speaker attribution: MFCC, pitch (pYIN), loudness, mel and
+filter bank.
 
 All four come from librosa (imported on first use through
 :func:`vigcv.audio.librosa_env.import_librosa`, which keeps numba's compiled pYIN between runs).
@@ -7,9 +8,10 @@ The pitch track is checked where it is made (:func:`pitch`): a voicing probabili
 rather than deciding anything; NaN frequency means unvoiced, on purpose.
 
 Frames are ``HOP`` samples (20 ms at 16 kHz) apart; frame ``k`` is centred at ``k * 0.02`` s.
-The voice encoder's mel spectrogram has its own 10 ms grid. Computed block by block while the
-audio streams past, so no more than one block of audio is held; the features themselves take
-332 bytes per 20 ms (about 120 MB for two hours).
+The voice encoder's mel spectrogram and CAM++'s filter bank (kaldi-native-fbank) have their own
+10 ms grid. Computed block by block while the audio streams past, so no more than one block of
+audio is held; the features themselves take 332 bytes per 20 ms (about 120 MB for two hours;
+652 bytes and 235 MB with the filter bank).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from vigcv.audio.campplus import N_BANDS, fbank
 from vigcv.audio.librosa_env import import_librosa
 from vigcv.audio.voice_encoder import N_MELS, log_mel
 from vigcv.checks import NonFiniteError, require_finite, require_probability
@@ -54,6 +57,9 @@ class AcousticFrames:
     log_mel : ndarray, shape (2n, 40), float16
         The voice encoder's input (:func:`vigcv.audio.voice_encoder.log_mel`) on the 10 ms grid
         (row ``k`` centred at ``k * 0.01`` s).
+    fbank : ndarray, shape (2n, 80) or (0, 80), float16
+        CAM++'s input (:func:`vigcv.audio.campplus.fbank`, Kaldi log mel filter bank) on the
+        same 10 ms grid, where it was asked for (``with_fbank``), else no rows.
     """
 
     mfcc: np.ndarray
@@ -61,6 +67,7 @@ class AcousticFrames:
     voiced: np.ndarray
     db: np.ndarray
     log_mel: np.ndarray
+    fbank: np.ndarray
 
     @property
     def times(self) -> np.ndarray:
@@ -77,13 +84,15 @@ class AcousticFrames:
             np.concatenate([p.voiced for p in parts]),
             np.concatenate([p.db for p in parts]),
             np.concatenate([p.log_mel for p in parts]),
+            np.concatenate([p.fbank for p in parts]),
         )
 
     @classmethod
     def empty(cls) -> AcousticFrames:
         zeros = np.zeros(0, np.float32)
         mel = np.zeros((0, N_MELS), np.float16)
-        return cls(np.zeros((0, N_MFCC), np.float32), zeros, zeros, zeros, mel)
+        bank = np.zeros((0, N_BANDS), np.float16)
+        return cls(np.zeros((0, N_MFCC), np.float32), zeros, zeros, zeros, mel, bank)
 
 
 def acoustic_frames(
@@ -93,6 +102,7 @@ def acoustic_frames(
     loud_db: float | None = None,
     fmin: float | None = None,
     fmax: float | None = None,
+    with_fbank: bool = False,
 ) -> AcousticFrames:
     """Features of one block of 16 kHz mono audio, ``len(samples) // 320`` frames.
 
@@ -110,6 +120,9 @@ def acoustic_frames(
     fmin, fmax : float, optional
         Pitch search range in Hz (a young child's voice reaches 500-700 Hz); default
         ``[audio] pitch_fmin_hz`` and ``pitch_fmax_hz`` of ``configs/default.toml``.
+    with_fbank : bool
+        Also CAM++'s filter bank (``fbank``; only ``[audio] cluster_on = "campplus"`` reads it,
+        so it is left empty, zero rows, otherwise).
     """
     n = samples.size // HOP
     y = samples[: n * HOP].astype(np.float32)
@@ -132,7 +145,8 @@ def acoustic_frames(
         m = min(b - a, freq.size)
         f0[a : a + m] = np.where(mask[a : a + m], freq[:m], np.nan)
         voiced[a : a + m] = np.where(mask[a : a + m], prob[:m], 0.0)
-    return AcousticFrames(mfcc, f0, voiced, db, log_mel(y))
+    bank = fbank(y) if with_fbank else np.zeros((0, N_BANDS), np.float16)
+    return AcousticFrames(mfcc, f0, voiced, db, log_mel(y), bank)
 
 
 def pitch(

@@ -97,6 +97,22 @@ class _CheckpointUnpickler(pickle.Unpickler):
         return str(key)
 
 
+def rebuild_tensors(tree: Any, data: dict[str, np.ndarray]) -> Any:
+    """A checkpoint's unpickled object tree with each tensor (a ``("tensor", storage, offset,
+    size, stride)`` tuple of :class:`_CheckpointUnpickler`) made a numpy array from the flat
+    ``data`` of its storage."""
+    if isinstance(tree, tuple) and tree and tree[0] == "tensor":
+        _, key, offset, size, stride = tree
+        flat = data[key]
+        view = np.lib.stride_tricks.as_strided(
+            flat[offset:], size, [s * flat.itemsize for s in stride]
+        )
+        return np.array(view)
+    if isinstance(tree, dict):
+        return {k: rebuild_tensors(v, data) for k, v in tree.items()}
+    return tree
+
+
 def read_legacy_checkpoint(path: Path) -> dict[str, Any]:
     """The object stored in a torch legacy-format checkpoint, tensors as numpy arrays.
 
@@ -125,19 +141,7 @@ def read_legacy_checkpoint(path: Path) -> dict[str, Any]:
             f"{path}: not a readable voice-encoder checkpoint ({exc}); run 'vigcv models fetch'"
         ) from None
 
-    def convert(value: Any) -> Any:
-        if isinstance(value, tuple) and value and value[0] == "tensor":
-            _, key, offset, size, stride = value
-            flat = data[key]
-            view = np.lib.stride_tricks.as_strided(
-                flat[offset:], size, [s * flat.itemsize for s in stride]
-            )
-            return np.array(view)
-        if isinstance(value, dict):
-            return {k: convert(v) for k, v in value.items()}
-        return value
-
-    result = convert(tree)
+    result = rebuild_tensors(tree, data)
     if not isinstance(result, dict):
         raise ModelError(f"{path}: unexpected checkpoint contents; run 'vigcv models fetch'")
     return result
@@ -251,15 +255,22 @@ def embed(log_mels: np.ndarray, spans: np.ndarray, *, gain: float = 1.0) -> np.n
         Unit vectors; the cosine of two is their similarity.
     """
     out = np.zeros((len(spans), HIDDEN), np.float32)
-    if len(spans) == 0:
-        return out
-    session = encoder_session()
+    spans = np.asarray(spans, dtype=int).reshape(-1, 2)
+    for batch in same_length_batches(spans, BATCH):
+        session = encoder_session()  # loaded at the first batch (none when there is no span)
+        x = np.stack([log_mels[spans[i, 0] : spans[i, 1]] for i in batch], axis=1)
+        power = np.maximum(np.power(10.0, x.astype(np.float32)) - 1e-10, 0.0) * gain
+        out[batch] = session.run(None, {"mels": power.astype(np.float32)})[0]
+    return out
+
+
+def same_length_batches(spans: np.ndarray, batch: int) -> list[np.ndarray]:
+    """Row indices of ``spans`` (``[start, stop)`` pairs) in batches of at most ``batch`` rows of
+    equal length, which a network can take as one array."""
+    spans = np.asarray(spans, dtype=int).reshape(-1, 2)
     lengths = spans[:, 1] - spans[:, 0]
+    out = []
     for length in np.unique(lengths):
         rows = np.flatnonzero(lengths == length)
-        for lo in range(0, rows.size, BATCH):
-            batch = rows[lo : lo + BATCH]
-            x = np.stack([log_mels[spans[i, 0] : spans[i, 1]] for i in batch], axis=1)
-            power = np.maximum(np.power(10.0, x.astype(np.float32)) - 1e-10, 0.0) * gain
-            out[batch] = session.run(None, {"mels": power.astype(np.float32)})[0]
+        out += [rows[lo : lo + batch] for lo in range(0, rows.size, batch)]
     return out
