@@ -371,3 +371,24 @@ def test_settings_classes_take_their_defaults_from_the_default_file() -> None:
     # a config without a [batch] section (built in code) behaves as the default file says
     assert executors.decode_ahead_for({}) is executors.decode_ahead_for(defaults)
     assert executors.pin_cores_for({}) == executors.pin_cores_for(defaults)
+
+
+def test_cli_asks_for_an_optional_model_before_reading_any_video(tmp_path: Path) -> None:
+    """`[audio] cluster_on = "campplus"` without the optional CAM++ model fetched stops `vigcv run`
+    at once (exit 2, the fetch command named), not each film of the batch in turn."""
+    mine = _bad_file(tmp_path, '[audio]\ncluster_on = "campplus"\n')
+    out = tmp_path / "out"
+    env = dict(os.environ, COLUMNS="300", NO_COLOR="1", VIGCV_MODELS_DIR=str(tmp_path / "none"))
+    proc = subprocess.run(
+        [*VIGCV_RUN, str(tmp_path / "missing.mp4"), "--out", str(out), "--config", str(mine)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    said = " ".join(proc.stderr.split())
+    assert "[audio] cluster_on = 'campplus' needs an optional model" in said
+    assert "vigcv models fetch --optional" in said
+    assert "Traceback" not in proc.stderr
+    assert not out.exists()

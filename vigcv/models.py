@@ -123,6 +123,26 @@ def model_path(name: str) -> Path:
     return target
 
 
+#: Each optional model and the setting that needs it: ``(section, key, value)``.
+OPTIONAL_FOR: dict[str, tuple[str, str, str]] = {
+    "speaker_campplus": ("audio", "cluster_on", "campplus"),
+}
+
+
+def check_optional_models(config: dict[str, Any]) -> None:
+    """A one-line :class:`ModelError` when ``config`` turns on a setting whose optional model has
+    not been fetched (checked before any film is read, so a batch does not fail film by film)."""
+    for name, (section, key, value) in OPTIONAL_FOR.items():
+        if config.get(section, {}).get(key) != value:
+            continue
+        try:
+            model_path(name)
+        except ModelError as exc:
+            raise ModelError(
+                f"[{section}] {key} = {value!r} needs an optional model: {exc}"
+            ) from None
+
+
 def onnx_session(model: Path | bytes, *, threads: int = 1) -> Any:
     """An onnxruntime CPU session of a model file or serialised graph, quiet, ``threads`` threads.
 

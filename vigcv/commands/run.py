@@ -22,6 +22,7 @@ from vigcv.commands.common import (
     stage_hook,
 )
 from vigcv.errors import VigcvError
+from vigcv.models import check_optional_models
 
 if TYPE_CHECKING:
     from vigcv.batch import Job
@@ -190,6 +191,10 @@ def run(
         raise fail("--executor dask needs --scheduler tcp://HOST:8786", code=2)
     workers = jobs if jobs is not None else default_jobs()
     cfg = get_config(config)
+    try:
+        check_optional_models(cfg)
+    except VigcvError as exc:
+        raise fail(str(exc), code=2) from None
     sides = _sessions_csv(sessions)
     family_of, csv_dates = _families_csv(sessions)
     found = discover(inputs, out=out, families=families, family_of=family_of)
