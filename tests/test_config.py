@@ -93,6 +93,29 @@ def _bad_file(tmp_path: Path, text: str) -> Path:
     return path
 
 
+def _run_missing_film(
+    tmp_path: Path, config_text: str, **env: str
+) -> tuple[subprocess.CompletedProcess[str], Path]:
+    """`vigcv run` on a film that does not exist with ``config_text`` as its --config: the
+    finished process and the --out folder it was given."""
+    out = tmp_path / "out"
+    proc = subprocess.run(
+        [
+            *VIGCV_RUN,
+            str(tmp_path / "missing.mp4"),
+            "--out",
+            str(out),
+            "--config",
+            str(_bad_file(tmp_path, config_text)),
+        ],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, COLUMNS="300", NO_COLOR="1", **env),
+        timeout=300,
+    )
+    return proc, out
+
+
 @pytest.mark.parametrize(
     ("section", "key", "bad"),
     [
@@ -342,16 +365,7 @@ def test_settings_sections_fall_back_to_the_default_file() -> None:
 def test_cli_rejects_a_bad_config_before_reading_any_video(tmp_path: Path) -> None:
     """A typo in a choice stops `vigcv run` at once (exit 2, the key named), before the media:
     the film given does not exist, which would otherwise be a failed session (exit 1)."""
-    bad = _bad_file(tmp_path, '[vision]\nmutual_gaze_combine = "mean"\n')
-    out = tmp_path / "out"
-    env = dict(os.environ, COLUMNS="300", NO_COLOR="1")
-    proc = subprocess.run(
-        [*VIGCV_RUN, str(tmp_path / "missing.mp4"), "--out", str(out), "--config", str(bad)],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,
-    )
+    proc, out = _run_missing_film(tmp_path, '[vision]\nmutual_gaze_combine = "mean"\n')
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert "'vision.mutual_gaze_combine' must be one of 'min', 'product', got 'mean'" in proc.stderr
     assert "missing.mp4" not in proc.stdout + proc.stderr
@@ -376,15 +390,8 @@ def test_settings_classes_take_their_defaults_from_the_default_file() -> None:
 def test_cli_asks_for_an_optional_model_before_reading_any_video(tmp_path: Path) -> None:
     """`[audio] cluster_on = "campplus"` without the optional CAM++ model fetched stops `vigcv run`
     at once (exit 2, the fetch command named), not each film of the batch in turn."""
-    mine = _bad_file(tmp_path, '[audio]\ncluster_on = "campplus"\n')
-    out = tmp_path / "out"
-    env = dict(os.environ, COLUMNS="300", NO_COLOR="1", VIGCV_MODELS_DIR=str(tmp_path / "none"))
-    proc = subprocess.run(
-        [*VIGCV_RUN, str(tmp_path / "missing.mp4"), "--out", str(out), "--config", str(mine)],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,
+    proc, out = _run_missing_film(
+        tmp_path, '[audio]\ncluster_on = "campplus"\n', VIGCV_MODELS_DIR=str(tmp_path / "none")
     )
     assert proc.returncode == 2, proc.stdout + proc.stderr
     said = " ".join(proc.stderr.split())

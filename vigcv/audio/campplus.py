@@ -21,6 +21,7 @@ are needed. The filled graph reproduces torch's output to within 1e-5.
 
 from __future__ import annotations
 
+import pickle
 import zipfile
 from functools import lru_cache
 from pathlib import Path
@@ -107,12 +108,17 @@ def read_zip_checkpoint(path: Path) -> dict[str, Any]:
                 data[key] = np.frombuffer(
                     raw, dtype=np.dtype(_STORAGE_DTYPES[kind]).newbyteorder("<")
                 )
-    except (OSError, KeyError, ValueError, zipfile.BadZipFile, EOFError) as exc:
+    except (
+        OSError,
+        KeyError,
+        ValueError,
+        EOFError,
+        zipfile.BadZipFile,
+        pickle.UnpicklingError,
+    ) as exc:
         raise ModelError(
-            f"{path}: not a readable CAM++ checkpoint ({exc}); run 'vigcv models fetch'"
+            f"{path}: not a readable CAM++ checkpoint ({exc}); run 'vigcv models fetch --optional'"
         ) from None
-    except Exception as exc:  # pickle.UnpicklingError and anything the unpickler refuses
-        raise ModelError(f"{path}: {exc}; run 'vigcv models fetch'") from None
 
     result = rebuild_tensors(tree, data)
     if not isinstance(result, dict):

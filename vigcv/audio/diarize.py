@@ -388,33 +388,31 @@ def _window_dvectors(
     """Each window's voice-encoder d-vector, centred on the recording's mean, shape (k, 256)."""
     if not windows:
         return np.zeros((0, voice_encoder.HIDDEN))
-    ratio = round(HOP_S / voice_encoder.MEL_HOP_S)
-    n_mel = frames.log_mel.shape[0]
-    spans = np.array(
-        [(min(int(i[0]) * ratio, n_mel - 1), min((int(i[-1]) + 1) * ratio, n_mel)) for i in windows]
-    )
+    spans = _window_spans(windows, voice_encoder.MEL_HOP_S, frames.log_mel.shape[0])
     gain = _speech_gain(frames, owner)
     vectors = voice_encoder.embed(frames.log_mel, spans, gain=gain).astype(np.float64)
     return vectors - vectors.mean(axis=0)
+
+
+def _window_spans(windows: list[np.ndarray], hop_s: float, n: int) -> np.ndarray:
+    """Each clustering window's ``[start, stop)`` rows on a finer grid of ``n`` rows ``hop_s``
+    apart (the embedding models' 10 ms features), kept inside the grid."""
+    ratio = round(HOP_S / hop_s)
+    return np.array(
+        [(min(int(i[0]) * ratio, n - 1), min((int(i[-1]) + 1) * ratio, n)) for i in windows]
+    )
 
 
 def _window_campplus(frames: AcousticFrames, windows: list[np.ndarray]) -> np.ndarray:
     """Each window's CAM++ embedding, centred on the recording's mean, shape (k, 192)."""
     if not windows:
         return np.zeros((0, campplus.DIM))
-    ratio = round(HOP_S / campplus.HOP_S)
-    n_bank = frames.fbank.shape[0]
-    if n_bank == 0:
+    if frames.fbank.shape[0] == 0:
         raise ValueError(
             "these acoustic frames have no filter bank: extract them with "
             "[audio] cluster_on = 'campplus' (acoustic_frames(with_fbank=True))"
         )
-    spans = np.array(
-        [
-            (min(int(i[0]) * ratio, n_bank - 1), min((int(i[-1]) + 1) * ratio, n_bank))
-            for i in windows
-        ]
-    )
+    spans = _window_spans(windows, campplus.HOP_S, frames.fbank.shape[0])
     vectors = campplus.embed(frames.fbank, spans).astype(np.float64)
     return vectors - vectors.mean(axis=0)
 
