@@ -17,7 +17,7 @@ from vigcv.evaluation.moments import moment_gains
 from vigcv.io import store
 from vigcv.results.decisions import open_store
 from vigcv.scoring import COMPONENTS
-from vigcv.tune import TuneError, fit_weights, tune
+from vigcv.tune import SessionExamples, TuneError, fit_weights, separation, tune
 
 MIN_DECISIONS = load_config()["tune"]["min_decisions"]
 
@@ -33,6 +33,21 @@ def test_pairwise_ranking_finds_the_informative_component(rng):
     flipped = values.copy()
     flipped[:, 0] = 1.0 - values[:, 2]
     assert fit_weights([(flipped, target)])[0] == 0.0
+
+
+def test_separation_says_how_each_component_alone_ranks_the_examples(rng):
+    # per session: the AUC of each component's window scores, positives against negatives
+    values = rng.uniform(0, 1, size=(300, len(COMPONENTS)))
+    target = (values[:, 0] > 0.6).astype(int)  # mutual gaze decides
+    target[:20] = -1  # windows with no evidence are left out
+    values[:, 1] = 1.0 - values[:, 0]  # answering ranks them the wrong way
+    one_kind = SessionExamples("all positive", None, values[:50], np.ones(50, int), ())
+    table = separation([SessionExamples("s", None, values, target, ()), one_kind])
+    assert list(table.columns) == list(COMPONENTS) and list(table.index) == ["s", "all positive"]
+    assert table.loc["s", "mutual_gaze"] == pytest.approx(1.0)
+    assert table.loc["s", "contingency"] == pytest.approx(0.0)
+    assert 0.35 < table.loc["s", "shared_affect"] < 0.65  # noise: about chance
+    assert table.loc["all positive"].isna().all()  # nothing to rank against
 
 
 def test_too_few_decisions_is_a_clear_refusal(demo_out, tmp_path):
@@ -76,6 +91,7 @@ def test_tune_learns_from_decisions_and_writes_a_usable_config(reviewed_out):
     result = CliRunner().invoke(app, ["tune", str(reviewed_out)])
     assert result.exit_code == 0, result.output
     assert "time blocks" in result.output and "P@3 before" in result.output
+    assert "Each component alone" in result.output  # why the weights came out as they did
     path = reviewed_out / "tuned.toml"
     doc = tomllib.loads(path.read_text())
     assert list(doc) == ["scoring"] and list(doc["scoring"]) == ["weights"]
@@ -99,6 +115,8 @@ def test_cross_validated_precision_before_and_after(reviewed_out):
         assert 0.0 <= summary[key] <= 1.0
     assert len(result.fold_weights) == 5
     assert result.positives > 0 and result.negatives > 0  # both kinds of example to learn from
+    assert list(result.separation.index) == ["mixed"]
+    assert result.separation.loc["mixed"].between(0.0, 1.0).all()
 
 
 def test_labels_alone_need_enough_strong_moments(demo_out):

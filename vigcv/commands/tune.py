@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
+import numpy as np
 import typer
 from rich.table import Table
 
@@ -13,7 +14,7 @@ from vigcv.errors import VigcvError
 
 HELP = """Learn the component weights from the guider's decisions and/or human coding.
 
-Accepted and rejected moments in OUT/reviews.sqlite (and, with --labels DIR, windows overlapping labelled moments of strength >= 2 against windows overlapping none) teach a pairwise ranking with non-negative weights. Prints the cross-validated precision@k before and after (leave one session out, or time blocks of a single session) and writes the weights to a config file (default OUT/tuned.toml) for `vigcv score OUT --config OUT/tuned.toml`.
+Accepted and rejected moments in OUT/reviews.sqlite (and, with --labels DIR, windows overlapping labelled moments of strength >= 2 against windows overlapping none) teach a pairwise ranking with non-negative weights. Prints the cross-validated precision@k before and after (leave one session out, or time blocks of a single session), how well each component alone ranks the examples (AUC: why a weight came out high or zero), and writes the weights to a config file (default OUT/tuned.toml) for `vigcv score OUT --config OUT/tuned.toml`.
 """  # noqa: E501
 
 
@@ -71,6 +72,24 @@ def tune(
         ),
     )
     console.print(cv)
+    if len(result.separation):
+        sep = Table(
+            title="Each component alone: how well it ranks the examples (AUC; 0.5 is chance)",
+            title_justify="left",
+        )
+        sep.add_column("component")
+        for session in result.separation.index:
+            sep.add_column(str(session), justify="right", overflow="fold")
+        for name in result.separation.columns:
+            values = result.separation[name]
+            sep.add_row(name, *("-" if np.isnan(v) else f"{v:.2f}" for v in values))
+        console.print(sep)
+        below = [c for c in result.separation.columns if result.separation[c].max() < 0.5]
+        if below:
+            console.print(
+                f"ranked below chance in every session: {', '.join(below)} (a weight of 0 is "
+                "learned for what does not rank the examples; check how it is measured there)"
+            )
     console.print(
         f"learned from {result.source} ({result.positives} positive, {result.negatives} negative "
         f"windows); wrote {path}\nuse it: vigcv score {out} --config {path}"
