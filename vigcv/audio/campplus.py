@@ -35,8 +35,8 @@ from onnx import numpy_helper
 from vigcv.audio.voice_encoder import (
     _STORAGE_DTYPES,
     _CheckpointUnpickler,
-    rebuild_tensors,
     same_length_batches,
+    state_dict,
 )
 from vigcv.errors import ModelError
 from vigcv.models import model_path, onnx_session
@@ -119,11 +119,7 @@ def read_zip_checkpoint(path: Path) -> dict[str, Any]:
         raise ModelError(
             f"{path}: not a readable CAM++ checkpoint ({exc}); run 'vigcv models fetch --optional'"
         ) from None
-
-    result = rebuild_tensors(tree, data)
-    if not isinstance(result, dict):
-        raise ModelError(f"{path}: unexpected checkpoint contents; run 'vigcv models fetch'")
-    return result
+    return state_dict(tree, data, path, fetch="vigcv models fetch --optional")
 
 
 def build_onnx(state: dict[str, np.ndarray], graph: Path = GRAPH) -> onnx.ModelProto:

@@ -113,6 +113,15 @@ def rebuild_tensors(tree: Any, data: dict[str, np.ndarray]) -> Any:
     return tree
 
 
+def state_dict(tree: Any, data: dict[str, np.ndarray], path: Path, *, fetch: str) -> dict:
+    """:func:`rebuild_tensors` of a checkpoint that must hold a dict of weights; otherwise a
+    :class:`ModelError` naming ``path`` and the ``fetch`` command that replaces it."""
+    result = rebuild_tensors(tree, data)
+    if not isinstance(result, dict):
+        raise ModelError(f"{path}: unexpected checkpoint contents; run '{fetch}'")
+    return result
+
+
 def read_legacy_checkpoint(path: Path) -> dict[str, Any]:
     """The object stored in a torch legacy-format checkpoint, tensors as numpy arrays.
 
@@ -140,11 +149,7 @@ def read_legacy_checkpoint(path: Path) -> dict[str, Any]:
         raise ModelError(
             f"{path}: not a readable voice-encoder checkpoint ({exc}); run 'vigcv models fetch'"
         ) from None
-
-    result = rebuild_tensors(tree, data)
-    if not isinstance(result, dict):
-        raise ModelError(f"{path}: unexpected checkpoint contents; run 'vigcv models fetch'")
-    return result
+    return state_dict(tree, data, path, fetch="vigcv models fetch")
 
 
 def _onnx_gates(w: np.ndarray) -> np.ndarray:
