@@ -12,7 +12,8 @@ as it is stand beside, labelled "in-sample (chosen on the scored clips)": its th
 picked on these very clips. The groups are chosen in order (gaze, then smile, then the
 measurement-quality floor given that fold's gaze and smile choices, then the share of a hand
 over the eyes that makes a look unknown, :data:`HANDS_GRID`, then the face check of a child's
-face, :data:`CHILD_FACE_GRID`). Each table also gives the
+face, :data:`CHILD_FACE_GRID`; with ``--child-below``, then how far below her own usual look at
+her parent a child's look may point, :data:`CHILD_BELOW_GRID`). Each table also gives the
 recall on frames both coders marked both faces visible (``recall_vis``). ``--no-lofo`` prints the
 in-sample table only (fast). ``--ceiling`` adds the other bound: each
 signal's best F1 over every decision threshold (0.02 to 0.98), chosen on the very clips it is
@@ -193,6 +194,13 @@ HANDS_GRID: list[dict[str, Any]] = [{"hands_cover_min": c} for c in (0.1, 0.3, 0
 # child who faces the camera and turns to her parent unknown on the turn (configs/default.toml).
 CHILD_FACE_GRID: list[dict[str, Any]] = [
     {"face_yaw_window_deg": 15.0, "child_face_min": c} for c in (0.6, 0.4, 0.5, 0.7, 0.8)
+]
+# With --child-below, last, per fold, on the mean F1 of the gaze signals: how far below her own
+# usual look at her parent a child's look may point and still be at the face
+# (child_looks_below_deg; measured, not shipped: the shipped 0, off, first, so that a tie keeps
+# it).
+CHILD_BELOW_GRID: list[dict[str, Any]] = [
+    {"child_looks_below_deg": d} for d in (0.0, 10.0, 15.0, 20.0, 25.0, 30.0)
 ]
 SIGNALS_OF = {
     "smile": ("parent_smile", "child_smile"),
@@ -515,6 +523,7 @@ def leave_one_family_out(
     config: dict,
     *,
     quality: bool = True,
+    child_below: bool = False,
 ) -> pd.DataFrame:
     """Per held-out family: each signal scored with the :data:`GRID` settings best on the other
     family; "ALL" pools the held-out families' counts (each scored with its own fold's choice).
@@ -523,8 +532,10 @@ def leave_one_family_out(
     fold; then, per fold, the measurement-quality floor (:data:`QUALITY_GRID`, unless
     ``quality`` is false) is chosen on the same training family with that fold's gaze and smile
     settings, on the mean F1 of all five signals, then the hand-over-the-eyes share
-    (:data:`HANDS_GRID`) on the mean F1 of the three gaze signals, and last the face check of a
-    child's face (:data:`CHILD_FACE_GRID`) on the mean F1 of all five.
+    (:data:`HANDS_GRID`) on the mean F1 of the three gaze signals, then the face check of a
+    child's face (:data:`CHILD_FACE_GRID`) on the mean F1 of all five, and, with
+    ``child_below``, how far below her usual look a child's look may point
+    (:data:`CHILD_BELOW_GRID`) on the gaze signals.
     """
     relative = config["vision"].get("smile_model", "baseline") == "relative"
     trials = []  # (group, settings, per-family score table)
@@ -588,6 +599,9 @@ def leave_one_family_out(
         if quality:
             c, table, fold_feats = pick(CHILD_FACE_GRID, {**fold, **q})
             q = {**q, **c}
+        if child_below:
+            b, table, fold_feats = pick(CHILD_BELOW_GRID, {**fold, **q}, SIGNALS_OF["gaze"])
+            q = {**q, **b}
         held_feats.update({k: v for k, v in fold_feats.items() if k.split(".")[0] == held})
         setting = ", ".join(f"{k}={v}" for k, v in {**fold, **q}.items())
         for signal in FRAME_SIGNALS:
@@ -694,6 +708,12 @@ def main() -> None:
         "gaze settings the held-out folds choose from",
     )
     parser.add_argument(
+        "--child-below",
+        action="store_true",
+        help="let each fold choose how far below her own usual look a child's look may point "
+        "(CHILD_BELOW_GRID, child_looks_below_deg; measured, not shipped)",
+    )
+    parser.add_argument(
         "--set",
         nargs="*",
         default=[],
@@ -769,7 +789,9 @@ def main() -> None:
     rule = "threshold 0.5, nearest frame within 0.25 s, nulls skipped; recall_vis: on frames coders"
     rule += " marked both faces visible"
     if not args.no_lofo:
-        lofo = leave_one_family_out(scans, labels, meta, config, quality=not args.no_quality)
+        lofo = leave_one_family_out(
+            scans, labels, meta, config, quality=not args.no_quality, child_below=args.child_below
+        )
         print(
             "\n## Leave one family out: the headline (settings chosen on the other family; "
             f"ALL pools the two held-out families; {rule})"

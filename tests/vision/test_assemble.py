@@ -20,6 +20,7 @@ def _scan(
     parent_missing: slice,
     n: int = 100,
     parent_happy: np.ndarray | None = None,
+    child_pitch: np.ndarray | None = None,
 ) -> ScanResult:
     """Parent (large face, image left) turned 40 deg towards the child (small face, image
     right), who is turned 40 deg back; each face is missing in the given frames. With
@@ -44,6 +45,8 @@ def _scan(
             "yaw": yaw,
             "smile": 0.01,
         }
+        if child_pitch is not None and track == 1:
+            values["pitch"] = float(child_pitch[frame])
         if parent_happy is not None:
             happy = float(parent_happy[frame]) if track == 0 else 0.3
             values.update(happy=happy, neutral=1.0 - happy if track == 0 else 0.3)
@@ -108,6 +111,36 @@ def test_a_face_that_looks_happy_at_rest_is_not_smiling_throughout_when_read_rel
     table = _features(scan, happy_relative=1.0).table
     level = table.loc[table["role"] == "parent", "happy_baseline"].iloc[0]
     assert level == pytest.approx(np.log(2.0), abs=0.05)
+
+
+def test_a_child_looking_well_below_her_parents_face_does_not_look_at_her():
+    # The child, turned 40 deg to her parent, looks level with her face (pitch 0) except in
+    # frames 60-79, where she looks 35 deg lower: at the toy her parent holds in front of her.
+    pitch = np.where((np.arange(100) >= 60) & (np.arange(100) < 80), -35.0, 0.0)
+    scan = _scan(child_missing=slice(0, 0), parent_missing=slice(0, 0), child_pitch=pitch)
+    dyad = _features(scan, child_looks_below_deg=20.0).dyad
+    child = dyad["child_looks_at_parent"].to_numpy()
+    assert (child[65:75] < 0.5).all() and (child[10:50] >= 0.5).all() and (child[85:] >= 0.5).all()
+    assert (dyad["mutual_gaze"].to_numpy()[65:75] < 0.5).all()
+    # The parent looking down at the child is not judged this way (looks_below_deg 0).
+    assert (dyad["parent_looks_at_child"].to_numpy()[5:-5] >= 0.5).all()
+    # Off (as shipped), her head's turn alone decides: a look at the parent throughout.
+    off = _features(scan).dyad["child_looks_at_parent"].to_numpy()
+    assert (off[5:-5] >= 0.5).all()
+
+
+def test_an_iris_read_in_a_nearly_shut_eye_does_not_turn_the_gaze_round():
+    # One frame's iris reads 5.4 eye-widths down and 2 across (its position divided by a tiny
+    # opening): the eye term stays within its range instead of turning the gaze by 400 deg.
+    scan = _scan(child_missing=slice(0, 0), parent_missing=slice(0, 0))
+    faces = scan.faces
+    wild = (faces["track"] == 0) & (faces["frame"] == 50)
+    faces["iris_x"] = np.where(wild, -2.0, faces["iris_x"])
+    faces["iris_y"] = np.where(wild, -5.4, faces["iris_y"])
+    table = _features(scan, eye_source="iris", eye_range_deg=90.0).table
+    parent = table[table["role"] == "parent"].set_index("t")
+    assert parent["gaze_pitch"].abs().max() <= 90.0 + 1e-6
+    assert parent["gaze_yaw"].abs().max() <= 40.0 + 90.0 + 1e-6
 
 
 def test_looks_are_unknown_where_a_hand_is_over_the_eyes():

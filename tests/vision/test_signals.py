@@ -10,8 +10,10 @@ from vigcv.checks import NonFiniteError
 from vigcv.vision.detect import detect_faces, detect_in_regions
 from vigcv.vision.landmarks import Landmarker, mesh_geometry
 from vigcv.vision.signals import (
+    below_usual,
     calibrated_smile,
     combine_smile,
+    elevation_to,
     expected_calibration_error,
     fit_logistic,
     happy_score,
@@ -105,6 +107,29 @@ def test_looks_towards_is_signed_by_the_others_side():
     own = np.array([100.0, 500.0, 500.0])
     other = np.array([400.0, 200.0, 200.0])
     np.testing.assert_allclose(looks_towards(yaw, own, other), [30.0, -30.0, 30.0])
+
+
+def test_elevation_is_up_positive_whichever_side_the_other_is_on():
+    # image y grows downwards: a face 100 px up and 100 px to either side is 45 deg up
+    np.testing.assert_allclose(
+        elevation_to(np.array([100.0, -100.0, 100.0, 0.0]), np.array([-100.0, -100.0, 0.0, 50.0])),
+        [45.0, 45.0, 0.0, -90.0],
+    )
+
+
+def test_a_look_well_below_the_persons_usual_look_is_turned_down():
+    # 60 looks at the face read -12 deg against the line to it (this person's and camera's
+    # own offset), 20 read 35 deg lower (a toy held under the face): only those are turned down.
+    rng = np.random.default_rng(0)
+    d = np.concatenate([-12.0 + rng.normal(0.0, 2.0, 60), np.full(20, -47.0), [np.nan]])
+    looks = np.full(d.size, 0.9)
+    factor = below_usual(d, looks, margin_deg=20.0)
+    assert (factor[:60] > 0.99).all() and (factor[60:80] < 0.01).all() and factor[80] == 1.0
+    # The same looks with another offset (a camera higher up): the same answer.
+    np.testing.assert_allclose(below_usual(d + 25.0, looks, margin_deg=20.0), factor)
+    # Off, or too few looks to know the usual one: nothing changes.
+    assert (below_usual(d, looks, margin_deg=0.0) == 1.0).all()
+    assert (below_usual(d[:20], looks[:20], margin_deg=20.0, min_frames=25) == 1.0).all()
 
 
 def test_shared_depth_keeps_image_positions_and_equalises_depth():

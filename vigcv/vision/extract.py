@@ -35,8 +35,10 @@ from vigcv.vision.quality import combine_quality, face_evidence, quality_compone
 from vigcv.vision.roles import RoleAssignment
 from vigcv.vision.scan import MEASURE_FIELDS, POINT_FIELDS, ScanResult, scan_video
 from vigcv.vision.signals import (
+    below_usual,
     calibrated_smile,
     combine_smile,
+    elevation_to,
     happy_score,
     hold,
     looks_towards,
@@ -160,12 +162,21 @@ def _person_arrays(
     mixed = np.where(failed, hp_yaw, col["yaw"])
     out["mesh_whenet_yaw"] = np.where(present, _fill_angle(mixed, gap), np.nan)
     pitch_med = np.nanmedian(col["pitch"]) if np.any(~np.isnan(col["pitch"])) else 0.0
+    # Eye directions are -1..1 by definition; an iris read in a nearly shut eye can fall far
+    # outside (its position divided by a tiny opening) and would turn the gaze by hundreds of
+    # degrees.
+    for name in ("eye_x", "eye_y", "iris_x", "iris_y"):
+        col[name] = np.clip(col[name], -1.0, 1.0)
     angles = (("pitch", pitch_med), ("roll", 0.0), ("eye_x", 0.0), ("eye_y", 0.0))
     for name, default in (*angles, ("iris_x", 0.0), ("iris_y", 0.0)):
         out[name] = np.where(present, np.nan_to_num(_fill(col[name], gap), nan=default), np.nan)
     out["hp_measured"] = present & ~np.isnan(col["hp_yaw"])
     out["hp_yaw"] = np.where(present, hp_yaw, np.nan)
     out["hp_pitch"] = np.where(present, _fill(col["hp_pitch"], gap), np.nan)
+    # Where a head pitch was measured (or lies between two measurements), not the person's
+    # median standing in for one.
+    measured_pitch = ~np.isnan(_fill(col["pitch"], gap)) | ~np.isnan(out["hp_pitch"])
+    out["pitch_known"] = present & measured_pitch
     # A hand over the eyes, sampled every hands_every-th frame: between two samples the larger
     # share stands (a hand seen at either end may be there in between; NaN: not looked for, or
     # an old scan).
@@ -969,6 +980,19 @@ def _assemble(
                         method=vc["looks_towards_split_method"],
                     )
                 looks = sigmoid((towards - cut) / vc["looks_towards_scale_deg"])
+                # Looking well below the other's face, against the person's own usual look
+                # at it: at a toy held in front of it, or at the hands (off where 0).
+                below = float(vc[f"{prefix}looks_below_deg"])
+                if below > 0:
+                    pitch_below = p["gaze_pitch"] - elevation_to(
+                        centre_x - (p["x"] + 0.5 * p["w"]), centre_y - (p["y"] + 0.5 * p["h"])
+                    )
+                    known = p["pitch_known"] & ~(p["unmeasured"] | p["eyes_hidden"])
+                    looks = looks * below_usual(
+                        np.where(known, pitch_below, nan),
+                        np.where(known, looks, nan),
+                        margin_deg=below,
+                    )
             else:
                 mine, theirs = p["head"], target
                 if vc["looks_at_depth"] == "shared":

@@ -212,6 +212,43 @@ def looks_towards(gaze_yaw: np.ndarray, own_x: np.ndarray, other_x: np.ndarray) 
     return -sideways * np.where(side == 0, 1.0, side)
 
 
+def elevation_to(dx: np.ndarray, dy: np.ndarray) -> np.ndarray:
+    """Degrees above the horizontal (image up > 0) of the line to a point ``dx``, ``dy`` away
+    in the image (pixels, y down); NaN gives NaN."""
+    dx = np.abs(np.asarray(dx, dtype=float))
+    return np.degrees(np.arctan2(-np.asarray(dy, dtype=float), dx))
+
+
+def below_usual(
+    pitch_below: np.ndarray,
+    looks: np.ndarray,
+    *,
+    margin_deg: float,
+    scale_deg: float = 2.0,
+    min_frames: int = 25,
+) -> np.ndarray:
+    """Per frame, a factor 0..1 for a looks-at probability: near 0 where the gaze points more
+    than ``margin_deg`` lower, relative to the other's face, than the person's own usual look at
+    them, 1 elsewhere.
+
+    ``pitch_below`` is the gaze pitch minus the elevation of the other's face (degrees, up > 0);
+    the usual look is its median over the frames where ``looks`` is 0.5 or more. Each person and
+    session has its own offset (head-pose bias, camera height), so only the difference from the
+    person's own usual look is used. 1 where the pitch is unknown, with ``margin_deg`` <= 0, or
+    with fewer than ``min_frames`` looks to take the usual one from.
+    """
+    d = np.asarray(pitch_below, dtype=float)
+    ones = np.ones_like(d)
+    if margin_deg <= 0:
+        return ones
+    with np.errstate(invalid="ignore"):
+        usual = d[(np.asarray(looks, dtype=float) >= 0.5) & ~np.isnan(d)]
+    if usual.size < min_frames:
+        return ones
+    cut = float(np.median(usual)) - margin_deg
+    return np.where(np.isnan(d), 1.0, sigmoid((d - cut) / scale_deg))
+
+
 def mixture_cut(values: np.ndarray) -> float:
     """Where a two-group Gaussian mixture of ``values`` (scikit-learn) changes its mind: the
     value between the two means at which the upper group's posterior reaches 0.5. Unlike
