@@ -50,6 +50,7 @@ import pandas as pd
 from vigcv.config import load_config
 from vigcv.evaluation import FRAME_SIGNALS, frame_scores, read_labels, values_at
 from vigcv.io import iter_frames, probe
+from vigcv.plots import reliability_figure
 from vigcv.vision.extract import features_from_scan
 from vigcv.vision.scan import ScanResult, scan_video
 from vigcv.vision.signals import (
@@ -478,11 +479,12 @@ def fit_relative_smile(
     return best[1]
 
 
-def smile_calibration(feats: dict[str, Any], labels: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    """Per family and pooled, per smile signal: expected calibration error (10 bins, frames
-    with a probability), the share of coded frames said "on" (>= 0.5; none counts as off)
-    against the coders' share, and the share with a probability."""
-    rows = []
+def smile_pairs(
+    feats: dict[str, Any], labels: dict[str, pd.DataFrame]
+) -> dict[str, dict[str, tuple[np.ndarray, np.ndarray]]]:
+    """Per smile signal, per family and pooled ("ALL"): the probability said at each coded
+    frame (nearest analysed frame within 0.25 s; NaN: none) and the code, non-null codes only."""
+    out: dict[str, dict[str, tuple[np.ndarray, np.ndarray]]] = {}
     for signal in ("parent_smile", "child_smile"):
         parts: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {}
         for name, features in feats.items():
@@ -494,9 +496,20 @@ def smile_calibration(feats: dict[str, Any], labels: dict[str, pd.DataFrame]) ->
             )
             for fam in (name.split(".")[0], "ALL"):
                 parts.setdefault(fam, []).append((v, truth[keep]))
-        for fam, pv in sorted(parts.items(), key=lambda kv: kv[0] == "ALL"):
-            v = np.concatenate([a for a, _ in pv])
-            y = np.concatenate([b for _, b in pv])
+        out[signal] = {
+            fam: (np.concatenate([a for a, _ in pv]), np.concatenate([b for _, b in pv]))
+            for fam, pv in sorted(parts.items(), key=lambda kv: kv[0] == "ALL")
+        }
+    return out
+
+
+def smile_calibration(feats: dict[str, Any], labels: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """Per family and pooled, per smile signal: expected calibration error (10 bins, frames
+    with a probability), the share of coded frames said "on" (>= 0.5; none counts as off)
+    against the coders' share, and the share with a probability (:func:`smile_pairs`)."""
+    rows = []
+    for signal, groups in smile_pairs(feats, labels).items():
+        for fam, (v, y) in groups.items():
             rows.append(
                 {
                     "family": fam,
@@ -508,6 +521,17 @@ def smile_calibration(feats: dict[str, Any], labels: dict[str, pd.DataFrame]) ->
                 }
             )
     return pd.DataFrame(rows)
+
+
+def write_reliability(
+    pairs: dict[str, dict[str, tuple[np.ndarray, np.ndarray]]], path: Path, what: str
+) -> None:
+    """Reliability diagrams of the smile probabilities (:func:`vigcv.plots.reliability_figure`)
+    as a PNG at ``path``."""
+    panels = {f"{signal.replace('_', ' ')}, {what}": g for signal, g in pairs.items()}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    reliability_figure(panels).savefig(path, dpi=110)
+    print(f"reliability diagram: {path}")
 
 
 def _with(config: dict, settings: dict[str, Any]) -> dict:
@@ -624,6 +648,7 @@ def leave_one_family_out(
         pooled.append(row)
     table = pd.concat([out, pd.DataFrame(pooled)], ignore_index=True)
     table.attrs["calibration"] = smile_calibration(held_feats, labels)
+    table.attrs["calibration_pairs"] = smile_pairs(held_feats, labels)
     return table
 
 
@@ -706,6 +731,12 @@ def main() -> None:
         action="store_true",
         help="add WHENet's 3-D angle models (WHENET_ANGLE_GRID, measured, not shipped) to the "
         "gaze settings the held-out folds choose from",
+    )
+    parser.add_argument(
+        "--plot",
+        type=Path,
+        default=None,
+        help="write the smiles' reliability diagrams (held out and in-sample) as PNGs here",
     )
     parser.add_argument(
         "--child-below",
@@ -806,6 +837,11 @@ def main() -> None:
             " on (>= 0.5) vs coders' share"
         )
         print(lofo.attrs["calibration"].round(3).to_string(index=False))
+        if args.plot:
+            what = "held out"
+            write_reliability(
+                lofo.attrs["calibration_pairs"], args.plot / "smile_reliability_held_out.png", what
+            )
         print("\nsettings chosen per fold:")
         for family, setting in (
             lofo[lofo["family"] != "ALL"].groupby("family")["setting"].first().items()
@@ -815,6 +851,10 @@ def main() -> None:
     print(insample[show].round(3).to_string(index=False))
     print("smile calibration, in-sample:")
     print(smile_calibration(feats, labels).round(3).to_string(index=False))
+    if args.plot:
+        write_reliability(
+            smile_pairs(feats, labels), args.plot / "smile_reliability_in_sample.png", "in-sample"
+        )
     print(
         "\nsaid where the coders could not tell (label null) though vigcv found the face(s), "
         "in-sample: share said yes (>= 0.5), share left unknown (F1 does not see these frames)"

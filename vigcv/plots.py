@@ -338,3 +338,53 @@ def frames_figure(
         a.imshow(rgb)
         a.set_title(caption, fontsize=9)
     return fig
+
+
+def reliability_figure(
+    panels: dict[str, dict[str, tuple[np.ndarray, np.ndarray]]],
+    *,
+    bins: int = 10,
+    width: float = 10.0,
+) -> Figure:
+    """Reliability diagrams: per panel (a signal), per group (a family, "ALL"), the share of
+    frames coded yes against the probability said, one point per probability bin (its area the
+    number of frames), with the diagonal a calibrated probability lies on and each group's
+    expected calibration error in the legend.
+
+    Parameters
+    ----------
+    panels : dict of str to dict of str to (probabilities, codes)
+        Panel title -> group name -> two arrays of one length (probability 0..1 or NaN, code
+        0/1 or NaN; pairs with a NaN are left out).
+    bins : int
+        Equal-width probability bins.
+    width : float
+        Figure width in inches.
+    """
+    from vigcv.vision.signals import expected_calibration_error, reliability_bins
+
+    n = max(len(panels), 1)
+    fig = Figure(figsize=(width, width / n + 0.4), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(1, n)).ravel()
+    colours = [BOTH, PARENT, CHILD, OTHER, "#1f78b4"]
+    for ax, (title, groups) in zip(axes, panels.items(), strict=False):
+        ax.plot([0, 1], [0, 1], color=OTHER, lw=1, ls="--", label="calibrated")
+        for colour, (name, (p, y)) in zip(colours, groups.items(), strict=False):
+            table = reliability_bins(p, y, bins=bins)
+            if table.empty:
+                continue
+            ece = expected_calibration_error(p, y, bins=bins)
+            size = 300.0 * table["n"] / max(int(table["n"].sum()), 1)
+            ax.plot(table["mean_p"], table["rate"], color=colour, lw=1)
+            ax.scatter(
+                table["mean_p"],
+                table["rate"],
+                s=np.maximum(size, 6.0),
+                color=colour,
+                label=f"{name} (ECE {ece:.3f}, {int(table['n'].sum())} frames)",
+            )
+        ax.set(xlim=(0, 1), ylim=(0, 1), aspect="equal", title=title)
+        ax.set_xlabel("probability said")
+        ax.set_ylabel("share coded yes")
+        ax.legend(fontsize=7, loc="upper left")
+    return fig

@@ -23,6 +23,7 @@ from vigcv.vision.signals import (
     person_baseline,
     person_neutral,
     relative_to_neutral,
+    reliability_bins,
     rolling_split,
     session_threshold,
     smile_design,
@@ -437,6 +438,31 @@ def test_expected_calibration_error_known_values():
     assert expected_calibration_error(p, y) == pytest.approx(0.05)
     assert expected_calibration_error(np.full(4, 0.5), np.array([1.0, 1, 1, 1])) == 0.5
     assert np.isnan(expected_calibration_error(np.full(2, np.nan), np.ones(2)))
+
+
+def test_reliability_bins_give_each_bins_mean_probability_and_coded_share():
+    p = np.array([0.05, 0.15, 0.12, 0.95, 0.91, np.nan, 0.5])
+    y = np.array([0.0, 1.0, 0.0, 1.0, 1.0, 1.0, np.nan])
+    table = reliability_bins(p, y)
+    assert table["lo"].tolist() == pytest.approx([0.0, 0.1, 0.9])
+    assert table["n"].tolist() == [1, 2, 2]  # the NaN probability and the NaN code left out
+    assert table["mean_p"].tolist() == pytest.approx([0.05, 0.135, 0.93])
+    assert table["rate"].tolist() == pytest.approx([0.0, 0.5, 1.0])
+    assert reliability_bins(np.array([np.nan]), np.array([1.0])).empty
+
+
+def test_the_reliability_figure_draws_a_panel_per_signal(tmp_path):
+    from vigcv.plots import reliability_figure
+
+    rng = np.random.default_rng(0)
+    p = rng.uniform(0, 1, 400)
+    y = (rng.uniform(0, 1, 400) < p).astype(float)  # calibrated by construction
+    fig = reliability_figure({"parent smile": {"A": (p, y)}, "child smile": {"A": (p, 1 - y)}})
+    assert len(fig.axes) == 2
+    legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert any("ECE 0.0" in t for t in legend)  # near the diagonal
+    fig.savefig(tmp_path / "r.png")
+    assert (tmp_path / "r.png").stat().st_size > 1000
 
 
 def test_a_person_is_split_at_their_own_gap_within_bounds():

@@ -433,20 +433,36 @@ def fit_logistic(x: np.ndarray, y: np.ndarray, *, l2: float = 1.0, iters: int = 
     return w
 
 
-def expected_calibration_error(p: np.ndarray, y: np.ndarray, *, bins: int = 10) -> float:
-    """Expected calibration error over ``bins`` equal-width probability bins: the frame-weighted
-    mean of |mean probability - observed rate| per bin. Frames without a probability are left
-    out; NaN when none is left."""
+def reliability_bins(p: np.ndarray, y: np.ndarray, *, bins: int = 10) -> pd.DataFrame:
+    """Per equal-width probability bin that holds frames: ``lo``, ``hi`` (the bin's edges),
+    ``mean_p`` (the mean probability said), ``rate`` (the share of those frames coded yes) and
+    ``n``: a reliability diagram's points. Frames without a probability or a code are left out.
+    """
     p = np.asarray(p, dtype=float)
     y = np.asarray(y, dtype=float)
     keep = ~np.isnan(p) & ~np.isnan(y)
     p, y = p[keep], y[keep]
-    if p.size == 0:
-        return float("nan")
     b = np.minimum((p * bins).astype(int), bins - 1)
-    total = 0.0
-    for i in range(bins):
-        m = b == i
-        if m.any():
-            total += m.sum() * abs(float(p[m].mean()) - float(y[m].mean()))
-    return total / p.size
+    rows = [
+        {
+            "lo": i / bins,
+            "hi": (i + 1) / bins,
+            "mean_p": float(p[b == i].mean()),
+            "rate": float(y[b == i].mean()),
+            "n": int(np.sum(b == i)),
+        }
+        for i in range(bins)
+        if np.any(b == i)
+    ]
+    return pd.DataFrame(rows, columns=["lo", "hi", "mean_p", "rate", "n"])
+
+
+def expected_calibration_error(p: np.ndarray, y: np.ndarray, *, bins: int = 10) -> float:
+    """Expected calibration error over ``bins`` equal-width probability bins: the frame-weighted
+    mean of |mean probability - observed rate| per bin (:func:`reliability_bins`). Frames
+    without a probability are left out; NaN when none is left."""
+    table = reliability_bins(p, y, bins=bins)
+    if table.empty:
+        return float("nan")
+    gap = np.abs(table["mean_p"] - table["rate"])
+    return float(np.sum(table["n"] * gap) / table["n"].sum())
