@@ -5,9 +5,9 @@ from __future__ import annotations
 import multiprocessing as mp
 import os
 import signal
-import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -25,8 +25,10 @@ def _claim_and_hold(report: mp.Queue, release: mp.Event) -> None:
     release.wait(60)
 
 
-def _affinity_after_a_moment() -> tuple[int, list[int], int | None]:
-    time.sleep(0.5)  # both pool workers are busy at once, so each runs one call
+def _affinity_when_both_busy(barrier: Any) -> tuple[int, list[int], int | None]:
+    # Both pool workers are busy at once, so each runs one call (a pause instead let one worker
+    # take both calls under load, before the other had started: seen once)
+    barrier.wait(60)
     return os.getpid(), sorted(os.sched_getaffinity(0)), cores.claimed_core()
 
 
@@ -86,13 +88,18 @@ def test_pool_workers_allowed_one_thread_are_pinned_to_different_cores(
     locks: Path, pin: bool
 ) -> None:
     ctx = mp.get_context("spawn")
-    with ProcessPoolExecutor(
-        max_workers=2,
-        mp_context=ctx,
-        initializer=executors._init_worker,
-        initargs=(1, None, None, pin),
-    ) as pool:
-        seen = [f.result(60) for f in [pool.submit(_affinity_after_a_moment) for _ in range(2)]]
+    with (
+        ctx.Manager() as manager,
+        ProcessPoolExecutor(
+            max_workers=2,
+            mp_context=ctx,
+            initializer=executors._init_worker,
+            initargs=(1, None, None, pin),
+        ) as pool,
+    ):
+        barrier = manager.Barrier(2)
+        calls = [pool.submit(_affinity_when_both_busy, barrier) for _ in range(2)]
+        seen = [f.result(90) for f in calls]
     assert len({pid for pid, _, _ in seen}) == 2
     if pin:
         assert sorted(core for _, _, core in seen) == ALLOWED[:2]
