@@ -503,12 +503,12 @@ def smile_pairs(
     return out
 
 
-def smile_calibration(feats: dict[str, Any], labels: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    """Per family and pooled, per smile signal: expected calibration error (10 bins, frames
-    with a probability), the share of coded frames said "on" (>= 0.5; none counts as off)
-    against the coders' share, and the share with a probability (:func:`smile_pairs`)."""
+def smile_calibration(pairs: dict[str, dict[str, tuple[np.ndarray, np.ndarray]]]) -> pd.DataFrame:
+    """Per family and pooled, per smile signal (:func:`smile_pairs`): expected calibration error
+    (10 bins, frames with a probability), the share of coded frames said "on" (>= 0.5; none
+    counts as off) against the coders' share, and the share with a probability."""
     rows = []
-    for signal, groups in smile_pairs(feats, labels).items():
+    for signal, groups in pairs.items():
         for fam, (v, y) in groups.items():
             rows.append(
                 {
@@ -647,8 +647,8 @@ def leave_one_family_out(
         row["setting"] = ""
         pooled.append(row)
     table = pd.concat([out, pd.DataFrame(pooled)], ignore_index=True)
-    table.attrs["calibration"] = smile_calibration(held_feats, labels)
     table.attrs["calibration_pairs"] = smile_pairs(held_feats, labels)
+    table.attrs["calibration"] = smile_calibration(table.attrs["calibration_pairs"])
     return table
 
 
@@ -850,11 +850,10 @@ def main() -> None:
     print(f"\n## In-sample (chosen on the scored clips): the config as it is ({rule})")
     print(insample[show].round(3).to_string(index=False))
     print("smile calibration, in-sample:")
-    print(smile_calibration(feats, labels).round(3).to_string(index=False))
+    pairs = smile_pairs(feats, labels)
+    print(smile_calibration(pairs).round(3).to_string(index=False))
     if args.plot:
-        write_reliability(
-            smile_pairs(feats, labels), args.plot / "smile_reliability_in_sample.png", "in-sample"
-        )
+        write_reliability(pairs, args.plot / "smile_reliability_in_sample.png", "in-sample")
     print(
         "\nsaid where the coders could not tell (label null) though vigcv found the face(s), "
         "in-sample: share said yes (>= 0.5), share left unknown (F1 does not see these frames)"

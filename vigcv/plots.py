@@ -21,6 +21,7 @@ from vigcv.intervals import true_runs
 from vigcv.scoring import COMPONENTS, WindowScores
 from vigcv.scoring.timeline import speaker_roles
 from vigcv.types import FrameFeatures, Moment, SpeechTrack
+from vigcv.vision.signals import expected_calibration_error, reliability_bins
 
 PARENT = "#d95f02"
 CHILD = "#1b9e77"
@@ -361,8 +362,6 @@ def reliability_figure(
     width : float
         Figure width in inches.
     """
-    from vigcv.vision.signals import expected_calibration_error, reliability_bins
-
     n = max(len(panels), 1)
     fig = Figure(figsize=(width, width / n + 0.4), layout="constrained")
     axes = np.atleast_1d(fig.subplots(1, n)).ravel()

@@ -168,15 +168,16 @@ def _person_arrays(
     for name in ("eye_x", "eye_y", "iris_x", "iris_y"):
         col[name] = np.clip(col[name], -1.0, 1.0)
     angles = (("pitch", pitch_med), ("roll", 0.0), ("eye_x", 0.0), ("eye_y", 0.0))
+    filled = {}
     for name, default in (*angles, ("iris_x", 0.0), ("iris_y", 0.0)):
-        out[name] = np.where(present, np.nan_to_num(_fill(col[name], gap), nan=default), np.nan)
+        filled[name] = _fill(col[name], gap)
+        out[name] = np.where(present, np.nan_to_num(filled[name], nan=default), np.nan)
     out["hp_measured"] = present & ~np.isnan(col["hp_yaw"])
     out["hp_yaw"] = np.where(present, hp_yaw, np.nan)
     out["hp_pitch"] = np.where(present, _fill(col["hp_pitch"], gap), np.nan)
     # Where a head pitch was measured (or lies between two measurements), not the person's
     # median standing in for one.
-    measured_pitch = ~np.isnan(_fill(col["pitch"], gap)) | ~np.isnan(out["hp_pitch"])
-    out["pitch_known"] = present & measured_pitch
+    out["pitch_known"] = present & (~np.isnan(filled["pitch"]) | ~np.isnan(out["hp_pitch"]))
     # A hand over the eyes, sampled every hands_every-th frame: between two samples the larger
     # share stands (a hand seen at either end may be there in between; NaN: not looked for, or
     # an old scan).
@@ -984,9 +985,7 @@ def _assemble(
                 # at it: at a toy held in front of it, or at the hands (off where 0).
                 below = float(vc[f"{prefix}looks_below_deg"])
                 if below > 0:
-                    pitch_below = p["gaze_pitch"] - elevation_to(
-                        centre_x - (p["x"] + 0.5 * p["w"]), centre_y - (p["y"] + 0.5 * p["h"])
-                    )
+                    pitch_below = p["gaze_pitch"] - elevation_to(*offsets[o])
                     known = p["pitch_known"] & ~(p["unmeasured"] | p["eyes_hidden"])
                     looks = looks * below_usual(
                         np.where(known, pitch_below, nan),
