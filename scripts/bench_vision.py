@@ -13,9 +13,10 @@ picked on these very clips. The groups are chosen in order (gaze, then smile, th
 measurement-quality floor given that fold's gaze and smile choices, then the share of a hand
 over the eyes that makes a look unknown, :data:`HANDS_GRID`, then the face check of a child's
 face, :data:`CHILD_FACE_GRID`; with ``--child-below``, then how far below her own usual look at
-her parent a child's look may point, :data:`CHILD_BELOW_GRID`). Each table also gives the
-recall on frames both coders marked both faces visible (``recall_vis``). ``--no-lofo`` prints the
-in-sample table only (fast). ``--ceiling`` adds the other bound: each
+her parent a child's look may point, :data:`CHILD_BELOW_GRID`; with ``--wide-face``, then how
+much wider than their own usual a looker's face box may be, :data:`WIDE_FACE_GRID`). Each table
+also gives the recall on frames both coders marked both faces visible (``recall_vis``).
+``--no-lofo`` prints the in-sample table only (fast). ``--ceiling`` adds the other bound: each
 signal's best F1 over every decision threshold (0.02 to 0.98), chosen on the very clips it is
 scored on, per family and overall, so it shows how far a threshold alone could take a signal.
 Smile calibration stands beside the tables: expected calibration error (10 bins) and the share of
@@ -202,6 +203,24 @@ CHILD_FACE_GRID: list[dict[str, Any]] = [
 # it).
 CHILD_BELOW_GRID: list[dict[str, Any]] = [
     {"child_looks_below_deg": d} for d in (0.0, 10.0, 15.0, 20.0, 25.0, 30.0)
+]
+# With --wide-face, last, per fold, on the mean F1 of the gaze signals: how many times wider
+# than their own median a looker's face box may be and still look at the other (parent / child;
+# looks_wide_face_ratio, child_looks_wide_face_ratio; 0 = off, first, so that a tie keeps it).
+WIDE_FACE_GRID: list[dict[str, Any]] = [
+    {"looks_wide_face_ratio": p, "child_looks_wide_face_ratio": c}
+    for p, c in (
+        (0.0, 0.0),
+        (0.0, 1.05),
+        (0.0, 1.1),
+        (0.0, 1.2),
+        (0.0, 1.3),
+        (1.1, 1.1),
+        (1.2, 1.2),
+        (1.3, 1.3),
+        (1.2, 1.1),
+        (1.3, 1.1),
+    )
 ]
 SIGNALS_OF = {
     "smile": ("parent_smile", "child_smile"),
@@ -548,6 +567,7 @@ def leave_one_family_out(
     *,
     quality: bool = True,
     child_below: bool = False,
+    wide_face: bool = False,
 ) -> pd.DataFrame:
     """Per held-out family: each signal scored with the :data:`GRID` settings best on the other
     family; "ALL" pools the held-out families' counts (each scored with its own fold's choice).
@@ -559,7 +579,8 @@ def leave_one_family_out(
     (:data:`HANDS_GRID`) on the mean F1 of the three gaze signals, then the face check of a
     child's face (:data:`CHILD_FACE_GRID`) on the mean F1 of all five, and, with
     ``child_below``, how far below her usual look a child's look may point
-    (:data:`CHILD_BELOW_GRID`) on the gaze signals.
+    (:data:`CHILD_BELOW_GRID`) on the gaze signals, and, with ``wide_face``, how much wider
+    than usual a looker's face may be (:data:`WIDE_FACE_GRID`) on the gaze signals.
     """
     relative = config["vision"].get("smile_model", "baseline") == "relative"
     trials = []  # (group, settings, per-family score table)
@@ -626,6 +647,9 @@ def leave_one_family_out(
         if child_below:
             b, table, fold_feats = pick(CHILD_BELOW_GRID, {**fold, **q}, SIGNALS_OF["gaze"])
             q = {**q, **b}
+        if wide_face:
+            w, table, fold_feats = pick(WIDE_FACE_GRID, {**fold, **q}, SIGNALS_OF["gaze"])
+            q = {**q, **w}
         held_feats.update({k: v for k, v in fold_feats.items() if k.split(".")[0] == held})
         setting = ", ".join(f"{k}={v}" for k, v in {**fold, **q}.items())
         for signal in FRAME_SIGNALS:
@@ -745,6 +769,12 @@ def main() -> None:
         "(CHILD_BELOW_GRID, child_looks_below_deg; measured, not shipped)",
     )
     parser.add_argument(
+        "--wide-face",
+        action="store_true",
+        help="let each fold choose how much wider than their own median a looker's face box may "
+        "be and still look at the other (WIDE_FACE_GRID; measured, not shipped)",
+    )
+    parser.add_argument(
         "--set",
         nargs="*",
         default=[],
@@ -821,7 +851,13 @@ def main() -> None:
     rule += " marked both faces visible"
     if not args.no_lofo:
         lofo = leave_one_family_out(
-            scans, labels, meta, config, quality=not args.no_quality, child_below=args.child_below
+            scans,
+            labels,
+            meta,
+            config,
+            quality=not args.no_quality,
+            child_below=args.child_below,
+            wide_face=args.wide_face,
         )
         print(
             "\n## Leave one family out: the headline (settings chosen on the other family; "

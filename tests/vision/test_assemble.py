@@ -21,12 +21,14 @@ def _scan(
     n: int = 100,
     parent_happy: np.ndarray | None = None,
     child_pitch: np.ndarray | None = None,
+    child_size: np.ndarray | None = None,
 ) -> ScanResult:
     """Parent (large face, image left) turned 40 deg towards the child (small face, image
     right), who is turned 40 deg back; each face is missing in the given frames. With
     ``parent_happy`` (per frame), the expression classifier gives the parent that happy
     probability (neutral the rest; her mouth unread by the face mesh) and the child an even
-    0.3 / 0.3."""
+    0.3 / 0.3. ``child_pitch`` and ``child_size`` (per frame) set the child's head pitch and
+    face box size (60 px otherwise)."""
     rows: dict[str, list[float]] = {}
 
     def add(frame: int, track: int, cx: float, size: float, yaw: float) -> None:
@@ -59,7 +61,7 @@ def _scan(
         if i not in range(n)[parent_missing]:
             add(i, 0, 160.0, 90.0, -40.0)
         if i not in range(n)[child_missing]:
-            add(i, 1, 460.0, 60.0, 40.0)
+            add(i, 1, 460.0, 60.0 if child_size is None else float(child_size[i]), 40.0)
     faces = {k: np.asarray(v) for k, v in rows.items()}
     return ScanResult(np.arange(n) / FPS, faces, 640, 480)
 
@@ -125,6 +127,23 @@ def test_a_child_looking_well_below_her_parents_face_does_not_look_at_her():
     # The parent looking down at the child is not judged this way (looks_below_deg 0).
     assert (dyad["parent_looks_at_child"].to_numpy()[5:-5] >= 0.5).all()
     # Off (as shipped), her head's turn alone decides: a look at the parent throughout.
+    off = _features(scan).dyad["child_looks_at_parent"].to_numpy()
+    assert (off[5:-5] >= 0.5).all()
+
+
+def test_a_child_whose_face_is_much_wider_than_usual_does_not_look_at_her_parent():
+    # The child's face box is 60 px wide except in frames 60-79, where it is 80 px (1.33 times
+    # her median): turned to the camera, or brought up to it. Her measured turn still points at
+    # her parent there; with child_looks_wide_face_ratio 1.2 those frames are not looks at her.
+    size = np.where((np.arange(100) >= 60) & (np.arange(100) < 80), 80.0, 60.0)
+    scan = _scan(child_missing=slice(0, 0), parent_missing=slice(0, 0), child_size=size)
+    dyad = _features(scan, child_looks_wide_face_ratio=1.2).dyad
+    child = dyad["child_looks_at_parent"].to_numpy()
+    assert (child[65:75] < 0.5).all() and (child[10:50] >= 0.5).all() and (child[85:] >= 0.5).all()
+    assert (dyad["mutual_gaze"].to_numpy()[65:75] < 0.5).all()
+    # The parent's face did not change: her looks stay (looks_wide_face_ratio is her own).
+    assert (dyad["parent_looks_at_child"].to_numpy()[5:-5] >= 0.5).all()
+    # Off (as shipped): a look at the parent throughout.
     off = _features(scan).dyad["child_looks_at_parent"].to_numpy()
     assert (off[5:-5] >= 0.5).all()
 

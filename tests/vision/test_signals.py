@@ -29,6 +29,7 @@ from vigcv.vision.signals import (
     smile_design,
     smile_log_score,
     smile_probability_series,
+    wider_than_usual,
 )
 from vigcv.vision.social import looks_at_probability, mutual_gaze_probability, shared_depth
 from vigcv.vision.track import FaceTracker
@@ -131,6 +132,23 @@ def test_a_look_well_below_the_persons_usual_look_is_turned_down():
     # Off, or too few looks to know the usual one: nothing changes.
     assert (below_usual(d, looks, margin_deg=0.0) == 1.0).all()
     assert (below_usual(d[:20], looks[:20], margin_deg=20.0, min_frames=25) == 1.0).all()
+
+
+def test_a_face_much_wider_than_usual_is_not_looking_at_someone_beside_the_camera():
+    # 60 frames turned to the side (boxes 40-44 px wide), 20 turned to the camera (60 px), one
+    # frame with no box, and 10 held boxes that were not detected (they do not set the median).
+    rng = np.random.default_rng(0)
+    w = np.concatenate(
+        [42.0 + rng.uniform(-2.0, 2.0, 60), np.full(20, 60.0), [np.nan], [90.0] * 10]
+    )
+    detected = np.concatenate([np.ones(81), np.zeros(10)])
+    factor = wider_than_usual(w, detected, ratio=1.2)
+    assert (factor[:60] > 0.99).all() and (factor[60:80] < 0.01).all() and factor[80] == 1.0
+    # Relative to the person: the same turns of a face twice the size (nearer) read the same.
+    np.testing.assert_allclose(wider_than_usual(2.0 * w, detected, ratio=1.2), factor)
+    # Off, or too few detected frames to know the usual width: nothing changes.
+    assert (wider_than_usual(w, detected, ratio=0.0) == 1.0).all()
+    assert (wider_than_usual(w[:20], detected[:20], ratio=1.2, min_frames=25) == 1.0).all()
 
 
 def test_shared_depth_keeps_image_positions_and_equalises_depth():

@@ -51,6 +51,7 @@ from vigcv.vision.signals import (
     sigmoid,
     smile_log_score,
     smile_probability_series,
+    wider_than_usual,
 )
 from vigcv.vision.social import (
     angle_to_target,
@@ -1013,6 +1014,11 @@ def _assemble(
                 looks = looks_at_probability(
                     angle, threshold_deg=threshold, scale_deg=vc["looks_at_scale_deg"]
                 )
+            # A face much wider than the person's own usual is turned to the camera, not to
+            # someone beside it (off where 0).
+            wide = float(vc[f"{prefix}looks_wide_face_ratio"])
+            if wide > 0:
+                looks = looks * wider_than_usual(p["w"], p["detected"], ratio=wide)
             looks_at[o] = looks
         if len(others) > 1:  # several people to look at: the one nearest the gaze claims it
             errors = turn_errors(

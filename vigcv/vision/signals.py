@@ -249,6 +249,35 @@ def below_usual(
     return np.where(np.isnan(d), 1.0, sigmoid((d - cut) / scale_deg))
 
 
+def wider_than_usual(
+    width: np.ndarray,
+    detected: np.ndarray,
+    *,
+    ratio: float,
+    scale: float = 0.02,
+    min_frames: int = 25,
+) -> np.ndarray:
+    """Per frame, a factor 0..1 for a looks-at probability: near 0 where the person's face box
+    is more than ``ratio`` times as wide as their own median over the frames where it was
+    detected, 1 elsewhere.
+
+    A face box narrows as the head turns from the camera and widens as it turns to it; relative
+    to the person's own median it does not depend on their face size or distance. A face much
+    wider than usual is turned to the camera (or brought up to it), not to someone beside it.
+    1 where the width is unknown, with ``ratio`` <= 0, or with fewer than ``min_frames``
+    detected frames to take the median from.
+    """
+    w = np.asarray(width, dtype=float)
+    ones = np.ones_like(w)
+    if ratio <= 0:
+        return ones
+    seen = w[(np.asarray(detected, dtype=float) >= 1.0) & np.isfinite(w) & (w > 0)]
+    if seen.size < min_frames:
+        return ones
+    rel = w / float(np.median(seen))
+    return np.where(np.isfinite(rel), sigmoid((ratio - rel) / scale), 1.0)
+
+
 def mixture_cut(values: np.ndarray) -> float:
     """Where a two-group Gaussian mixture of ``values`` (scikit-learn) changes its mind: the
     value between the two means at which the upper group's posterior reaches 0.5. Unlike
