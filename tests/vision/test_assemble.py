@@ -22,13 +22,17 @@ def _scan(
     parent_happy: np.ndarray | None = None,
     child_pitch: np.ndarray | None = None,
     child_size: np.ndarray | None = None,
+    lower_face: tuple[float, float] = (0.0, 0.0),
+    smile: float | np.ndarray = 0.01,
 ) -> ScanResult:
     """Parent (large face, image left) turned 40 deg towards the child (small face, image
     right), who is turned 40 deg back; each face is missing in the given frames. With
     ``parent_happy`` (per frame), the expression classifier gives the parent that happy
     probability (neutral the rest; her mouth unread by the face mesh) and the child an even
     0.3 / 0.3. ``child_pitch`` and ``child_size`` (per frame) set the child's head pitch and
-    face box size (60 px otherwise)."""
+    face box size (60 px otherwise); ``lower_face`` the parent's and the child's face
+    proportion as the face mesh reads it (0: not a face's, no measurement); ``smile`` both
+    faces' mouthSmile blendshape (per frame, or one value)."""
     rows: dict[str, list[float]] = {}
 
     def add(frame: int, track: int, cx: float, size: float, yaw: float) -> None:
@@ -45,7 +49,8 @@ def _scan(
             "lm_ok": 1.0,
             **{name: 0.0 for name in MEASURE_FIELDS},
             "yaw": yaw,
-            "smile": 0.01,
+            "smile": float(np.broadcast_to(smile, (n,))[frame]),
+            "lower_face": lower_face[track],
         }
         if child_pitch is not None and track == 1:
             values["pitch"] = float(child_pitch[frame])
@@ -146,6 +151,30 @@ def test_a_child_whose_face_is_much_wider_than_usual_does_not_look_at_her_parent
     # Off (as shipped): a look at the parent throughout.
     off = _features(scan).dyad["child_looks_at_parent"].to_numpy()
     assert (off[5:-5] >= 0.5).all()
+
+
+def test_a_second_adult_in_the_childs_place_is_read_with_the_adult_settings():
+    # Two faces of one size with an adult's proportions (lower_face 1.15 both): no child in the
+    # film, so the one on the right stands in as the pair's child. From frame 50 both mouths lift
+    # a little (mouthSmile 0.0005 -> 0.008): a smile on a small child's face, whose smiles the
+    # face mesh scores far lower (child_smile_threshold), not on an adult's.
+    smile = np.where(np.arange(100) >= 50, 0.008, 0.0005)
+    faces = {"child_missing": slice(0, 0), "parent_missing": slice(0, 0), "smile": smile}
+    scan = _scan(child_size=np.full(100, 90.0), lower_face=(1.15, 1.15), **faces)
+    features = _features(scan)
+    people = features.people.set_index("pair_role")
+    assert people.loc["child", "role_guess"] == "adult"
+    assert people.loc["child", "confidence"] >= 0.8
+    dyad = features.dyad
+    assert (dyad["parent_smile"] < 0.5).all() and (dyad["child_smile"] < 0.5).all()
+    # Read with the child settings whatever the guess (as before): her lift is a smile.
+    always = _features(scan, adult_settings_min_confidence=1.01).dyad
+    assert (always["child_smile"][60:90] >= 0.5).all()
+    # A child's face (lower_face 0.88, smaller) in the same place keeps the child settings.
+    child = _features(_scan(lower_face=(1.15, 0.88), **faces))
+    assert child.people.set_index("pair_role").loc["child", "role_guess"] == "child"
+    assert (child.dyad["child_smile"][60:90] >= 0.5).all()
+    assert (child.dyad["child_smile"][10:40] < 0.5).all()
 
 
 def test_an_iris_read_in_a_nearly_shut_eye_does_not_turn_the_gaze_round():

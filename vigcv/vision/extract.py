@@ -851,10 +851,15 @@ def _assemble(
     hold_frames = round(float(vc["smile_hold_s"] * fps))
     happy_smooth = max(1, round(float(vc["happy_smooth_s"] * fps)))
 
+    adult_sure = float(vc["adult_settings_min_confidence"])
+
     def is_child(k: int) -> bool:
-        """The pair's child, or, outside the pair, a person guessed to be a child."""
+        """Whether the child settings (``child_*``) read this person: the pair's child unless
+        her face is surely an adult's (a second adult or a grown teenager standing in as the
+        child), or, outside the pair, a person guessed to be a child."""
         if k in role_of:
-            return role_of[k] == "child"
+            sure_adult = guesses[k].role == "adult" and guesses[k].confidence >= adult_sure
+            return role_of[k] == "child" and not sure_adult
         return guesses[k].role == "child"
 
     for k, p in people.items():
