@@ -177,6 +177,45 @@ def test_a_second_adult_in_the_childs_place_is_read_with_the_adult_settings():
     assert (child.dyad["child_smile"][10:40] < 0.5).all()
 
 
+def _with_back_turn(scan: ScanResult, frames: slice, turn_deg: float) -> ScanResult:
+    """The same scan with the face mesh sure of both faces (presence 1) and a calm classifier
+    (happy 0.1, neutral 0.8), except that in ``frames`` the child's box sits on the back of her
+    head: the mesh fails (presence 0.05), WHENet reads her head turned ``turn_deg`` from the
+    camera, the detector still scores the box 0.5 (0.9 on her face), and the expression
+    classifier reads her hair as happy (0.9)."""
+    f = {k: v.copy() for k, v in scan.faces.items()}
+    frame = f["frame"].astype(int)
+    back = (f["track"] == 1) & (frame >= frames.start) & (frame < frames.stop)
+    n = frame.size
+    f.update(presence=np.ones(n), hp_yaw=np.full(n, np.nan), hp_pitch=np.full(n, np.nan))
+    f.update(happy=np.full(n, 0.1), neutral=np.full(n, 0.8))
+    f["lm_ok"][back] = 0.0
+    for name in MEASURE_FIELDS:
+        f[name][back] = np.nan
+    f["presence"][back], f["hp_yaw"][back], f["hp_pitch"][back] = 0.05, turn_deg, 0.0
+    f["score"][back], f["happy"][back], f["neutral"][back] = 0.5, 0.9, 0.05
+    return ScanResult(scan.times, f, scan.width, scan.height)
+
+
+def test_a_box_on_the_back_of_a_head_turned_away_for_long_is_not_a_face():
+    # The child turns her back to the camera for 5 s (frames 40-89), 40 deg to her parent's
+    # side of it (WHENet: 140 deg). Compared with her own boxes at that turn, 50 frames of them,
+    # the back of her head was its own reference: read as her face, it was given a look at her
+    # parent (0.78), mutual gaze (0.60) and a smile (0.75). Past face_hidden_past_deg the
+    # detector's score is no evidence of a face: only the face mesh could say so, and it fails.
+    plain = _scan(child_missing=slice(0, 0), parent_missing=slice(0, 0), smile=0.0005)
+    scan = _with_back_turn(plain, slice(40, 90), 140.0)
+    dyad = _features(scan).dyad
+    for column in ("child_looks_at_parent", "mutual_gaze", "child_smile"):
+        assert dyad[column][50:86].isna().all(), column
+    assert (dyad["child_looks_at_parent"][5:35] >= 0.5).all()  # her face before the turn
+    assert (dyad["parent_looks_at_child"][5:-5] >= 0.5).all()  # the parent's still measured
+    # Off (180): the hole this closes.
+    off = _features(scan, face_hidden_past_deg=180.0).dyad
+    assert (off["child_looks_at_parent"][50:86] >= 0.5).all()
+    assert (off["child_smile"][50:86] >= 0.5).all()
+
+
 def test_an_iris_read_in_a_nearly_shut_eye_does_not_turn_the_gaze_round():
     # One frame's iris reads 5.4 eye-widths down and 2 across (its position divided by a tiny
     # opening): the eye term stays within its range instead of turning the gaze by 400 deg.

@@ -137,6 +137,26 @@ def test_a_turned_face_is_compared_with_the_same_person_turned_the_same_way():
     assert np.allclose(rare[60:70], 0.45 / np.median(score))
 
 
+def test_the_back_of_a_head_is_no_face_whatever_the_detector_scores_it():
+    # 60 frames of her face (yaw 10, detector 0.9), then 40 with her back to the camera (WHENet
+    # 160 deg) where the detector still scores the box 0.5. At a like turn the 40 back-of-head
+    # boxes were their own reference (relative score 1.0, "a face"); past hidden_past_deg the
+    # score is no evidence (0), and those boxes set no one's reference.
+    yaw = np.r_[np.full(60, 10.0), np.full(40, 160.0)]
+    score = np.r_[np.full(60, 0.9), np.full(40, 0.5)]
+    detected = np.ones(100, bool)
+    before = relative_score(score, detected, yaw, yaw_window_deg=15.0)
+    assert np.allclose(before[60:], 1.0)
+    after = relative_score(score, detected, yaw, yaw_window_deg=15.0, hidden_past_deg=135.0)
+    assert np.allclose(after[60:], 0.0) and np.allclose(after[:60], 1.0)
+    # A turn short of the cut (a profile at 100 deg) is still compared with her own at that turn.
+    side = relative_score(
+        score, detected, np.r_[yaw[:60], np.full(40, 100.0)], yaw_window_deg=15.0,
+        hidden_past_deg=135.0,
+    )  # fmt: skip
+    assert np.allclose(side[60:], 1.0)
+
+
 def _scan(n: int = 100, *, child_presence: float = 0.99, child_score: float = 0.9) -> ScanResult:
     """Parent (image left) and child (image right) turned 40 deg towards each other and
     smiling; the child's face-mesh presence is ``child_presence`` and her detector score

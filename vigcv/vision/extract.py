@@ -305,6 +305,7 @@ def person_face_evidence(
         min_size_ratio=float(vc["face_min_size_ratio"]),
         yaw=turn,
         yaw_window_deg=float(vc["face_yaw_window_deg"]),
+        hidden_past_deg=float(vc["face_hidden_past_deg"]),
     )
 
 

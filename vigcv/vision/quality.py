@@ -64,6 +64,7 @@ def relative_score(
     *,
     yaw_window_deg: float = 0.0,
     min_frames: int = 25,
+    hidden_past_deg: float = 180.0,
 ) -> np.ndarray:
     """The detector's score over the person's own median score, clipped to [0, 1]; NaN where
     the face was not detected.
@@ -73,7 +74,10 @@ def relative_score(
     ``yaw_window_deg`` of the frame's (in 5 degree steps), where there are at least
     ``min_frames`` of them (else over all): a detector scores a turned face lower than a
     frontal one, so a turned face is compared with the same person's turned faces, and a face
-    that scores low for its turn (hair, a hand, the side of a head) still reads low.
+    that scores low for its turn (hair, a hand, the side of a head) still reads low. A head
+    turned more than ``hidden_past_deg`` from the camera shows no face (CenterFace scores the
+    back of a head as a face too): its relative score is 0 and its boxes are no one's
+    reference, so a long back turn cannot become its own reference and read as a face.
     """
     s = np.where(np.asarray(detected, dtype=bool), np.asarray(score, dtype=float), np.nan)
     if yaw is None or yaw_window_deg <= 0:
@@ -88,11 +92,14 @@ def relative_score(
     reference = np.full(s.shape, overall)
     known = valid & (bins >= 0)
     reach = max(0, round(yaw_window_deg / step))
+    shown = known & (turn <= hidden_past_deg)  # NaN compares False
     for b in np.unique(bins[bins >= 0]):
-        near = known & (np.abs(bins - b) <= reach)
+        near = shown & (np.abs(bins - b) <= reach)
         if near.sum() >= min_frames:
             reference[bins == b] = float(np.median(s[near]))
-    return np.clip(s / reference, 0.0, 1.0)
+    out = np.clip(s / reference, 0.0, 1.0)
+    # The back of the head: the detector's score says nothing about a face there.
+    return np.where(np.isfinite(s) & (bins * step > hidden_past_deg), 0.0, out)
 
 
 def quality_components(
@@ -187,6 +194,7 @@ def face_evidence(
     min_size_ratio: float = 0.0,
     yaw: np.ndarray | None = None,
     yaw_window_deg: float = 0.0,
+    hidden_past_deg: float = 180.0,
 ) -> np.ndarray:
     """How sure the two face models are that a person's box holds a face, per frame, 0..1.
 
@@ -201,11 +209,17 @@ def face_evidence(
     itself in a moment, so such a box is something else given the person's track (a dark patch,
     a toy). A box that both models doubt is not measured as a face (``[vision] face_min``).
     With ``yaw`` and ``yaw_window_deg`` the detector's score is compared with the person's own
-    at a like head turn (:func:`relative_score`).
+    at a like head turn, and past ``hidden_past_deg`` with her shown faces
+    (:func:`relative_score`).
     """
     present = np.asarray(present, dtype=bool)
     mesh = held_presence(presence, hold_frames)
-    det = hold(relative_score(score, detected, yaw, yaw_window_deg=yaw_window_deg), hold_frames)
+    det = hold(
+        relative_score(
+            score, detected, yaw, yaw_window_deg=yaw_window_deg, hidden_past_deg=hidden_past_deg
+        ),
+        hold_frames,
+    )
     either = np.nan_to_num(np.fmax(mesh, det), nan=0.0)  # fmax: one NaN takes the other
     if size is not None and min_size_ratio > 0:
         s = np.asarray(size, dtype=float)
