@@ -120,20 +120,27 @@ def test_a_face_that_looks_happy_at_rest_is_not_smiling_throughout_when_read_rel
     assert level == pytest.approx(np.log(2.0), abs=0.05)
 
 
-def test_a_child_looking_well_below_her_parents_face_does_not_look_at_her():
-    # The child, turned 40 deg to her parent, looks level with her face (pitch 0) except in
-    # frames 60-79, where she looks 35 deg lower: at the toy her parent holds in front of her.
-    pitch = np.where((np.arange(100) >= 60) & (np.arange(100) < 80), -35.0, 0.0)
-    scan = _scan(child_missing=slice(0, 0), parent_missing=slice(0, 0), child_pitch=pitch)
-    dyad = _features(scan, child_looks_below_deg=20.0).dyad
+def _assert_child_looks_taken_away(scan: ScanResult, **setting: object) -> None:
+    """With ``setting``, the child's looks at her parent in frames 65-74 are "no" and mutual gaze
+    with them, her looks elsewhere and the parent's stay; as shipped (the setting off) the child
+    looks at her parent throughout."""
+    dyad = _features(scan, **setting).dyad
     child = dyad["child_looks_at_parent"].to_numpy()
     assert (child[65:75] < 0.5).all() and (child[10:50] >= 0.5).all() and (child[85:] >= 0.5).all()
     assert (dyad["mutual_gaze"].to_numpy()[65:75] < 0.5).all()
-    # The parent looking down at the child is not judged this way (looks_below_deg 0).
+    # The parent's own setting stays off: her looks at the child are unchanged.
     assert (dyad["parent_looks_at_child"].to_numpy()[5:-5] >= 0.5).all()
-    # Off (as shipped), her head's turn alone decides: a look at the parent throughout.
     off = _features(scan).dyad["child_looks_at_parent"].to_numpy()
     assert (off[5:-5] >= 0.5).all()
+
+
+def test_a_child_looking_well_below_her_parents_face_does_not_look_at_her():
+    # The child, turned 40 deg to her parent, looks level with her face (pitch 0) except in
+    # frames 60-79, where she looks 35 deg lower: at the toy her parent holds in front of her.
+    # The parent looking down at the child is not judged this way (looks_below_deg 0).
+    pitch = np.where((np.arange(100) >= 60) & (np.arange(100) < 80), -35.0, 0.0)
+    scan = _scan(child_missing=slice(0, 0), parent_missing=slice(0, 0), child_pitch=pitch)
+    _assert_child_looks_taken_away(scan, child_looks_below_deg=20.0)
 
 
 def test_a_child_whose_face_is_much_wider_than_usual_does_not_look_at_her_parent():
@@ -142,15 +149,7 @@ def test_a_child_whose_face_is_much_wider_than_usual_does_not_look_at_her_parent
     # her parent there; with child_looks_wide_face_ratio 1.2 those frames are not looks at her.
     size = np.where((np.arange(100) >= 60) & (np.arange(100) < 80), 80.0, 60.0)
     scan = _scan(child_missing=slice(0, 0), parent_missing=slice(0, 0), child_size=size)
-    dyad = _features(scan, child_looks_wide_face_ratio=1.2).dyad
-    child = dyad["child_looks_at_parent"].to_numpy()
-    assert (child[65:75] < 0.5).all() and (child[10:50] >= 0.5).all() and (child[85:] >= 0.5).all()
-    assert (dyad["mutual_gaze"].to_numpy()[65:75] < 0.5).all()
-    # The parent's face did not change: her looks stay (looks_wide_face_ratio is her own).
-    assert (dyad["parent_looks_at_child"].to_numpy()[5:-5] >= 0.5).all()
-    # Off (as shipped): a look at the parent throughout.
-    off = _features(scan).dyad["child_looks_at_parent"].to_numpy()
-    assert (off[5:-5] >= 0.5).all()
+    _assert_child_looks_taken_away(scan, child_looks_wide_face_ratio=1.2)
 
 
 def test_a_second_adult_in_the_childs_place_is_read_with_the_adult_settings():
