@@ -961,6 +961,10 @@ def _assemble(
         target_hold = round(float(vc[f"{prefix}gaze_target_hold_s"] * fps))
         looks_at: dict[int, np.ndarray] = {}
         offsets: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        # A face much wider than the person's own usual is turned to the camera, not to someone
+        # beside it (off where 0): one factor for all their targets.
+        ratio = float(vc[f"{prefix}looks_wide_face_ratio"])
+        wide = wider_than_usual(p["w"], p["detected"], ratio=ratio) if ratio > 0 else None
         for o in others:
             target = np.stack(
                 [hold(people[o]["head"][:, j], target_hold) for j in range(3)], axis=1
@@ -1020,11 +1024,8 @@ def _assemble(
                 looks = looks_at_probability(
                     angle, threshold_deg=threshold, scale_deg=vc["looks_at_scale_deg"]
                 )
-            # A face much wider than the person's own usual is turned to the camera, not to
-            # someone beside it (off where 0).
-            wide = float(vc[f"{prefix}looks_wide_face_ratio"])
-            if wide > 0:
-                looks = looks * wider_than_usual(p["w"], p["detected"], ratio=wide)
+            if wide is not None:
+                looks = looks * wide
             looks_at[o] = looks
         if len(others) > 1:  # several people to look at: the one nearest the gaze claims it
             errors = turn_errors(

@@ -92,14 +92,15 @@ def relative_score(
     reference = np.full(s.shape, overall)
     known = valid & (bins >= 0)
     reach = max(0, round(yaw_window_deg / step))
-    shown = known & (turn <= hidden_past_deg)  # NaN compares False
+    hidden = bins * step > hidden_past_deg  # whole 5-degree steps past the cut
+    shown = known & ~hidden
     for b in np.unique(bins[bins >= 0]):
         near = shown & (np.abs(bins - b) <= reach)
         if near.sum() >= min_frames:
             reference[bins == b] = float(np.median(s[near]))
     out = np.clip(s / reference, 0.0, 1.0)
     # The back of the head: the detector's score says nothing about a face there.
-    return np.where(np.isfinite(s) & (bins * step > hidden_past_deg), 0.0, out)
+    return np.where(np.isfinite(s) & hidden, 0.0, out)
 
 
 def quality_components(
@@ -209,8 +210,8 @@ def face_evidence(
     itself in a moment, so such a box is something else given the person's track (a dark patch,
     a toy). A box that both models doubt is not measured as a face (``[vision] face_min``).
     With ``yaw`` and ``yaw_window_deg`` the detector's score is compared with the person's own
-    at a like head turn, and past ``hidden_past_deg`` with her shown faces
-    (:func:`relative_score`).
+    at a like head turn; past ``hidden_past_deg`` (the back of a head) the detector's score
+    counts for nothing (:func:`relative_score`).
     """
     present = np.asarray(present, dtype=bool)
     mesh = held_presence(presence, hold_frames)
