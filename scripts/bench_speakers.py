@@ -53,6 +53,10 @@ Since 7 December 2026 every DER here is of the clusters as speech.csv writes the
 pauses of up to ``[audio] fill_pause_s`` filled (``--extra``, grid ``current``, held out: the
 call 0.266 / 0.692, the meeting 0.221 / 0.345, four voices 0.036 / 0.833, six voices 0.336 /
 0.500; the figures above are from before it; docs/benchmarks.md has both).
+``--extra --variants --one-voice`` (8 December 2026, grid ``current``, 80 variants, ~50 CPU
+minutes): one setting wins per fold, all with change penalties 40 / 20; held out as recorded the
+call 0.161 / 0.769, the meeting 0.276 / 0.111, four voices 0.036 / 0.833, six voices 0.336 /
+0.500 (docs/benchmarks.md, "Speaker settings chosen on every variant").
 
 ``--grid campplus`` clusters the windows on CAM++ speaker embeddings (``[audio] cluster_on``;
 needs ``vigcv models fetch --optional``), ``--grid mfcc`` the shipped way with its window
