@@ -44,6 +44,8 @@ def write_video(
         v.codec_context.time_base = time_base
         if codec == "libx264":
             v.options = {"preset": "ultrafast", "bf": "0"}
+        elif codec == "libx265":  # a phone's HEVC
+            v.options = {"preset": "ultrafast", "x265-params": "log-level=error:bframes=0"}
         if rotation:
             v.set_display_rotation(rotation)
         a = None

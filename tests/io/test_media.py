@@ -104,6 +104,29 @@ def test_phone_rotation_is_applied(
     assert r > 180 and g < 80 and b < 80
 
 
+def test_a_phones_hevc_film_at_60_fps_in_portrait_is_read_upright(tmp_path: Path) -> None:
+    # Phones store HEVC (H.265) at 30 or 60 fps by default, a portrait film as a landscape picture
+    # with a display rotation; measured (8 December 2026) a real clip re-encoded so gives the same
+    # answers at 92-100% of the timeline (docs/benchmarks.md, "A phone's format").
+    path = write_video(
+        tmp_path / "iphone.mov",
+        codec="libx265",
+        fps=60,
+        seconds=1.0,
+        width=160,
+        height=96,
+        rotation=90,
+    )
+    info = probe(path)
+    assert info.has_video and info.has_audio
+    assert (info.width, info.height) == (96, 160)  # upright: portrait
+    assert info.duration == pytest.approx(1.0, abs=0.1)
+    frames = list(iter_frames(path, fps=10))
+    assert 9 <= len(frames) <= 11  # sampled at the analysis rate, not all 60 a second
+    assert all(f.rgb.shape[:2] == (160, 96) for f in frames)
+    assert np.all(np.diff([f.t for f in frames]) > 0)
+
+
 def test_frames_are_scaled_down_to_max_side(tmp_path: Path) -> None:
     path = write_video(tmp_path / "big.mp4", width=640, height=480, seconds=0.4)
     frame = next(iter(iter_frames(path, fps=10, max_side=320)))
